@@ -1,0 +1,59 @@
+# Minot: `make demo` and `make test` are all a newcomer needs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+PORT ?= 8000
+export PORT
+
+.PHONY: demo test install lint check messages stack clean-demo bench
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(UV): $(VENV)/bin/python
+	$(PY) -m pip --version >/dev/null 2>&1 || $(PY) -m ensurepip --upgrade >/dev/null
+	$(PY) -m pip install --quiet --disable-pip-version-check uv
+
+$(VENV)/.installed: pyproject.toml uv.lock agents/pyproject.toml | $(UV)
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --python $(PY) --quiet
+	$(UV) pip install --python $(PY) --quiet -e ./agents
+	touch $@
+
+install: $(VENV)/.installed
+
+messages: install
+	cd backend && ../$(PY) ../manage.py compilemessages --ignore=.venv -v0 || true
+
+demo: install
+	@mkdir -p var
+	DJANGO_SETTINGS_MODULE=backend.settings.local $(PY) manage.py migrate --noinput -v0
+	DJANGO_SETTINGS_MODULE=backend.settings.local $(PY) manage.py seed_demo
+	DJANGO_SETTINGS_MODULE=backend.settings.local $(PY) manage.py setup_periodic_tasks
+	DJANGO_SETTINGS_MODULE=backend.settings.local $(PY) -m backend.demo
+
+test: install
+	@mkdir -p var
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+check: install
+	DJANGO_SETTINGS_MODULE=backend.settings.test $(PY) manage.py makemigrations --check --dry-run
+	SECRET_KEY=$$(head -c 48 /dev/urandom | base64) ALLOWED_HOSTS=minot.example.org DJANGO_SETTINGS_MODULE=backend.settings.production \
+	  $(PY) manage.py check --deploy --fail-level WARNING
+
+# Web + worker + beat against the local PostgreSQL and Redis (see README "Running against PostgreSQL and Redis").
+stack: install
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/minot} \
+	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-redis://127.0.0.1:6379/0} \
+	  $(PY) -m backend.demo --stack
+
+bench: install
+	$(PY) -m bench.run_all
+
+clean-demo:
+	rm -f var/minot.sqlite3* var/broker.sqlite3*

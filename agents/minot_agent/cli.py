@@ -1,0 +1,2 @@
+def main() -> int:
+    raise SystemExit("minot-agent: not built yet")

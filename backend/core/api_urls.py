@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import apis
+
+urlpatterns = [
+    path("", apis.ApiRootApi.as_view(), name="api-root"),
+    path("auth/token/", apis.TokenLoginApi.as_view(), name="api-token"),
+    path("me/", apis.MeApi.as_view(), name="api-me"),
+    path("notifications/", apis.NotificationListApi.as_view(), name="api-notifications"),
+    path("notifications/<int:notification_id>/read/", apis.NotificationReadApi.as_view(), name="api-notification-read"),
+]

@@ -1,0 +1,120 @@
+from django.contrib.auth import authenticate
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.authtoken.models import Token
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
+
+from .exceptions import ApplicationError
+from .selectors import notification_list
+from .services import notification_mark_read
+
+
+class AuthThrottle(AnonRateThrottle):
+    scope = "auth"
+
+
+class TokenLoginApi(APIView):
+    """Exchange an email and password for an API token (``Authorization: Token <token>``)."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [AuthThrottle]
+
+    class InputSerializer(serializers.Serializer):
+        email = serializers.EmailField()
+        password = serializers.CharField(trim_whitespace=False, max_length=256)
+
+    class OutputSerializer(serializers.Serializer):
+        token = serializers.CharField()
+
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = authenticate(
+            request._request,
+            username=data.validated_data["email"].lower(),
+            password=data.validated_data["password"],
+        )
+        if getattr(request._request, "axes_locked_out", False):
+            raise ApplicationError(
+                _("Trop de tentatives de connexion pour ce compte depuis cette adresse. Réessayez plus tard."),
+                status_code=429,
+            )
+        if user is None or not user.is_active:
+            raise ApplicationError(_("Adresse e-mail ou mot de passe incorrect."), status_code=401)
+        token, _created = Token.objects.get_or_create(user=user)
+        return Response(self.OutputSerializer({"token": token.key}).data)
+
+    def get_authenticate_header(self, request):
+        return 'Token realm="api"'
+
+
+class MeApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        email = serializers.EmailField()
+        first_name = serializers.CharField()
+        last_name = serializers.CharField()
+        role = serializers.CharField()
+        language = serializers.CharField()
+
+    @extend_schema(responses={200: OutputSerializer})
+    def get(self, request):
+        return Response(self.OutputSerializer(request.user).data)
+
+
+class NotificationListApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        created_at = serializers.DateTimeField()
+        subject = serializers.CharField()
+        body = serializers.CharField()
+        url = serializers.CharField()
+        read_at = serializers.DateTimeField(allow_null=True)
+
+    @extend_schema(responses={200: OutputSerializer(many=True)})
+    def get(self, request):
+        from .api import Pagination
+
+        paginator = Pagination()
+        page = paginator.paginate_queryset(notification_list(user=request.user), request, view=self)
+        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
+
+
+class NotificationReadApi(APIView):
+    @extend_schema(request=None, responses={200: inline_serializer("ReadCount", {"updated": serializers.IntegerField()})})
+    def post(self, request, notification_id: int):
+        updated = notification_mark_read(user=request.user, notification_id=notification_id)
+        return Response({"updated": updated})
+
+
+class ApiRootApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(exclude=True)
+    def get(self, request):
+        names = {
+            "household": "family-api:household",
+            "children": "family-api:children",
+            "registrations": "family-api:registrations",
+            "activities": "family-api:activities",
+            "canteen-menus": "canteen-api:menus",
+            "canteen-bookings": "canteen-api:bookings",
+            "invoices": "payments-api:invoices",
+            "payments": "payments-api:payments",
+            "fleet-devices": "fleet-api:devices",
+            "fleet-alerts": "fleet-api:alerts",
+        }
+        links = {"auth-token": reverse("api-token", request=request), "schema": reverse("api-schema", request=request)}
+        for key, name in names.items():
+            try:
+                links[key] = reverse(name, request=request)
+            except Exception:  # noqa: BLE001 - a module not built yet simply has no link
+                continue
+        return Response(links)

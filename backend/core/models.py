@@ -1,0 +1,67 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class TimeStampedModel(models.Model):
+    created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class ActorKind(models.TextChoices):
+    PERSON = "person", _("Personne")
+    STAFF_FOR_FAMILY = "staff_for_family", _("Agent pour le compte d'une famille")
+    SYSTEM = "system", _("Système")
+    DEVICE = "device", _("Appareil")
+
+
+class AuditEvent(models.Model):
+    """Who did what to which object, when. Append-only: rows are never updated."""
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_kind = models.CharField(max_length=20, choices=ActorKind.choices, default=ActorKind.PERSON)
+    # Free label for non-person actors (a device serial, a task name).
+    actor_label = models.CharField(max_length=200, blank=True)
+    action = models.CharField(max_length=100, db_index=True)
+    target_type = models.CharField(max_length=100, blank=True, db_index=True)
+    target_id = models.CharField(max_length=64, blank=True, db_index=True)
+    household_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    data = models.JSONField(default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("événement d'audit")
+        verbose_name_plural = _("journal d'audit")
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_kind} {self.action} {self.target_type}:{self.target_id}"
+
+
+class Notification(models.Model):
+    """An in-app message; emailed once by a Celery task when ``send_email`` is set."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
+    subject = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=300, blank=True)
+    send_email = models.BooleanField(default=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "read_at"], name="notification_unread_idx")]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+
+    def __str__(self) -> str:
+        return self.subject

@@ -1,0 +1,95 @@
+"""Cross-cutting writes: the audit log and notifications."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import models, transaction
+from django.utils import timezone
+
+from .models import ActorKind, AuditEvent, Notification
+
+if TYPE_CHECKING:
+    from backend.accounts.models import User
+
+
+def audit_record(
+    *,
+    action: str,
+    actor: User | None = None,
+    actor_kind: str = ActorKind.PERSON,
+    actor_label: str = "",
+    target: models.Model | None = None,
+    target_type: str = "",
+    target_id: str | int = "",
+    household_id: int | None = None,
+    data: dict[str, Any] | None = None,
+    ip_address: str | None = None,
+) -> AuditEvent:
+    """Append one row to the audit log.
+
+    ``actor_kind`` says who acted: a person for themselves, staff acting for a family (then
+    ``household_id`` names the family), the system (a task) or a device.
+    """
+    if actor is not None and actor.is_anonymous:
+        actor = None
+    if target is not None:
+        target_type = target._meta.label_lower
+        target_id = target.pk
+    return AuditEvent.objects.create(
+        action=action,
+        actor=actor,
+        actor_kind=actor_kind,
+        actor_label=actor_label[:200],
+        target_type=target_type,
+        target_id=str(target_id),
+        household_id=household_id,
+        data=data or {},
+        ip_address=ip_address,
+    )
+
+
+def notification_send(
+    *, user: User, subject: str, body: str = "", url: str = "", email: bool = True
+) -> Notification:
+    """Create an in-app message and, after commit, email it through Celery."""
+    notification = Notification.objects.create(
+        user=user, subject=subject[:200], body=body, url=url, send_email=email
+    )
+    if email:
+        from .tasks import notification_email_task
+
+        transaction.on_commit(lambda: notification_email_task.delay(notification.pk))
+    return notification
+
+
+def notification_email(*, notification_id: int) -> bool:
+    """Email a notification once. A second delivery of the task finds it sent and does nothing."""
+    with transaction.atomic():
+        notification = (
+            Notification.objects.select_for_update().select_related("user").filter(pk=notification_id).first()
+        )
+        if notification is None or notification.emailed_at is not None or not notification.send_email:
+            return False
+        body = notification.body
+        if notification.url:
+            body = f"{body}\n\n{settings.MINOT_SITE_URL}{notification.url}"
+        send_mail(
+            subject=notification.subject,
+            message=body,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[notification.user.email],
+        )
+        notification.emailed_at = timezone.now()
+        notification.save(update_fields=["emailed_at"])
+    return True
+
+
+def notification_mark_read(*, user: User, notification_id: int | None = None) -> int:
+    """Mark one of the user's notifications read, or all of them when no id is given."""
+    qs = Notification.objects.filter(user=user, read_at__isnull=True)
+    if notification_id is not None:
+        qs = qs.filter(pk=notification_id)
+    return qs.update(read_at=timezone.now())

@@ -1,0 +1,8 @@
+from celery import shared_task
+
+
+@shared_task(ignore_result=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def notification_email_task(notification_id: int) -> None:
+    from .services import notification_email
+
+    notification_email(notification_id=notification_id)

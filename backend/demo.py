@@ -1,0 +1,62 @@
+"""Run web + Celery worker + beat (and each app's extra demo processes) under one manager.
+
+``python -m backend.demo`` (called by ``make demo``) uses the embedded defaults: SQLite under
+var/ and the SQLite broker. ``--stack`` is the same with whatever DATABASE_URL and
+CELERY_BROKER_URL say (``make stack``), served by gunicorn instead of runserver.
+Ctrl-C stops every process.
+"""
+
+import argparse
+import os
+import sys
+
+from honcho.manager import Manager
+
+from backend.core.management.commands.seed_demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+
+
+def demo_processes(port: str, stack: bool) -> dict[str, str]:
+    py = sys.executable
+    web = (
+        f"{py} -m gunicorn backend.wsgi -c infra/gunicorn.conf.py --bind 127.0.0.1:{port}"
+        if stack
+        else f"{py} manage.py runserver 127.0.0.1:{port} --noreload"
+    )
+    processes = {
+        "web": web,
+        "worker": f"{py} -m celery -A backend worker --loglevel=INFO --concurrency=2",
+        "beat": f"{py} -m celery -A backend beat --loglevel=INFO",
+    }
+    from django.conf import settings
+
+    processes.update(getattr(settings, "MINOT_DEMO_PROCESSES", {}))
+    return {name: cmd.format(py=py, port=port) for name, cmd in processes.items()}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--stack", action="store_true")
+    args = parser.parse_args()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.local")
+    import django
+
+    django.setup()
+    port = os.environ.get("PORT", "8000")
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    if args.stack:
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.local")
+        env["DJANGO_DEBUG"] = "false"
+    print(f"\n  Minot is starting on http://127.0.0.1:{port}\n")
+    print("  Demo accounts (password: %s):" % DEMO_PASSWORD)
+    for email, role, *_ in DEMO_ACCOUNTS:
+        print(f"    {email:<26} {role}")
+    print("  Fleet enroll secret: demo-enroll-secret\n  Ctrl-C stops everything.\n")
+    manager = Manager()
+    for name, cmd in demo_processes(port, args.stack).items():
+        manager.add_process(name, cmd, env=env)
+    manager.loop()
+    return manager.returncode or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+PERIODIC_TASKS: list[dict] = []
