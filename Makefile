@@ -17,8 +17,7 @@ $(UV): $(VENV)/bin/python
 	$(PY) -m pip install --quiet --disable-pip-version-check uv
 
 $(VENV)/.installed: pyproject.toml uv.lock agents/pyproject.toml | $(UV)
-	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --python $(PY) --quiet
-	$(UV) pip install --python $(PY) --quiet -e ./agents
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --inexact --python $(PY) --quiet
 	touch $@
 
 install: $(VENV)/.installed
