@@ -98,7 +98,9 @@ class ChildFactory(DjangoModelFactory):
     class_name = "CE1"
 
 
-def household_with_parent(*, email: str | None = None, children: int = 1, school: fm.School | None = None):
+def household_with_parent(
+    *, email: str | None = None, children: int = 1, school: fm.School | None = None
+):
     """A household with one guardian (a parent login) and ``children`` children (payer rights)."""
     user = ParentFactory(**({"email": email} if email else {}))
     guardian = GuardianFactory(user=user)

@@ -7,5 +7,9 @@ urlpatterns = [
     path("auth/token/", apis.TokenLoginApi.as_view(), name="api-token"),
     path("me/", apis.MeApi.as_view(), name="api-me"),
     path("notifications/", apis.NotificationListApi.as_view(), name="api-notifications"),
-    path("notifications/<int:notification_id>/read/", apis.NotificationReadApi.as_view(), name="api-notification-read"),
+    path(
+        "notifications/<int:notification_id>/read/",
+        apis.NotificationReadApi.as_view(),
+        name="api-notification-read",
+    ),
 ]

@@ -43,7 +43,9 @@ class TokenLoginApi(APIView):
         )
         if getattr(request._request, "axes_locked_out", False):
             raise ApplicationError(
-                _("Trop de tentatives de connexion pour ce compte depuis cette adresse. Réessayez plus tard."),
+                _(
+                    "Trop de tentatives de connexion pour ce compte depuis cette adresse. Réessayez plus tard."
+                ),
                 status_code=429,
             )
         if user is None or not user.is_active:
@@ -88,7 +90,10 @@ class NotificationListApi(APIView):
 
 
 class NotificationReadApi(APIView):
-    @extend_schema(request=None, responses={200: inline_serializer("ReadCount", {"updated": serializers.IntegerField()})})
+    @extend_schema(
+        request=None,
+        responses={200: inline_serializer("ReadCount", {"updated": serializers.IntegerField()})},
+    )
     def post(self, request, notification_id: int):
         updated = notification_mark_read(user=request.user, notification_id=notification_id)
         return Response({"updated": updated})
@@ -111,7 +116,10 @@ class ApiRootApi(APIView):
             "fleet-devices": "fleet-api:devices",
             "fleet-alerts": "fleet-api:alerts",
         }
-        links = {"auth-token": reverse("api-token", request=request), "schema": reverse("api-schema", request=request)}
+        links = {
+            "auth-token": reverse("api-token", request=request),
+            "schema": reverse("api-schema", request=request),
+        }
         for key, name in names.items():
             try:
                 links[key] = reverse(name, request=request)

@@ -20,7 +20,9 @@ class ApplicationError(Exception):
 
     status_code = status.HTTP_400_BAD_REQUEST
 
-    def __init__(self, message: str, extra: dict[str, Any] | None = None, *, status_code: int | None = None):
+    def __init__(
+        self, message: str, extra: dict[str, Any] | None = None, *, status_code: int | None = None
+    ):
         super().__init__(message)
         self.message = message
         self.extra = extra or {}
@@ -59,7 +61,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return None
     if isinstance(exc, exceptions.ValidationError):
         first = _first_message(response.data)
-        message = _("Données invalides : %(detail)s") % {"detail": first} if first else _("Données invalides.")
+        message = (
+            _("Données invalides : %(detail)s") % {"detail": first}
+            if first
+            else _("Données invalides.")
+        )
         response.data = {"message": message, "extra": {"fields": response.data}}
     else:
         detail = response.data.get("detail") if isinstance(response.data, dict) else response.data

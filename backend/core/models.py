@@ -26,7 +26,9 @@ class AuditEvent(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    actor_kind = models.CharField(max_length=20, choices=ActorKind.choices, default=ActorKind.PERSON)
+    actor_kind = models.CharField(
+        max_length=20, choices=ActorKind.choices, default=ActorKind.PERSON
+    )
     # Free label for non-person actors (a device serial, a task name).
     actor_label = models.CharField(max_length=200, blank=True)
     action = models.CharField(max_length=100, db_index=True)
@@ -48,7 +50,9 @@ class AuditEvent(models.Model):
 class Notification(models.Model):
     """An in-app message; emailed once by a Celery task when ``send_email`` is set."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
     subject = models.CharField(max_length=200)
     body = models.TextField(blank=True)

@@ -28,7 +28,12 @@ def is_school_staff(user: Any) -> bool:
 
 
 def is_city_admin(user: Any) -> bool:
-    return bool(user and user.is_authenticated and user.is_active and (user.role == "admin" or user.is_superuser))
+    return bool(
+        user
+        and user.is_authenticated
+        and user.is_active
+        and (user.role == "admin" or user.is_superuser)
+    )
 
 
 def is_technician(user: Any) -> bool:

@@ -69,9 +69,16 @@ def notification_email(*, notification_id: int) -> bool:
     """Email a notification once. A second delivery of the task finds it sent and does nothing."""
     with transaction.atomic():
         notification = (
-            Notification.objects.select_for_update().select_related("user").filter(pk=notification_id).first()
+            Notification.objects.select_for_update()
+            .select_related("user")
+            .filter(pk=notification_id)
+            .first()
         )
-        if notification is None or notification.emailed_at is not None or not notification.send_email:
+        if (
+            notification is None
+            or notification.emailed_at is not None
+            or not notification.send_email
+        ):
             return False
         body = notification.body
         if notification.url:

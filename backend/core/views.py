@@ -37,22 +37,32 @@ def _role_home(request: HttpRequest, title: str, intro: str) -> HttpResponse:
 
 @role_required("parent")
 def home_parent(request):
-    return _role_home(request, _("Mon espace famille"), _("Inscriptions, repas, factures : tout au même endroit."))
+    return _role_home(
+        request, _("Mon espace famille"), _("Inscriptions, repas, factures : tout au même endroit.")
+    )
 
 
 @role_required("staff")
 def home_staff(request):
-    return _role_home(request, _("Espace école"), _("Dossiers à traiter, appel, prévisions de repas."))
+    return _role_home(
+        request, _("Espace école"), _("Dossiers à traiter, appel, prévisions de repas.")
+    )
 
 
 @role_required("admin")
 def home_admin(request):
-    return _role_home(request, _("Administration de la ville"), _("Écoles, calendriers, tarifs, facturation et comptes."))
+    return _role_home(
+        request,
+        _("Administration de la ville"),
+        _("Écoles, calendriers, tarifs, facturation et comptes."),
+    )
 
 
 @role_required("technician")
 def home_technician(request):
-    return _role_home(request, _("Parc numérique"), _("Tablettes et ordinateurs des classes mobiles."))
+    return _role_home(
+        request, _("Parc numérique"), _("Tablettes et ordinateurs des classes mobiles.")
+    )
 
 
 class LoginView(auth_views.LoginView):
@@ -74,14 +84,20 @@ def lockout(request, credentials, *args, **kwargs) -> HttpResponse:
 
 @login_required
 def notifications(request):
-    return render(request, "core/notifications.html", {"notifications": notification_list(user=request.user)[:100]})
+    return render(
+        request,
+        "core/notifications.html",
+        {"notifications": notification_list(user=request.user)[:100]},
+    )
 
 
 @login_required
 @require_POST
 def notifications_read(request):
     count = notification_mark_read(user=request.user)
-    messages.success(request, _("%(count)d notification(s) marquée(s) comme lue(s).") % {"count": count})
+    messages.success(
+        request, _("%(count)d notification(s) marquée(s) comme lue(s).") % {"count": count}
+    )
     return redirect("notifications")
 
 
@@ -108,12 +124,18 @@ def readyz(request):
     except Exception as exc:  # noqa: BLE001
         checks["broker"] = f"error: {exc.__class__.__name__}"
     ready = all(v == "ok" for v in checks.values())
-    return JsonResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503)
+    return JsonResponse(
+        {"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503
+    )
 
 
 def error_404(request, exception=None):
-    return render(request, "core/error.html", {"title": _("Page introuvable"), "code": 404}, status=404)
+    return render(
+        request, "core/error.html", {"title": _("Page introuvable"), "code": 404}, status=404
+    )
 
 
 def error_500(request):
-    return render(request, "core/error.html", {"title": _("Erreur du serveur"), "code": 500}, status=500)
+    return render(
+        request, "core/error.html", {"title": _("Erreur du serveur"), "code": 500}, status=500
+    )

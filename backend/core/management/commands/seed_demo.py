@@ -52,7 +52,9 @@ class Command(BaseCommand):
         disable = options["no_progress"] or options["verbosity"] == 0
 
         def progress(label, iterable, total=None):
-            return tqdm(iterable, desc=label, total=total, disable=disable, file=self.stderr, leave=False)
+            return tqdm(
+                iterable, desc=label, total=total, disable=disable, file=self.stderr, leave=False
+            )
 
         with transaction.atomic():
             ensure_demo_accounts()

@@ -30,10 +30,15 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         names = []
         for definition in periodic_task_definitions():
-            defaults = {"task": definition["task"], "enabled": True, "kwargs": json.dumps(definition.get("kwargs", {}))}
+            defaults = {
+                "task": definition["task"],
+                "enabled": True,
+                "kwargs": json.dumps(definition.get("kwargs", {})),
+            }
             if "crontab" in definition:
                 crontab, _ = CrontabSchedule.objects.get_or_create(
-                    timezone=settings.TIME_ZONE, **{k: str(v) for k, v in definition["crontab"].items()}
+                    timezone=settings.TIME_ZONE,
+                    **{k: str(v) for k, v in definition["crontab"].items()},
                 )
                 defaults.update(crontab=crontab, interval=None)
             else:
