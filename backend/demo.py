@@ -47,7 +47,7 @@ def main() -> int:
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.local")
         env["DJANGO_DEBUG"] = "false"
     print(f"\n  Minot is starting on http://127.0.0.1:{port}\n")
-    print("  Demo accounts (password: %s):" % DEMO_PASSWORD)
+    print(f"  Demo accounts (password: {DEMO_PASSWORD}):")
     for email, role, *_ in DEMO_ACCOUNTS:
         print(f"    {email:<26} {role}")
     print("  Fleet enroll secret: demo-enroll-secret\n  Ctrl-C stops everything.\n")
