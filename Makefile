@@ -23,7 +23,7 @@ $(VENV)/.installed: pyproject.toml uv.lock agents/pyproject.toml | $(UV)
 install: $(VENV)/.installed
 
 messages: install
-	cd backend && ../$(PY) ../manage.py compilemessages --ignore=.venv -v0 || true
+	$(PY) manage.py compilemessages --ignore=.venv --ignore=var --ignore=node_modules -v0
 
 demo: install
 	@mkdir -p var

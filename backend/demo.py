@@ -12,7 +12,7 @@ import sys
 
 from honcho.manager import Manager
 
-from backend.core.management.commands.seed_demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+from backend.core.demo_accounts import DEMO_ACCOUNTS, DEMO_ENROLL_SECRET, DEMO_PASSWORD
 
 
 def demo_processes(port: str, stack: bool) -> dict[str, str]:
@@ -50,7 +50,7 @@ def main() -> int:
     print(f"  Demo accounts (password: {DEMO_PASSWORD}):")
     for email, role, *_ in DEMO_ACCOUNTS:
         print(f"    {email:<26} {role}")
-    print("  Fleet enroll secret: demo-enroll-secret\n  Ctrl-C stops everything.\n")
+    print(f"  Fleet enroll secret: {DEMO_ENROLL_SECRET}\n  Ctrl-C stops everything.\n")
     manager = Manager()
     for name, cmd in demo_processes(port, args.stack).items():
         manager.add_process(name, cmd, env=env)

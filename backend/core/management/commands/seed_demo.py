@@ -7,15 +7,9 @@ from django.utils.module_loading import import_string
 from tqdm import tqdm
 
 from backend.accounts.models import Role, User
+from backend.core.demo_accounts import DEMO_ACCOUNTS, DEMO_PASSWORD
 
-DEMO_PASSWORD = "minot-demo"  # noqa: S105 - public demo password, documented in the README
-DEMO_ACCOUNTS = [
-    ("parent@example.org", Role.PARENT, "Camille", "Martin"),
-    ("parent2@example.org", Role.PARENT, "Yanis", "Benali"),
-    ("staff@example.org", Role.STAFF, "Sophie", "Durand"),
-    ("admin@example.org", Role.ADMIN, "Alex", "Moreau"),
-    ("technician@example.org", Role.TECHNICIAN, "Théo", "Lambert"),
-]
+__all__ = ["DEMO_ACCOUNTS", "DEMO_PASSWORD", "ensure_demo_accounts"]
 
 
 def demo_user(email: str) -> User:
@@ -49,7 +43,8 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="Hide progress bars.")
 
     def handle(self, *args, **options):
-        disable = options["no_progress"] or options["verbosity"] == 0
+        # None: tqdm shows bars on a terminal only, so logs and CI stay readable.
+        disable = True if options["no_progress"] or options["verbosity"] == 0 else None
 
         def progress(label, iterable, total=None):
             return tqdm(

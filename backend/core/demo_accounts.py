@@ -1,0 +1,12 @@
+"""The demo accounts of PRODUCT.md (public, documented in the README). No Django imports here:
+the demo runner prints them before Django is set up."""
+
+DEMO_PASSWORD = "minot-demo"  # noqa: S105 - public demo password
+DEMO_ENROLL_SECRET = "demo-enroll-secret"  # noqa: S105 - public demo fleet secret
+DEMO_ACCOUNTS = [
+    ("parent@example.org", "parent", "Camille", "Martin"),
+    ("parent2@example.org", "parent", "Yanis", "Benali"),
+    ("staff@example.org", "staff", "Sophie", "Durand"),
+    ("admin@example.org", "admin", "Alex", "Moreau"),
+    ("technician@example.org", "technician", "Théo", "Lambert"),
+]
