@@ -1,0 +1,39 @@
+"""Fleet settings with their defaults (override any of them in Django settings)."""
+
+from django.conf import settings
+
+DEFAULTS = {
+    # Agent protocol
+    "FLEET_MAX_BODY_BYTES": 2 * 1024 * 1024,
+    "FLEET_MAX_INFLATED_BYTES": 10 * 1024 * 1024,
+    "FLEET_MAX_LOG_LINES": 5000,
+    "FLEET_NODE_CACHE_SECONDS": 60,
+    "FLEET_NODE_NEGATIVE_CACHE_SECONDS": 5,
+    "FLEET_LAST_SEEN_FLUSH_SECONDS": 10,
+    "FLEET_RATE_LIMIT_PER_NODE": 240,  # requests per minute per node key
+    "FLEET_RATE_LIMIT_PER_ADDRESS": 12000,  # requests per minute per client address (a school's NAT)
+    "FLEET_RATE_LIMIT_ENROLL_PER_ADDRESS": 120,  # enroll attempts per minute per address
+    "FLEET_LIVE_QUERY_CACHE_SECONDS": 3,
+    # Config sent to devices
+    "FLEET_DISTRIBUTED_INTERVAL": 60,
+    "FLEET_LOGGER_TLS_PERIOD": 60,
+    "FLEET_CONFIG_REFRESH": 3600,
+    # Status and health
+    "FLEET_ONLINE_WINDOW_SECONDS": 15 * 60,
+    "FLEET_MISSING_AFTER_SCHOOL_DAYS": 3,
+    "FLEET_SCHOOL_DAY_START_HOUR": 8,
+    "FLEET_SCHOOL_DAY_END_HOUR": 17,
+    "FLEET_BATTERY_HEALTH_THRESHOLD": 80.0,
+    "FLEET_BATTERY_FORECAST_WEEKS": 8,
+    "FLEET_LOW_STORAGE_PERCENT": 10.0,
+    "FLEET_MIN_OS_VERSIONS": {"ubuntu": "22.04", "windows": "10.0.19045", "darwin": "13.0"},
+    # Retention
+    "FLEET_INVENTORY_RETENTION_DAYS": 400,
+    "FLEET_STATUS_LOG_RETENTION_DAYS": 14,
+    "FLEET_LIVE_QUERY_RETENTION_DAYS": 30,
+    "FLEET_LIVE_QUERY_MAX_ROWS": 1000,
+}
+
+
+def get(name: str):
+    return getattr(settings, name, DEFAULTS[name])

@@ -1,0 +1,124 @@
+"""Agent-facing osquery remote API endpoints (plain Django views, csrf-exempt, JSON only).
+
+Contract in docs/fleet.md §1. osqueryd does not look at HTTP statuses: it reads the JSON body.
+Invalid node keys/secrets → 200 {"node_invalid": true}; bad input → 4xx {"error", "message"}.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import wraps
+
+from django.db import DatabaseError, transaction
+from django.http import JsonResponse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+
+from . import conf
+from .protocol import (
+    ProtocolError,
+    node_key_from,
+    parse_distributed_write,
+    parse_enroll,
+    parse_log,
+    read_json_body,
+)
+from .services.config import config_for_school
+from .services.enrollment import device_enroll
+from .services.inventory import results_ingest, status_logs_ingest
+from .services.live_queries import distributed_read, distributed_write
+from .services.nodes import node_lookup, node_seen, rate_limited
+
+logger = logging.getLogger(__name__)
+
+NODE_INVALID = {"node_invalid": True}
+
+
+def _error(message: str, status: int = 400) -> JsonResponse:
+    return JsonResponse({"error": message, "message": message}, status=status)
+
+
+def _address(request) -> str:
+    return request.META.get("REMOTE_ADDR", "") or "-"
+
+
+def osquery_endpoint(*, authenticated: bool = True):
+    """POST-only, JSON in/out, body checks, rate limits, node-key authentication, no 5xx leaks."""
+
+    def decorator(handler):
+        @csrf_exempt
+        @transaction.non_atomic_requests
+        @wraps(handler)
+        def view(request, *args, **kwargs):
+            if request.method != "POST":
+                response = _error(_("Méthode non autorisée : POST attendu."), 405)
+                response["Allow"] = "POST"
+                return response
+            address = _address(request)
+            limit = conf.get(
+                "FLEET_RATE_LIMIT_ENROLL_PER_ADDRESS"
+                if not authenticated
+                else "FLEET_RATE_LIMIT_PER_ADDRESS"
+            )
+            if rate_limited("enroll" if not authenticated else "addr", address, limit):
+                return _error(_("Trop de requêtes depuis cette adresse, réessayez plus tard."), 429)
+            try:
+                body = read_json_body(request)
+                if not authenticated:
+                    return handler(request, body)
+                key = node_key_from(body, request)
+                node = node_lookup(key) if key else None
+                if node is None:
+                    return JsonResponse(NODE_INVALID)
+                if rate_limited("node", str(node.device_id), conf.get("FLEET_RATE_LIMIT_PER_NODE")):
+                    return _error(
+                        _("Trop de requêtes pour cet appareil, réessayez plus tard."), 429
+                    )
+                response = handler(request, body, node)
+                node_seen(node.device_id)
+                return response
+            except ProtocolError as exc:
+                return _error(exc.message, exc.status)
+            except DatabaseError:
+                logger.exception("fleet: database error on %s", request.path)
+                return _error(_("Service momentanément indisponible, réessayez plus tard."), 503)
+
+        return view
+
+    return decorator
+
+
+@osquery_endpoint(authenticated=False)
+def enroll(request, body):
+    parsed = parse_enroll(body)
+    node_key = device_enroll(request=parsed) if parsed else None
+    if node_key is None:
+        return JsonResponse(NODE_INVALID)
+    return JsonResponse({"node_key": node_key})
+
+
+@osquery_endpoint()
+def config(request, body, node):
+    return JsonResponse(config_for_school(node.school_id))
+
+
+@osquery_endpoint()
+def log(request, body, node):
+    log_type, lines = parse_log(body, timezone.now())
+    if log_type == "status":
+        status_logs_ingest(device_id=node.device_id, lines=lines)
+    else:
+        results_ingest(device_id=node.device_id, serial=node.serial, results=lines)
+    return JsonResponse({})
+
+
+@osquery_endpoint()
+def read(request, body, node):
+    return JsonResponse({"queries": distributed_read(device_id=node.device_id), "discovery": {}})
+
+
+@osquery_endpoint()
+def write(request, body, node):
+    distributed_write(device_id=node.device_id, answers=parse_distributed_write(body))
+    return JsonResponse({})

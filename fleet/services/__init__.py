@@ -1,0 +1,1 @@
+"""Everything that writes fleet data. Split by area; import from the submodules."""

@@ -1,0 +1,263 @@
+"""Inventory ingestion: osquery result rows → latest values on Device + history rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from .. import conf
+from ..models import Alert, AlertKind, BatterySample, Device, InventoryReport, StatusLog
+from ..protocol import PLACEHOLDER_SERIALS, ResultRow, StatusLine
+
+CATEGORIES = {
+    "minot_disk_posix": "disk",
+    "minot_disk_windows": "disk",
+    "minot_apps_darwin": "apps",
+    "minot_apps_windows": "apps",
+    "minot_apps_linux": "apps",
+    "minot_system": "system",
+    "minot_os": "os",
+    "minot_battery": "battery",
+    "minot_disk": "disk",
+    "minot_apps": "apps",
+    "minot_network": "network",
+}
+MAX_APPS = 5000
+
+
+def _int(value: Any) -> int | None:
+    try:
+        number = int(float(value))
+    except (TypeError, ValueError):
+        return None
+    return number if abs(number) < 2**62 else None
+
+
+def _s(value: Any, size: int) -> str:
+    return ("" if value is None else str(value)).strip()[:size]
+
+
+def system_fields(row: dict[str, str]) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for source, target, size in (
+        ("hardware_vendor", "hardware_vendor", 128),
+        ("hardware_model", "hardware_model", 128),
+        ("cpu_brand", "cpu_brand", 128),
+    ):
+        if row.get(source):
+            fields[target] = _s(row[source], size)
+    if row.get("physical_memory"):
+        fields["memory_bytes"] = _int(row["physical_memory"])
+    return fields
+
+
+def os_fields(row: dict[str, str]) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    if row.get("name"):
+        fields["os_name"] = _s(row["name"], 64)
+    version = ".".join(
+        p for p in (row.get("major"), row.get("minor"), row.get("patch")) if p not in (None, "")
+    )
+    if row.get("version") or version:
+        fields["os_version"] = _s(version or row.get("version"), 64)
+    if "build" in row:
+        fields["os_build"] = _s(row.get("build"), 64)
+    if row.get("platform"):
+        fields["os_platform"] = _s(row["platform"], 32)
+    if row.get("osquery_version"):
+        fields["osquery_version"] = _s(row["osquery_version"], 32)
+    return fields
+
+
+def host_details_fields(details: dict[str, dict[str, str]]) -> dict[str, Any]:
+    fields = system_fields(details.get("system_info", {}))
+    fields.update(os_fields(details.get("os_version", {})))
+    version = details.get("osquery_info", {}).get("version")
+    if version:
+        fields["osquery_version"] = _s(version, 32)
+    return fields
+
+
+def battery_fields(row: dict[str, str]) -> dict[str, Any]:
+    design = _int(row.get("designed_capacity"))
+    full = _int(row.get("max_capacity"))
+    health = (
+        round(100.0 * full / design, 1) if design and full and design > 0 and full >= 0 else None
+    )
+    percent = _int(row.get("percent_remaining"))
+    charging = row.get("charging")
+    return {
+        "battery_percent": max(0, min(percent, 100)) if percent is not None else None,
+        "battery_cycle_count": _int(row.get("cycle_count")),
+        "battery_design_capacity": design,
+        "battery_full_capacity": full,
+        "battery_health_percent": min(health, 150.0) if health is not None else None,
+        "battery_charging": None if charging in (None, "") else charging in ("1", "true", "True"),
+    }
+
+
+def _app(row: dict[str, str]) -> dict[str, str] | None:
+    name = _s(row.get("name"), 200)
+    return {"name": name, "version": _s(row.get("version"), 64)} if name else None
+
+
+def _net(row: dict[str, str]) -> dict[str, str]:
+    return {
+        "interface": _s(row.get("interface"), 32),
+        "mac": _s(row.get("mac"), 32),
+        "address": _s(row.get("address"), 64),
+    }
+
+
+def results_ingest(*, device_id: int, serial: str, results: list[ResultRow]) -> dict[str, int]:
+    """Apply one log batch. Unknown query names are dropped (minimal data). One transaction."""
+    known = [r for r in results if r.name in CATEGORIES]
+    reported_serials = {
+        r.decorations.get("serial_number", "").strip()
+        for r in results
+        if r.decorations.get("serial_number")
+    }
+    for r in known:
+        if CATEGORIES[r.name] == "system":
+            reported_serials.update(row.get("hardware_serial", "").strip() for row in r.rows)
+    reported_serials = {s for s in reported_serials if s.lower() not in PLACEHOLDER_SERIALS}
+    conflict = next((s for s in sorted(reported_serials) if serial and s != serial), "")
+    if not known and not conflict:
+        return {"stored": 0, "dropped": len(results)}
+
+    with transaction.atomic():
+        device = Device.objects.select_for_update().get(pk=device_id)
+        fields: dict[str, Any] = {}
+        reports: list[InventoryReport] = []
+        samples: list[BatterySample] = []
+        apps = {(a.get("name"), a.get("version")) for a in device.apps}
+        apps_changed = False
+        latest_at: dt.datetime | None = None
+        for r in sorted(known, key=lambda r: r.at):
+            kind = CATEGORIES[r.name]
+            latest_at = r.at if latest_at is None or r.at > latest_at else latest_at
+            if kind == "apps":
+                entries = [a for a in (_app(row) for row in r.rows) if a]
+                keys = {(a["name"], a["version"]) for a in entries}
+                new = (
+                    keys
+                    if r.action == "snapshot"
+                    else (apps | keys if r.action == "added" else apps - keys)
+                )
+                if new != apps:
+                    apps, apps_changed = new, True
+                continue
+            if r.action == "removed" or not r.rows:
+                continue
+            row = r.rows[-1]
+            if kind == "system":
+                fields.update(system_fields(row))
+                data: Any = {
+                    k: row.get(k, "")
+                    for k in ("hardware_vendor", "hardware_model", "cpu_brand", "physical_memory")
+                }
+            elif kind == "os":
+                fields.update(os_fields(row))
+                data = {
+                    k: row.get(k, "")
+                    for k in ("name", "version", "major", "minor", "patch", "build", "platform")
+                }
+            elif kind == "battery":
+                battery = battery_fields(row)
+                fields.update(battery)
+                samples.append(
+                    BatterySample(
+                        device_id=device_id,
+                        measured_at=r.at,
+                        percent=battery["battery_percent"],
+                        cycle_count=battery["battery_cycle_count"],
+                        health_percent=battery["battery_health_percent"],
+                    )
+                )
+                data = {
+                    k: row.get(k, "")
+                    for k in (
+                        "percent_remaining",
+                        "cycle_count",
+                        "designed_capacity",
+                        "max_capacity",
+                        "charging",
+                    )
+                }
+            elif kind == "disk":
+                fields["storage_total_bytes"] = _int(row.get("total_bytes"))
+                fields["storage_free_bytes"] = _int(row.get("free_bytes"))
+                data = {k: row.get(k, "") for k in ("total_bytes", "free_bytes")}
+            else:  # network
+                data = [_net(x) for x in r.rows[:32]] if r.action == "snapshot" else [_net(row)]
+                fields["network"] = data
+            reports.append(
+                InventoryReport(device_id=device_id, kind=kind, collected_at=r.at, data=data)
+            )
+        if apps_changed:
+            app_list = [{"name": n, "version": v} for n, v in sorted(apps)][:MAX_APPS]
+            fields["apps"] = app_list
+            reports.append(
+                InventoryReport(
+                    device_id=device_id,
+                    kind="apps",
+                    collected_at=latest_at or timezone.now(),
+                    data=app_list,
+                )
+            )
+        if latest_at is not None:
+            fields["inventory_at"] = (
+                max(latest_at, device.inventory_at) if device.inventory_at else latest_at
+            )
+        if conflict and conflict != device.conflict_serial:
+            fields["conflict_serial"] = conflict[:128]
+            fields["conflict_at"] = timezone.now()
+        if fields:
+            Device.objects.filter(pk=device_id).update(**fields)
+        InventoryReport.objects.bulk_create(reports)
+        BatterySample.objects.bulk_create(samples)
+        if conflict:
+            Alert.objects.bulk_create(
+                [
+                    Alert(
+                        device_id=device_id,
+                        kind=AlertKind.IDENTITY_CONFLICT,
+                        message=f"serial {conflict[:100]}",
+                    )
+                ],
+                ignore_conflicts=True,
+            )
+    return {"stored": len(reports) + len(samples), "dropped": len(results) - len(known)}
+
+
+def status_logs_ingest(*, device_id: int, lines: list[StatusLine]) -> int:
+    StatusLog.objects.bulk_create(
+        [
+            StatusLog(
+                device_id=device_id,
+                logged_at=line.at,
+                severity=line.severity,
+                filename=line.filename,
+                line=line.line,
+                message=line.message,
+                version=line.version,
+            )
+            for line in lines
+        ]
+    )
+    return len(lines)
+
+
+def history_purge(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Bounded retention for inventory history, battery samples and status logs."""
+    now = now or timezone.now()
+    inventory_cutoff = now - dt.timedelta(days=conf.get("FLEET_INVENTORY_RETENTION_DAYS"))
+    status_cutoff = now - dt.timedelta(days=conf.get("FLEET_STATUS_LOG_RETENTION_DAYS"))
+    return {
+        "inventory": InventoryReport.objects.filter(collected_at__lt=inventory_cutoff).delete()[0],
+        "battery": BatterySample.objects.filter(measured_at__lt=inventory_cutoff).delete()[0],
+        "status": StatusLog.objects.filter(logged_at__lt=status_cutoff).delete()[0],
+    }

@@ -1,0 +1,123 @@
+"""Hot path helpers for the agent endpoints: cached node-key lookup, batched last-seen, rate limits.
+
+The cache is Django's default cache (locmem per process by default, Redis with CACHE_URL).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.utils import timezone
+
+from .. import conf
+from ..models import Device, DeviceStatus
+from ..protocol import key_hash
+
+_MISS = "-"
+
+
+@dataclass(frozen=True)
+class Node:
+    device_id: int
+    school_id: int | None
+    serial: str
+
+
+def _cache_key(hashed: str) -> str:
+    return f"fleet:nk:{hashed}"
+
+
+def node_lookup(node_key: str) -> Node | None:
+    """The enrolled, non-revoked device holding ``node_key``; cached (positive and negative)."""
+    hashed = key_hash(node_key)
+    cached = cache.get(_cache_key(hashed))
+    if cached == _MISS:
+        return None
+    if cached is not None:
+        return Node(*cached)
+    row = (
+        Device.objects.filter(node_key_hash=hashed, revoked_at__isnull=True)
+        .values_list("id", "school_id", "serial")
+        .first()
+    )
+    if row is None:
+        cache.set(_cache_key(hashed), _MISS, conf.get("FLEET_NODE_NEGATIVE_CACHE_SECONDS"))
+        return None
+    cache.set(_cache_key(hashed), tuple(row), conf.get("FLEET_NODE_CACHE_SECONDS"))
+    return Node(*row)
+
+
+def node_forget(hashed: str | None) -> None:
+    if hashed:
+        cache.delete(_cache_key(hashed))
+
+
+# --- last seen, batched -------------------------------------------------------------------------
+
+_seen: dict[int, float] = {}
+_seen_lock = threading.Lock()
+_last_flush = [time.monotonic()]
+
+
+def node_seen(device_id: int) -> None:
+    """Remember a check-in; write the buffered ones at most every FLEET_LAST_SEEN_FLUSH_SECONDS."""
+    now = time.time()
+    with _seen_lock:
+        _seen[device_id] = now
+        due = time.monotonic() - _last_flush[0] >= conf.get("FLEET_LAST_SEEN_FLUSH_SECONDS")
+    if due:
+        last_seen_flush()
+
+
+def last_seen_flush() -> int:
+    with _seen_lock:
+        batch = dict(_seen)
+        _seen.clear()
+        _last_flush[0] = time.monotonic()
+    if not batch:
+        return 0
+    import datetime as dt
+
+    devices = [
+        Device(
+            pk=device_id,
+            last_seen_at=dt.datetime.fromtimestamp(ts, tz=dt.UTC),
+            status=DeviceStatus.ONLINE,
+            status_expected=False,
+        )
+        for device_id, ts in batch.items()
+    ]
+    now = timezone.now()
+    changed = list(
+        Device.objects.filter(pk__in=batch)
+        .exclude(status=DeviceStatus.ONLINE)
+        .values_list("pk", flat=True)
+    )
+    Device.objects.bulk_update(
+        devices, ["last_seen_at", "status", "status_expected"], batch_size=500
+    )
+    if changed:
+        Device.objects.filter(pk__in=changed).update(status_changed_at=now)
+    return len(devices)
+
+
+# --- rate limits --------------------------------------------------------------------------------
+
+
+def rate_limited(scope: str, ident: str, per_minute: int) -> bool:
+    """Fixed one-minute window counter in the cache. True when the limit is exceeded."""
+    if per_minute <= 0:
+        return False
+    window = int(time.time() // 60)
+    key = f"fleet:rl:{scope}:{ident}:{window}"
+    if cache.add(key, 1, 70):
+        return False
+    try:
+        count = cache.incr(key)
+    except ValueError:
+        cache.set(key, 1, 70)
+        return False
+    return count > per_minute
