@@ -2,6 +2,8 @@
 
 import datetime as dt
 
+from django.utils import timezone
+
 from backend.accounts.models import Role, User
 
 from .models import (
@@ -18,22 +20,44 @@ from .models import (
 )
 
 SCHOOL_NAMES = [
-    "Jules Ferry", "Jean Jaurès", "Louise Michel", "Victor Hugo", "Marie Curie", "Jean Moulin",
-    "Pasteur", "Paul Bert", "Condorcet", "Jacques Prévert", "Anatole France", "George Sand",
-    "Simone Veil", "Lucie Aubrac", "Émile Zola", "Jean de la Fontaine", "Pablo Picasso",
-    "Saint-Exupéry", "Olympe de Gouges", "Aimé Césaire",
+    "Jules Ferry",
+    "Jean Jaurès",
+    "Louise Michel",
+    "Victor Hugo",
+    "Marie Curie",
+    "Jean Moulin",
+    "Pasteur",
+    "Paul Bert",
+    "Condorcet",
+    "Jacques Prévert",
+    "Anatole France",
+    "George Sand",
+    "Simone Veil",
+    "Lucie Aubrac",
+    "Émile Zola",
+    "Jean de la Fontaine",
+    "Pablo Picasso",
+    "Saint-Exupéry",
+    "Olympe de Gouges",
+    "Aimé Césaire",
 ]
 BRACKETS = [(1, 0, 450), (2, 451, 700), (3, 701, 1000), (4, 1001, 1400), (5, 1401, None)]
 
 
 def school_year_dates(today: dt.date) -> tuple[str, dt.date, dt.date]:
     start_year = today.year if today.month >= 8 else today.year - 1
-    return f"{start_year}-{start_year + 1}", dt.date(start_year, 9, 1), dt.date(start_year + 1, 7, 4)
+    return (
+        f"{start_year}-{start_year + 1}",
+        dt.date(start_year, 9, 1),
+        dt.date(start_year + 1, 7, 4),
+    )
 
 
 def seed_school_year(today: dt.date) -> SchoolYear:
     label, start, end = school_year_dates(today)
-    year, _ = SchoolYear.objects.get_or_create(label=label, defaults={"start_date": start, "end_date": end})
+    year, _ = SchoolYear.objects.get_or_create(
+        label=label, defaults={"start_date": start, "end_date": end}
+    )
     y = start.year
     closures = [
         ("holiday", "Vacances de la Toussaint", dt.date(y, 10, 17), dt.date(y, 11, 2)),
@@ -49,17 +73,21 @@ def seed_school_year(today: dt.date) -> SchoolYear:
     ]
     for kind, label_, start_, end_ in closures:
         CalendarClosure.objects.get_or_create(
-            school_year=year, school=None, label=label_,
+            school_year=year,
+            school=None,
+            label=label_,
             defaults={"kind": kind, "start_date": start_, "end_date": end_},
         )
     return year
 
 
 def seed(*, progress) -> None:
-    today = dt.date.today()
+    today = timezone.localdate()
     seed_school_year(today)
     for number, low, high in BRACKETS:
-        IncomeBracket.objects.get_or_create(number=number, defaults={"min_quotient": low, "max_quotient": high})
+        IncomeBracket.objects.get_or_create(
+            number=number, defaults={"min_quotient": low, "max_quotient": high}
+        )
 
     schools = []
     for i, name in enumerate(progress("schools", SCHOOL_NAMES)):
@@ -84,7 +112,16 @@ def seed(*, progress) -> None:
         address="12 rue Jules Ferry",
         quotient=820,
         children=[
-            ("Léa", "Martin", dt.date(2017, 3, 14), schools[0], "CE2", ["peanuts", "nuts"], "standard", True),
+            (
+                "Léa",
+                "Martin",
+                dt.date(2017, 3, 14),
+                schools[0],
+                "CE2",
+                ["peanuts", "nuts"],
+                "standard",
+                True,
+            ),
             ("Hugo", "Martin", dt.date(2019, 9, 2), schools[0], "CP", [], "vegetarian", False),
         ],
         today=today,
@@ -94,7 +131,9 @@ def seed(*, progress) -> None:
         name="Famille Benali",
         address="3 avenue Jean Jaurès",
         quotient=560,
-        children=[("Inès", "Benali", dt.date(2018, 1, 22), schools[1], "CE1", ["milk"], "no_pork", False)],
+        children=[
+            ("Inès", "Benali", dt.date(2018, 1, 22), schools[1], "CE1", ["milk"], "no_pork", False)
+        ],
         today=today,
     )
 
@@ -104,24 +143,41 @@ def _household(*, email, name, address, quotient, children, today) -> Household:
     guardian = Guardian.objects.filter(user=user).select_related("household").first()
     if guardian:
         return guardian.household
-    household = Household.objects.create(name=name, address_line=address, postal_code="75000", city="Minot")
+    household = Household.objects.create(
+        name=name, address_line=address, postal_code="75000", city="Minot"
+    )
     guardian = Guardian.objects.create(household=household, user=user, relationship="parent")
-    bracket = IncomeBracket.objects.filter(min_quotient__lte=quotient).order_by("-min_quotient").first()
+    bracket = (
+        IncomeBracket.objects.filter(min_quotient__lte=quotient).order_by("-min_quotient").first()
+    )
     _, start, end = school_year_dates(today)
     IncomeAssessment.objects.create(
-        household=household, quotient=quotient, source=IncomeAssessment.Source.CAF,
-        valid_from=start, valid_until=end, status=IncomeAssessment.Status.VALIDATED,
+        household=household,
+        quotient=quotient,
+        source=IncomeAssessment.Source.CAF,
+        valid_from=start,
+        valid_until=end,
+        status=IncomeAssessment.Status.VALIDATED,
         bracket=bracket.number if bracket else None,
     )
     for first, last, birth, school, klass, allergies, diet, pai in children:
         child = Child.objects.create(
-            household=household, first_name=first, last_name=last, birth_date=birth,
-            school=school, class_name=klass, allergies=allergies, diet=diet,
+            household=household,
+            first_name=first,
+            last_name=last,
+            birth_date=birth,
+            school=school,
+            class_name=klass,
+            allergies=allergies,
+            diet=diet,
         )
         ChildGuardian.objects.create(child=child, guardian=guardian)
         if pai:
             CarePlan.objects.create(
-                child=child, valid_from=start, valid_until=end, packed_lunch=False,
+                child=child,
+                valid_from=start,
+                valid_until=end,
+                packed_lunch=False,
                 instructions="Allergie sévère à l'arachide : trousse d'urgence en classe.",
             )
     return household

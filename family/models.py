@@ -11,6 +11,7 @@ import datetime as dt
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from backend.core.allergens import Allergen
@@ -35,7 +36,10 @@ class School(TimeStampedModel):
     has_canteen = models.BooleanField(_("restauration scolaire"), default=True)
     is_active = models.BooleanField(_("active"), default=True)
     staff = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, blank=True, related_name="staff_schools", verbose_name=_("personnel")
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="staff_schools",
+        verbose_name=_("personnel"),
     )
 
     class Meta:
@@ -57,7 +61,9 @@ class SchoolYear(models.Model):
         verbose_name = _("année scolaire")
         verbose_name_plural = _("années scolaires")
         constraints = [
-            models.CheckConstraint(condition=Q(start_date__lt=models.F("end_date")), name="schoolyear_dates_ordered")
+            models.CheckConstraint(
+                condition=Q(start_date__lt=models.F("end_date")), name="schoolyear_dates_ordered"
+            )
         ]
 
     def __str__(self) -> str:
@@ -77,7 +83,9 @@ class CalendarClosure(models.Model):
         NO_SERVICE = "no_service", _("Pas de service de restauration")
 
     school_year = models.ForeignKey(SchoolYear, on_delete=models.CASCADE, related_name="closures")
-    school = models.ForeignKey(School, null=True, blank=True, on_delete=models.CASCADE, related_name="closures")
+    school = models.ForeignKey(
+        School, null=True, blank=True, on_delete=models.CASCADE, related_name="closures"
+    )
     kind = models.CharField(_("type"), max_length=16, choices=Kind.choices)
     label = models.CharField(_("libellé"), max_length=120)
     start_date = models.DateField(_("du"))
@@ -88,7 +96,9 @@ class CalendarClosure(models.Model):
         verbose_name = _("fermeture")
         verbose_name_plural = _("fermetures")
         constraints = [
-            models.CheckConstraint(condition=Q(start_date__lte=models.F("end_date")), name="closure_dates_ordered")
+            models.CheckConstraint(
+                condition=Q(start_date__lte=models.F("end_date")), name="closure_dates_ordered"
+            )
         ]
 
     def __str__(self) -> str:
@@ -115,7 +125,9 @@ class Guardian(TimeStampedModel):
     """A person with their own login who belongs to a household."""
 
     household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="guardians")
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="guardian")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="guardian"
+    )
     relationship = models.CharField(_("lien avec les enfants"), max_length=60, blank=True)
 
     class Meta:
@@ -144,14 +156,24 @@ class Child(TimeStampedModel):
     last_name = models.CharField(_("nom"), max_length=100)
     birth_date = models.DateField(_("date de naissance"))
     school = models.ForeignKey(
-        School, null=True, blank=True, on_delete=models.PROTECT, related_name="children", verbose_name=_("école")
+        School,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+        verbose_name=_("école"),
     )
     class_name = models.CharField(_("classe"), max_length=40, blank=True)
     allergies = models.JSONField(
-        _("allergies"), default=list, blank=True, help_text=_("Codes des 14 allergènes réglementaires")
+        _("allergies"),
+        default=list,
+        blank=True,
+        help_text=_("Codes des 14 allergènes réglementaires"),
     )
     diet = models.CharField(_("régime"), max_length=16, choices=Diet.choices, default=Diet.STANDARD)
-    custody = models.CharField(_("garde"), max_length=20, choices=Custody.choices, default=Custody.JOINT)
+    custody = models.CharField(
+        _("garde"), max_length=20, choices=Custody.choices, default=Custody.JOINT
+    )
 
     class Meta:
         ordering = ["last_name", "first_name"]
@@ -181,7 +203,9 @@ class ChildGuardian(models.Model):
     may_pick_up = models.BooleanField(_("peut venir chercher l'enfant"), default=True)
     receives_notifications = models.BooleanField(_("reçoit les notifications"), default=True)
     # Custody split of the child's charges: by ISO week parity, or by percentage.
-    custody_weeks = models.CharField(_("semaines de garde"), max_length=4, choices=Weeks.choices, default=Weeks.ALL)
+    custody_weeks = models.CharField(
+        _("semaines de garde"), max_length=4, choices=Weeks.choices, default=Weeks.ALL
+    )
     billing_share_percent = models.PositiveSmallIntegerField(_("part des frais (%)"), default=100)
 
     class Meta:
@@ -189,7 +213,9 @@ class ChildGuardian(models.Model):
         verbose_name_plural = _("droits des responsables sur les enfants")
         constraints = [
             models.UniqueConstraint(fields=["child", "guardian"], name="childguardian_unique"),
-            models.CheckConstraint(condition=Q(billing_share_percent__lte=100), name="childguardian_share_max_100"),
+            models.CheckConstraint(
+                condition=Q(billing_share_percent__lte=100), name="childguardian_share_max_100"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -204,13 +230,24 @@ class CarePlan(TimeStampedModel):
     valid_until = models.DateField(_("valable jusqu'au"))
     packed_lunch = models.BooleanField(_("panier-repas fourni par la famille"), default=False)
     instructions = models.TextField(_("consignes"), blank=True)
+    doctor_name = models.CharField(_("médecin"), max_length=200, blank=True)
+    document = models.ForeignKey(
+        "Document",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("document"),
+    )
 
     class Meta:
         ordering = ["-valid_from"]
         verbose_name = _("PAI")
         verbose_name_plural = _("PAI")
         constraints = [
-            models.CheckConstraint(condition=Q(valid_from__lte=models.F("valid_until")), name="careplan_dates_ordered")
+            models.CheckConstraint(
+                condition=Q(valid_from__lte=models.F("valid_until")), name="careplan_dates_ordered"
+            )
         ]
 
     def __str__(self) -> str:
@@ -244,13 +281,33 @@ class IncomeAssessment(TimeStampedModel):
         VALIDATED = "validated", _("Validé")
         REJECTED = "rejected", _("Refusé")
 
-    household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="income_assessments")
+    household = models.ForeignKey(
+        Household, on_delete=models.CASCADE, related_name="income_assessments"
+    )
     quotient = models.PositiveIntegerField(_("quotient familial (€)"))
     source = models.CharField(_("source"), max_length=16, choices=Source.choices)
     valid_from = models.DateField(_("valable du"))
     valid_until = models.DateField(_("valable jusqu'au"))
-    status = models.CharField(_("statut"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField(
+        _("statut"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
     bracket = models.PositiveSmallIntegerField(_("tranche"), null=True, blank=True)
+    document = models.ForeignKey(
+        "Document",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("justificatif"),
+    )
+    declared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    validated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    validated_at = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.CharField(_("motif du refus"), max_length=300, blank=True)
 
     class Meta:
         ordering = ["-valid_from"]
@@ -264,3 +321,468 @@ class IncomeAssessment(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"QF {self.quotient} ({self.household})"
+
+
+# --- Extensions: terms, catchment, invitations, contacts, documents, change requests,
+# --- registrations and after-school activities.
+
+
+class SchoolTerm(models.Model):
+    """A term (trimestre/période) of a school year."""
+
+    school_year = models.ForeignKey(SchoolYear, on_delete=models.CASCADE, related_name="terms")
+    label = models.CharField(_("libellé"), max_length=60)
+    start_date = models.DateField(_("du"))
+    end_date = models.DateField(_("au (inclus)"))
+
+    class Meta:
+        ordering = ["start_date"]
+        verbose_name = _("période")
+        verbose_name_plural = _("périodes")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(start_date__lte=models.F("end_date")), name="term_dates_ordered"
+            ),
+            models.UniqueConstraint(fields=["school_year", "label"], name="term_unique_label"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.school_year} · {self.label}"
+
+
+class CatchmentArea(models.Model):
+    """One street (or a range of its numbers, odd/even/all) served by a school."""
+
+    class Parity(models.TextChoices):
+        ALL = "all", _("Tous les numéros")
+        ODD = "odd", _("Numéros impairs")
+        EVEN = "even", _("Numéros pairs")
+
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="catchment_areas")
+    street_name = models.CharField(_("voie"), max_length=200)
+    # Normalised street name (lower case, no accents, abbreviations expanded): the lookup key.
+    street_key = models.CharField(max_length=200, db_index=True, editable=False)
+    number_from = models.PositiveIntegerField(_("du numéro"), default=1)
+    number_to = models.PositiveIntegerField(_("au numéro (inclus)"), null=True, blank=True)
+    parity = models.CharField(_("côté"), max_length=4, choices=Parity.choices, default=Parity.ALL)
+
+    class Meta:
+        ordering = ["street_key", "number_from"]
+        verbose_name = _("secteur scolaire")
+        verbose_name_plural = _("secteurs scolaires")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(number_to__isnull=True) | Q(number_from__lte=models.F("number_to")),
+                name="catchment_numbers_ordered",
+            ),
+            models.UniqueConstraint(
+                fields=["street_key", "number_from", "parity"], name="catchment_unique_range_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        upper = self.number_to or "…"
+        return f"{self.street_name} {self.number_from}–{upper} ({self.get_parity_display()}) → {self.school}"
+
+    def save(self, *args, **kwargs):
+        from .addresses import normalize_street
+
+        self.street_key = normalize_street(self.street_name)
+        super().save(*args, **kwargs)
+
+
+class GuardianInvitation(TimeStampedModel):
+    """An invitation for another guardian to join a household with their own login."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("En attente")
+        ACCEPTED = "accepted", _("Acceptée")
+        DECLINED = "declined", _("Refusée")
+        REVOKED = "revoked", _("Annulée")
+
+    household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(_("adresse e-mail"))
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    relationship = models.CharField(_("lien avec les enfants"), max_length=60, blank=True)
+    legal_guardian = models.BooleanField(_("responsable légal"), default=True)
+    billing_payer = models.BooleanField(_("payeur"), default=False)
+    may_pick_up = models.BooleanField(_("peut venir chercher les enfants"), default=True)
+    receives_notifications = models.BooleanField(_("reçoit les notifications"), default=True)
+    state = models.CharField(_("état"), max_length=10, choices=State.choices, default=State.PENDING)
+    expires_at = models.DateTimeField(_("expire le"))
+    responded_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("invitation d'un responsable")
+        verbose_name_plural = _("invitations de responsables")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["household", "email"],
+                condition=Q(state="pending"),
+                name="invitation_one_pending_per_email",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.household}"
+
+
+class EmergencyContact(TimeStampedModel):
+    """Someone to call in an emergency, and/or authorised to pick the children up."""
+
+    household = models.ForeignKey(
+        Household, on_delete=models.CASCADE, related_name="emergency_contacts"
+    )
+    name = models.CharField(_("nom"), max_length=200)
+    relationship = models.CharField(_("lien"), max_length=60, blank=True)
+    phone = models.CharField(_("téléphone"), max_length=32)
+    may_pick_up = models.BooleanField(_("autorisé à venir chercher les enfants"), default=False)
+    call_in_emergency = models.BooleanField(_("à appeler en cas d'urgence"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("contact d'urgence")
+        verbose_name_plural = _("contacts d'urgence")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DocumentKind(models.TextChoices):
+    PROOF_OF_ADDRESS = "proof_of_address", _("Justificatif de domicile (moins de 3 mois)")
+    FAMILY_RECORD_BOOK = "family_record_book", _("Livret de famille")
+    BIRTH_CERTIFICATE = "birth_certificate", _("Acte de naissance")
+    VACCINATIONS = "vaccinations", _("Carnet de vaccinations ou certificat de contre-indication")
+    CUSTODY_JUDGMENT = "custody_judgment", _("Jugement de garde")
+    INCOME_PROOF = "income_proof", _("Justificatif de quotient familial")
+    CARE_PLAN = "care_plan", _("Document PAI")
+    OTHER = "other", _("Autre document")
+
+
+def document_upload_to(instance: Document, filename: str) -> str:
+    import uuid
+
+    ext = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}.get(
+        instance.content_type, "bin"
+    )
+    return f"family/{instance.household_id}/{uuid.uuid4().hex}.{ext}"
+
+
+class Document(TimeStampedModel):
+    """An uploaded supporting document. Files live under MEDIA_ROOT (outside the web root) and
+    are only served by a permission-checked view, as attachments."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("À vérifier")
+        ACCEPTED = "accepted", _("Accepté")
+        REJECTED = "rejected", _("Refusé")
+
+    household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="documents")
+    child = models.ForeignKey(
+        Child, null=True, blank=True, on_delete=models.CASCADE, related_name="documents"
+    )
+    application = models.ForeignKey(
+        "SchoolApplication",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="documents",
+    )
+    kind = models.CharField(_("type de document"), max_length=24, choices=DocumentKind.choices)
+    file = models.FileField(_("fichier"), upload_to=document_upload_to, max_length=255)
+    original_name = models.CharField(_("nom du fichier"), max_length=255)
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField(_("taille (octets)"))
+    sha256 = models.CharField(max_length=64)
+    issued_on = models.DateField(_("date du document"), null=True, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(
+        _("vérification"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    rejection_reason = models.CharField(_("motif du refus"), max_length=300, blank=True)
+    checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    checked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("document")
+        verbose_name_plural = _("documents")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.original_name})"
+
+
+class ChangeRequest(TimeStampedModel):
+    """A parent's change to sensitive data (address, guardians' rights, health), applied after
+    staff validation."""
+
+    class Category(models.TextChoices):
+        ADDRESS = "address", _("Adresse")
+        GUARDIANS = "guardians", _("Responsables et garde")
+        HEALTH = "health", _("Santé")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("En attente de validation")
+        APPROVED = "approved", _("Validée")
+        REJECTED = "rejected", _("Refusée")
+        CANCELLED = "cancelled", _("Annulée")
+
+    household = models.ForeignKey(
+        Household, on_delete=models.CASCADE, related_name="change_requests"
+    )
+    child = models.ForeignKey(
+        Child, null=True, blank=True, on_delete=models.CASCADE, related_name="change_requests"
+    )
+    category = models.CharField(_("catégorie"), max_length=10, choices=Category.choices)
+    changes = models.JSONField(_("modifications demandées"), default=dict)
+    previous = models.JSONField(_("valeurs précédentes"), default=dict)
+    state = models.CharField(_("état"), max_length=10, choices=State.choices, default=State.PENDING)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    handled_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(_("motif"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("demande de modification")
+        verbose_name_plural = _("demandes de modification")
+
+    def __str__(self) -> str:
+        return f"{self.get_category_display()} · {self.household}"
+
+
+class SchoolApplication(TimeStampedModel):
+    """A school registration: one child, one school year, one requested school."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("Brouillon")
+        SUBMITTED = "submitted", _("Envoyée")
+        INCOMPLETE = "incomplete", _("Incomplète : en attente de la famille")
+        UNDER_REVIEW = "under_review", _("En cours d'instruction")
+        ACCEPTED = "accepted", _("Acceptée")
+        WAITLISTED = "waitlisted", _("Sur liste d'attente")
+        REFUSED = "refused", _("Refusée")
+        WITHDRAWN = "withdrawn", _("Retirée")
+
+    class DerogationReason(models.TextChoices):
+        NONE = "", _("Pas de dérogation")
+        SIBLING = "sibling", _("Frère ou sœur déjà scolarisé dans l'école")
+        WORKPLACE = "workplace", _("Lieu de travail d'un parent")
+        MEDICAL = "medical", _("Raison médicale")
+        OTHER = "other", _("Autre raison")
+
+    child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="applications")
+    household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="applications")
+    school_year = models.ForeignKey(
+        SchoolYear, on_delete=models.PROTECT, related_name="applications"
+    )
+    school = models.ForeignKey(
+        School,
+        on_delete=models.PROTECT,
+        related_name="applications",
+        verbose_name=_("école demandée"),
+    )
+    catchment_school = models.ForeignKey(
+        School,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("école de secteur"),
+    )
+    address_line = models.CharField(
+        _("adresse au moment de la demande"), max_length=255, blank=True
+    )
+    grade = models.CharField(_("niveau demandé"), max_length=40, blank=True)
+    derogation_reason = models.CharField(
+        _("motif de dérogation"),
+        max_length=10,
+        choices=DerogationReason.choices,
+        blank=True,
+        default="",
+    )
+    derogation_details = models.TextField(_("précisions sur la dérogation"), blank=True)
+    state = models.CharField(
+        _("état"), max_length=12, choices=State.choices, default=State.DRAFT, db_index=True
+    )
+    tracking_code = models.CharField(_("code de suivi"), max_length=8, unique=True)
+    sibling_group = models.UUIDField(null=True, blank=True, db_index=True)
+    submitted_at = models.DateTimeField(_("envoyée le"), null=True, blank=True)
+    decided_at = models.DateTimeField(_("décidée le"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decision_reason = models.CharField(_("motif de la décision"), max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("demande d'inscription scolaire")
+        verbose_name_plural = _("demandes d'inscription scolaire")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["child", "school_year"],
+                condition=~Q(state__in=["withdrawn", "refused"]),
+                name="application_one_active_per_child_year",
+            )
+        ]
+        indexes = [models.Index(fields=["school", "state"], name="application_queue_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.tracking_code_display} · {self.child}"
+
+    @property
+    def tracking_code_display(self) -> str:
+        return f"{self.tracking_code[:4]}-{self.tracking_code[4:]}"
+
+    @property
+    def is_derogation(self) -> bool:
+        return bool(self.derogation_reason)
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in (self.State.ACCEPTED, self.State.REFUSED, self.State.WITHDRAWN)
+
+
+class ApplicationEvent(models.Model):
+    """One dated line of an application's timeline; state changes name both states."""
+
+    class Kind(models.TextChoices):
+        STATE = "state", _("Changement d'état")
+        DOCUMENT_UPLOADED = "document_uploaded", _("Document déposé")
+        DOCUMENT_CHECKED = "document_checked", _("Document vérifié")
+        DOCUMENTS_REQUESTED = "documents_requested", _("Documents demandés")
+        NOTE = "note", _("Note")
+
+    application = models.ForeignKey(
+        SchoolApplication, on_delete=models.CASCADE, related_name="events"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    from_state = models.CharField(max_length=12, blank=True)
+    to_state = models.CharField(max_length=12, blank=True)
+    message = models.TextField(blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_kind = models.CharField(max_length=20, default="person")
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("événement de dossier")
+        verbose_name_plural = _("événements de dossier")
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d} {self.kind} {self.to_state}"
+
+    @property
+    def to_state_label(self) -> str:
+        return str(SchoolApplication.State(self.to_state).label) if self.to_state else ""
+
+
+class DocumentRequest(models.Model):
+    """Staff asked the family for a document on an application."""
+
+    application = models.ForeignKey(
+        SchoolApplication, on_delete=models.CASCADE, related_name="document_requests"
+    )
+    kind = models.CharField(_("type de document"), max_length=24, choices=DocumentKind.choices)
+    note = models.CharField(_("précision"), max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    fulfilled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("demande de document")
+        verbose_name_plural = _("demandes de document")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.application}"
+
+
+class Activity(TimeStampedModel):
+    """An after-school activity of a school with a fixed number of seats."""
+
+    class Kind(models.TextChoices):
+        MORNING_CARE = "morning_care", _("Accueil du matin")
+        EVENING_STUDY = "evening_study", _("Étude du soir")
+        WEDNESDAY_CENTRE = "wednesday", _("Centre de loisirs du mercredi")
+        OTHER = "other", _("Autre activité")
+
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="activities")
+    name = models.CharField(_("nom"), max_length=200)
+    kind = models.CharField(_("type"), max_length=16, choices=Kind.choices, default=Kind.OTHER)
+    description = models.TextField(_("description"), blank=True)
+    capacity = models.PositiveIntegerField(_("nombre de places"))
+    start_date = models.DateField(_("du"))
+    end_date = models.DateField(_("au (inclus)"))
+    weekdays = models.JSONField(_("jours (0 = lundi)"), default=list, blank=True)
+    start_time = models.TimeField(_("heure de début"), null=True, blank=True)
+    end_time = models.TimeField(_("heure de fin"), null=True, blank=True)
+    is_open = models.BooleanField(_("inscriptions ouvertes"), default=True)
+
+    class Meta:
+        ordering = ["school__name", "name"]
+        verbose_name = _("activité périscolaire")
+        verbose_name_plural = _("activités périscolaires")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(start_date__lte=models.F("end_date")), name="activity_dates_ordered"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.school})"
+
+
+class ActivityRegistration(TimeStampedModel):
+    class State(models.TextChoices):
+        CONFIRMED = "confirmed", _("Inscrit")
+        WAITING = "waiting", _("Liste d'attente")
+        CANCELLED = "cancelled", _("Annulé")
+
+    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="registrations")
+    child = models.ForeignKey(
+        Child, on_delete=models.CASCADE, related_name="activity_registrations"
+    )
+    state = models.CharField(_("état"), max_length=10, choices=State.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("inscription à une activité")
+        verbose_name_plural = _("inscriptions aux activités")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["activity", "child"],
+                condition=Q(state__in=["confirmed", "waiting"]),
+                name="activity_registration_one_active",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["activity", "state", "created_at"], name="activity_reg_queue_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.child} → {self.activity} ({self.state})"

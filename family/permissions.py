@@ -1,13 +1,32 @@
-"""The one place that decides who reaches which family object. Foreign objects answer 404."""
+"""The one place that decides who reaches which family object. Foreign objects answer 404.
+
+Rules:
+- a parent reaches their own household and everything hanging from it;
+- school staff reach the children of their schools, the applications made to their schools,
+  and the households (documents, change requests, income assessments) of those children and
+  applications;
+- city administrators reach everything;
+- anyone else (technicians, another household's parent) gets ``Http404``.
+"""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from backend.core.permissions import is_city_admin, is_parent, is_school_staff
 
-from .models import Child, Household, School
+from .models import (
+    Activity,
+    ActivityRegistration,
+    ChangeRequest,
+    Child,
+    Document,
+    Household,
+    IncomeAssessment,
+    School,
+    SchoolApplication,
+)
 
 
 def staff_school_ids(user) -> list[int] | None:
@@ -19,10 +38,24 @@ def staff_school_ids(user) -> list[int] | None:
     return []
 
 
+def is_family_staff(user) -> bool:
+    return is_school_staff(user) or is_city_admin(user)
+
+
 def schools_for_user(user) -> QuerySet[School]:
     ids = staff_school_ids(user)
     qs = School.objects.all()
     return qs if ids is None else qs.filter(id__in=ids)
+
+
+def _get(qs: QuerySet, pk) -> object:
+    try:
+        return qs.get(pk=pk)
+    except (qs.model.DoesNotExist, ValueError, TypeError):
+        raise Http404
+
+
+# --- households --------------------------------------------------------------------------
 
 
 def household_for_user(user) -> Household:
@@ -35,17 +68,143 @@ def household_for_user(user) -> Household:
         raise Http404
 
 
+def households_for_user(user) -> QuerySet[Household]:
+    if is_parent(user):
+        return Household.objects.filter(guardians__user=user)
+    ids = staff_school_ids(user)
+    if ids is None:
+        return Household.objects.all()
+    if not ids:
+        return Household.objects.none()
+    return Household.objects.filter(
+        Q(id__in=Child.objects.filter(school_id__in=ids).values("household_id"))
+        | Q(id__in=SchoolApplication.objects.filter(school_id__in=ids).values("household_id"))
+    )
+
+
+def household_for_staff(user, household_id) -> Household:
+    """A household a staff member may act for (one of their schools' families), or 404."""
+    if not is_family_staff(user):
+        raise Http404
+    return _get(households_for_user(user), household_id)
+
+
+def household_any_for_user(user, household_id) -> Household:
+    return _get(households_for_user(user), household_id)
+
+
+# --- children ----------------------------------------------------------------------------
+
+
 def children_for_user(user) -> QuerySet[Child]:
     if is_parent(user):
         return Child.objects.filter(household__guardians__user=user)
     ids = staff_school_ids(user)
     if ids is None:
         return Child.objects.all()
-    return Child.objects.filter(school_id__in=ids)
+    if not ids:
+        return Child.objects.none()
+    return Child.objects.filter(
+        Q(school_id__in=ids)
+        | Q(id__in=SchoolApplication.objects.filter(school_id__in=ids).values("child_id"))
+    )
 
 
 def child_for_user(user, child_id: int) -> Child:
-    try:
-        return children_for_user(user).get(pk=child_id)
-    except (Child.DoesNotExist, ValueError, TypeError):
+    return _get(children_for_user(user), child_id)
+
+
+# --- applications ------------------------------------------------------------------------
+
+
+def applications_for_user(user) -> QuerySet[SchoolApplication]:
+    if is_parent(user):
+        return SchoolApplication.objects.filter(household__guardians__user=user)
+    ids = staff_school_ids(user)
+    if ids is None:
+        return SchoolApplication.objects.all()
+    return SchoolApplication.objects.filter(school_id__in=ids)
+
+
+def application_for_user(user, application_id) -> SchoolApplication:
+    return _get(applications_for_user(user), application_id)
+
+
+def application_for_staff(user, application_id) -> SchoolApplication:
+    """An application a staff member may decide on, or 404 (parents never decide)."""
+    if not is_family_staff(user):
         raise Http404
+    return application_for_user(user, application_id)
+
+
+# --- documents, change requests, income ------------------------------------------------
+
+
+def documents_for_user(user) -> QuerySet[Document]:
+    if is_parent(user):
+        return Document.objects.filter(household__guardians__user=user)
+    if not is_family_staff(user):
+        return Document.objects.none()
+    return Document.objects.filter(household__in=households_for_user(user))
+
+
+def document_for_user(user, document_id) -> Document:
+    return _get(documents_for_user(user), document_id)
+
+
+def change_requests_for_user(user) -> QuerySet[ChangeRequest]:
+    if is_parent(user):
+        return ChangeRequest.objects.filter(household__guardians__user=user)
+    if not is_family_staff(user):
+        return ChangeRequest.objects.none()
+    return ChangeRequest.objects.filter(household__in=households_for_user(user))
+
+
+def change_request_for_staff(user, change_request_id) -> ChangeRequest:
+    if not is_family_staff(user):
+        raise Http404
+    return _get(change_requests_for_user(user), change_request_id)
+
+
+def income_assessments_for_user(user) -> QuerySet[IncomeAssessment]:
+    if is_parent(user):
+        return IncomeAssessment.objects.filter(household__guardians__user=user)
+    if not is_family_staff(user):
+        return IncomeAssessment.objects.none()
+    return IncomeAssessment.objects.filter(household__in=households_for_user(user))
+
+
+def income_assessment_for_staff(user, assessment_id) -> IncomeAssessment:
+    if not is_family_staff(user):
+        raise Http404
+    return _get(income_assessments_for_user(user), assessment_id)
+
+
+# --- activities --------------------------------------------------------------------------
+
+
+def activities_for_user(user) -> QuerySet[Activity]:
+    """Parents see the activities of their children's schools; staff those of their schools."""
+    if is_parent(user):
+        return Activity.objects.filter(school__children__household__guardians__user=user).distinct()
+    ids = staff_school_ids(user)
+    if ids is None:
+        return Activity.objects.all()
+    return Activity.objects.filter(school_id__in=ids)
+
+
+def activity_for_user(user, activity_id) -> Activity:
+    return _get(activities_for_user(user), activity_id)
+
+
+def activity_registrations_for_user(user) -> QuerySet[ActivityRegistration]:
+    if is_parent(user):
+        return ActivityRegistration.objects.filter(child__household__guardians__user=user)
+    ids = staff_school_ids(user)
+    if ids is None:
+        return ActivityRegistration.objects.all()
+    return ActivityRegistration.objects.filter(activity__school_id__in=ids)
+
+
+def activity_registration_for_user(user, registration_id) -> ActivityRegistration:
+    return _get(activity_registrations_for_user(user), registration_id)

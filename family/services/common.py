@@ -1,0 +1,72 @@
+"""Helpers shared by the family services: who acted, audit rows, notifications to guardians."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from backend.core.models import ActorKind
+from backend.core.permissions import is_city_admin, is_school_staff
+from backend.core.services import audit_record, notification_send
+
+from ..models import ChildGuardian, Guardian, Household
+
+
+def family_actor_kind(actor) -> str:
+    """A family-side action done by staff at the counter is recorded as staff-for-family."""
+    if actor is not None and (is_school_staff(actor) or is_city_admin(actor)):
+        return ActorKind.STAFF_FOR_FAMILY
+    return ActorKind.PERSON
+
+
+def audit(
+    *,
+    action: str,
+    actor,
+    target: models.Model | None,
+    household_id: int | None,
+    data: dict[str, Any] | None = None,
+    family_side: bool = True,
+) -> None:
+    kind = family_actor_kind(actor) if family_side else ActorKind.PERSON
+    if actor is None:
+        kind = ActorKind.SYSTEM
+    audit_record(
+        action=action,
+        actor=actor,
+        actor_kind=kind,
+        actor_label="" if actor is None else str(actor.email),
+        target=target,
+        household_id=household_id,
+        data=data or {},
+    )
+
+
+def notify_guardians(
+    *,
+    household: Household,
+    subject: str,
+    body: str = "",
+    url: str = "",
+    child=None,
+    email: bool = True,
+) -> int:
+    """Notify the household's guardians; for a child, only those who receive its notifications."""
+    if child is not None:
+        guardians = Guardian.objects.filter(
+            guardianships__child=child, guardianships__receives_notifications=True
+        ).select_related("user")
+        if not guardians.exists():
+            guardians = Guardian.objects.filter(household=household).select_related("user")
+    else:
+        guardians = Guardian.objects.filter(household=household).select_related("user")
+    count = 0
+    for guardian in guardians.distinct():
+        notification_send(user=guardian.user, subject=subject, body=body, url=url, email=email)
+        count += 1
+    return count
+
+
+def guardianships_for(child) -> models.QuerySet[ChildGuardian]:
+    return ChildGuardian.objects.filter(child=child).select_related("guardian__user")

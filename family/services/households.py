@@ -1,0 +1,495 @@
+"""Households, guardians (one login each), invitations, emergency contacts, income assessments."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from backend.core.exceptions import ApplicationError
+from backend.core.permissions import is_parent
+
+from ..models import (
+    Child,
+    ChildGuardian,
+    EmergencyContact,
+    Guardian,
+    GuardianInvitation,
+    Household,
+    IncomeAssessment,
+)
+from ..selectors import bracket_for_quotient
+from .common import audit, notify_guardians
+
+INVITATION_SALT = "family.guardian-invitation"
+
+
+def _clean(value: str, max_length: int) -> str:
+    return (value or "").strip()[:max_length]
+
+
+def household_create(
+    *, user, name: str, address_line: str, postal_code: str, city: str, relationship: str = ""
+) -> Household:
+    """A parent without a household creates one and becomes its first guardian."""
+    if not is_parent(user):
+        raise ApplicationError(_("Seul un parent peut créer un foyer."))
+    name = _clean(name, 200)
+    if not name:
+        raise ApplicationError(_("Indiquez le nom du foyer."))
+    if not _clean(address_line, 255):
+        raise ApplicationError(_("Indiquez l'adresse du foyer."))
+    with transaction.atomic():
+        if Guardian.objects.select_for_update().filter(user=user).exists():
+            raise ApplicationError(_("Vous faites déjà partie d'un foyer."))
+        household = Household.objects.create(
+            name=name,
+            address_line=_clean(address_line, 255),
+            postal_code=_clean(postal_code, 10),
+            city=_clean(city, 100),
+        )
+        try:
+            with transaction.atomic():
+                Guardian.objects.create(
+                    household=household, user=user, relationship=_clean(relationship, 60)
+                )
+        except IntegrityError:
+            raise ApplicationError(_("Vous faites déjà partie d'un foyer."))
+        audit(
+            action="family.household.create",
+            actor=user,
+            target=household,
+            household_id=household.pk,
+        )
+    return household
+
+
+# --- invitations ---------------------------------------------------------------------------
+
+
+def invitation_token(invitation: GuardianInvitation) -> str:
+    return signing.dumps(invitation.pk, salt=INVITATION_SALT, compress=True)
+
+
+def invitation_from_token(token: str) -> GuardianInvitation | None:
+    try:
+        pk = signing.loads(token, salt=INVITATION_SALT, max_age=60 * 60 * 24 * 60)
+    except signing.BadSignature:
+        return None
+    return GuardianInvitation.objects.select_related("household").filter(pk=pk).first()
+
+
+def guardian_invite(
+    *,
+    actor,
+    household: Household,
+    email: str,
+    relationship: str = "",
+    legal_guardian: bool = True,
+    billing_payer: bool = False,
+    may_pick_up: bool = True,
+    receives_notifications: bool = True,
+) -> GuardianInvitation:
+    """Invite another guardian by email: a signed link valid ``FAMILY_INVITATION_DAYS`` days."""
+    email = _clean(email, 254).lower()
+    if not email or "@" not in email:
+        raise ApplicationError(_("Indiquez une adresse e-mail valide."))
+    if Guardian.objects.filter(household=household, user__email__iexact=email).exists():
+        raise ApplicationError(_("Cette personne fait déjà partie du foyer."))
+    days = getattr(settings, "FAMILY_INVITATION_DAYS", 7)
+    with transaction.atomic():
+        GuardianInvitation.objects.filter(
+            household=household, email__iexact=email, state=GuardianInvitation.State.PENDING
+        ).update(state=GuardianInvitation.State.REVOKED, responded_at=timezone.now())
+        invitation = GuardianInvitation.objects.create(
+            household=household,
+            email=email,
+            invited_by=actor,
+            relationship=_clean(relationship, 60),
+            legal_guardian=legal_guardian,
+            billing_payer=billing_payer,
+            may_pick_up=may_pick_up,
+            receives_notifications=receives_notifications,
+            expires_at=timezone.now() + dt.timedelta(days=days),
+        )
+        audit(
+            action="family.invitation.create",
+            actor=actor,
+            target=invitation,
+            household_id=household.pk,
+            data={"email": email},
+        )
+        from ..tasks import invitation_email_task
+
+        transaction.on_commit(lambda: invitation_email_task.delay(invitation.pk))
+    return invitation
+
+
+def invitation_email(*, invitation_id: int) -> bool:
+    """Send the invitation link by email (Celery). In-app too when the person has an account."""
+    from django.core.mail import send_mail
+    from django.urls import reverse
+
+    from backend.accounts.models import User
+    from backend.core.services import notification_send
+
+    invitation = (
+        GuardianInvitation.objects.select_related("household", "invited_by")
+        .filter(pk=invitation_id)
+        .first()
+    )
+    if invitation is None or invitation.state != GuardianInvitation.State.PENDING:
+        return False
+    url = reverse("family:invitation", args=[invitation_token(invitation)])
+    inviter = (
+        invitation.invited_by.get_full_name() or invitation.invited_by.email
+        if invitation.invited_by
+        else ""
+    )
+    subject = _("Invitation à rejoindre le foyer %(name)s") % {"name": invitation.household.name}
+    body = _(
+        "%(inviter)s vous invite à rejoindre le foyer « %(name)s » sur le portail famille, avec votre "
+        "propre compte. Ce lien expire le %(date)s."
+    ) % {
+        "inviter": inviter,
+        "name": invitation.household.name,
+        "date": f"{invitation.expires_at:%d/%m/%Y}",
+    }
+    send_mail(
+        subject=subject,
+        message=f"{body}\n\n{settings.MINOT_SITE_URL}{url}",
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[invitation.email],
+    )
+    user = User.objects.filter(email__iexact=invitation.email).first()
+    if user is not None:
+        notification_send(user=user, subject=subject, body=body, url=url, email=False)
+    return True
+
+
+def _pending_invitation(invitation: GuardianInvitation) -> GuardianInvitation:
+    locked = GuardianInvitation.objects.select_for_update().get(pk=invitation.pk)
+    if locked.state != GuardianInvitation.State.PENDING:
+        raise ApplicationError(
+            _("Cette invitation n'est plus valable (%(state)s).")
+            % {"state": locked.get_state_display()}
+        )
+    if locked.expires_at < timezone.now():
+        raise ApplicationError(_("Cette invitation a expiré : demandez-en une nouvelle."))
+    return locked
+
+
+def invitation_accept(*, invitation: GuardianInvitation, user) -> Guardian:
+    """The invited person (signed in with the invited address) joins the household and gets the
+    rights chosen by the inviter on every child."""
+    if not is_parent(user):
+        raise ApplicationError(_("Seul un compte parent peut rejoindre un foyer."))
+    with transaction.atomic():
+        locked = _pending_invitation(invitation)
+        if user.email.lower() != locked.email.lower():
+            raise ApplicationError(
+                _(
+                    "Cette invitation a été envoyée à une autre adresse e-mail. Connectez-vous avec %(email)s."
+                )
+                % {"email": locked.email}
+            )
+        if Guardian.objects.filter(user=user).exists():
+            raise ApplicationError(
+                _("Vous faites déjà partie d'un foyer : quittez-le avant d'en rejoindre un autre.")
+            )
+        guardian = Guardian.objects.create(
+            household=locked.household, user=user, relationship=locked.relationship
+        )
+        ChildGuardian.objects.bulk_create(
+            [
+                ChildGuardian(
+                    child=child,
+                    guardian=guardian,
+                    legal_guardian=locked.legal_guardian,
+                    billing_payer=locked.billing_payer,
+                    may_pick_up=locked.may_pick_up,
+                    receives_notifications=locked.receives_notifications,
+                    billing_share_percent=100 if locked.billing_payer else 0,
+                )
+                for child in Child.objects.filter(household=locked.household)
+            ]
+        )
+        locked.state = GuardianInvitation.State.ACCEPTED
+        locked.responded_at = timezone.now()
+        locked.accepted_by = user
+        locked.save(update_fields=["state", "responded_at", "accepted_by", "updated_at"])
+        audit(
+            action="family.invitation.accept",
+            actor=user,
+            target=locked,
+            household_id=locked.household_id,
+        )
+        if locked.invited_by_id:
+            from backend.core.services import notification_send
+
+            notification_send(
+                user=locked.invited_by,
+                subject=_("%(email)s a rejoint votre foyer") % {"email": user.email},
+                email=True,
+            )
+    return guardian
+
+
+def invitation_decline(*, invitation: GuardianInvitation, user=None) -> GuardianInvitation:
+    with transaction.atomic():
+        locked = _pending_invitation(invitation)
+        if (
+            user is not None
+            and user.is_authenticated
+            and user.email.lower() != locked.email.lower()
+        ):
+            raise ApplicationError(_("Cette invitation a été envoyée à une autre adresse e-mail."))
+        locked.state = GuardianInvitation.State.DECLINED
+        locked.responded_at = timezone.now()
+        locked.save(update_fields=["state", "responded_at", "updated_at"])
+        audit(
+            action="family.invitation.decline",
+            actor=user if user and user.is_authenticated else None,
+            target=locked,
+            household_id=locked.household_id,
+        )
+    return locked
+
+
+def invitation_revoke(*, actor, invitation: GuardianInvitation) -> GuardianInvitation:
+    with transaction.atomic():
+        locked = GuardianInvitation.objects.select_for_update().get(pk=invitation.pk)
+        if locked.state != GuardianInvitation.State.PENDING:
+            raise ApplicationError(_("Cette invitation n'est plus en attente."))
+        locked.state = GuardianInvitation.State.REVOKED
+        locked.responded_at = timezone.now()
+        locked.save(update_fields=["state", "responded_at", "updated_at"])
+        audit(
+            action="family.invitation.revoke",
+            actor=actor,
+            target=locked,
+            household_id=locked.household_id,
+        )
+    return locked
+
+
+def guardian_leave(*, actor, guardian: Guardian) -> None:
+    """A guardian leaves the household. The last guardian cannot, and every child must keep a
+    legal guardian."""
+    with transaction.atomic():
+        guardians = list(
+            Guardian.objects.select_for_update().filter(household_id=guardian.household_id)
+        )
+        if len(guardians) <= 1:
+            raise ApplicationError(_("Le dernier responsable ne peut pas quitter le foyer."))
+        remaining = [g.pk for g in guardians if g.pk != guardian.pk]
+        covered = ChildGuardian.objects.filter(
+            guardian_id__in=remaining, legal_guardian=True
+        ).values("child_id")
+        orphans = Child.objects.filter(household_id=guardian.household_id).exclude(pk__in=covered)
+        if orphans.exists():
+            raise ApplicationError(
+                _(
+                    "%(child)s n'aurait plus de responsable légal : modifiez d'abord les droits des autres responsables."
+                )
+                % {"child": orphans.first().first_name}
+            )
+        household_id = guardian.household_id
+        audit(
+            action="family.guardian.leave",
+            actor=actor,
+            target=guardian,
+            household_id=household_id,
+            data={"user": guardian.user.email},
+        )
+        try:
+            guardian.delete()
+        except ProtectedError:
+            raise ApplicationError(
+                _(
+                    "Ce responsable a encore des factures ou paiements rattachés : contactez la mairie."
+                )
+            )
+        notify_guardians(
+            household=Household.objects.get(pk=household_id),
+            subject=_("%(email)s a quitté le foyer") % {"email": guardian.user.email},
+            email=False,
+        )
+
+
+# --- contacts -----------------------------------------------------------------------------
+
+
+def emergency_contact_create(
+    *,
+    actor,
+    household: Household,
+    name: str,
+    phone: str,
+    relationship: str = "",
+    may_pick_up: bool = False,
+    call_in_emergency: bool = True,
+) -> EmergencyContact:
+    name, phone = _clean(name, 200), _clean(phone, 32)
+    if not name or not phone:
+        raise ApplicationError(_("Indiquez le nom et le téléphone du contact."))
+    if not any(c.isdigit() for c in phone):
+        raise ApplicationError(_("Le numéro de téléphone n'est pas valide."))
+    with transaction.atomic():
+        contact = EmergencyContact.objects.create(
+            household=household,
+            name=name,
+            phone=phone,
+            relationship=_clean(relationship, 60),
+            may_pick_up=may_pick_up,
+            call_in_emergency=call_in_emergency,
+        )
+        audit(
+            action="family.contact.create", actor=actor, target=contact, household_id=household.pk
+        )
+    return contact
+
+
+def emergency_contact_delete(*, actor, contact: EmergencyContact) -> None:
+    with transaction.atomic():
+        audit(
+            action="family.contact.delete",
+            actor=actor,
+            target=contact,
+            household_id=contact.household_id,
+            data={"name": contact.name},
+        )
+        contact.delete()
+
+
+# --- income assessment (quotient familial) ----------------------------------------------------
+
+
+def income_assessment_declare(
+    *,
+    actor,
+    household: Household,
+    quotient: int,
+    source: str,
+    valid_from: dt.date,
+    valid_until: dt.date,
+    uploaded_file=None,
+) -> IncomeAssessment:
+    """A family declares its quotient with a supporting document; staff validate it."""
+    from ..models import DocumentKind
+    from .documents import document_upload
+
+    if source not in IncomeAssessment.Source.values:
+        raise ApplicationError(_("Source du quotient inconnue."))
+    if quotient is None or quotient < 0 or quotient > 100_000:
+        raise ApplicationError(_("Le quotient familial doit être compris entre 0 et 100 000 €."))
+    if valid_from > valid_until:
+        raise ApplicationError(_("La fin de validité doit suivre le début."))
+    if uploaded_file is None and is_parent(actor):
+        raise ApplicationError(_("Joignez le justificatif du quotient familial."))
+    with transaction.atomic():
+        document = None
+        if uploaded_file is not None:
+            document = document_upload(
+                actor=actor,
+                household=household,
+                kind=DocumentKind.INCOME_PROOF,
+                uploaded_file=uploaded_file,
+            )
+        assessment = IncomeAssessment.objects.create(
+            household=household,
+            quotient=quotient,
+            source=source,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            document=document,
+            declared_by=actor,
+        )
+        audit(
+            action="family.income.declare",
+            actor=actor,
+            target=assessment,
+            household_id=household.pk,
+            data={"quotient": quotient, "source": source},
+        )
+    return assessment
+
+
+def income_assessment_validate(*, actor, assessment: IncomeAssessment) -> IncomeAssessment:
+    """Staff validate: the bracket follows from the quotient; canteen prices use it."""
+    with transaction.atomic():
+        locked = IncomeAssessment.objects.select_for_update().get(pk=assessment.pk)
+        if locked.status != IncomeAssessment.Status.PENDING:
+            raise ApplicationError(_("Ce quotient a déjà été traité."))
+        bracket = bracket_for_quotient(quotient=locked.quotient)
+        if bracket is None:
+            raise ApplicationError(_("Aucune tranche tarifaire ne correspond à ce quotient."))
+        locked.status = IncomeAssessment.Status.VALIDATED
+        locked.bracket = bracket.number
+        locked.validated_by = actor
+        locked.validated_at = timezone.now()
+        locked.save(
+            update_fields=["status", "bracket", "validated_by", "validated_at", "updated_at"]
+        )
+        audit(
+            action="family.income.validate",
+            actor=actor,
+            target=locked,
+            household_id=locked.household_id,
+            data={"bracket": bracket.number},
+            family_side=False,
+        )
+        notify_guardians(
+            household=locked.household,
+            subject=_("Quotient familial validé : tranche %(n)s") % {"n": bracket.number},
+        )
+    return locked
+
+
+def income_assessment_reject(
+    *, actor, assessment: IncomeAssessment, reason: str
+) -> IncomeAssessment:
+    reason = _clean(reason, 300)
+    if not reason:
+        raise ApplicationError(_("Indiquez le motif du refus."))
+    with transaction.atomic():
+        locked = IncomeAssessment.objects.select_for_update().get(pk=assessment.pk)
+        if locked.status != IncomeAssessment.Status.PENDING:
+            raise ApplicationError(_("Ce quotient a déjà été traité."))
+        locked.status = IncomeAssessment.Status.REJECTED
+        locked.rejection_reason = reason
+        locked.validated_by = actor
+        locked.validated_at = timezone.now()
+        locked.save(
+            update_fields=[
+                "status",
+                "rejection_reason",
+                "validated_by",
+                "validated_at",
+                "updated_at",
+            ]
+        )
+        audit(
+            action="family.income.reject",
+            actor=actor,
+            target=locked,
+            household_id=locked.household_id,
+            data={"reason": reason},
+            family_side=False,
+        )
+        notify_guardians(
+            household=locked.household, subject=_("Quotient familial refusé"), body=reason
+        )
+    return locked
+
+
+def invitations_expire() -> int:
+    """Mark pending invitations past their date as revoked (periodic task)."""
+    return GuardianInvitation.objects.filter(
+        state=GuardianInvitation.State.PENDING, expires_at__lt=timezone.now()
+    ).update(state=GuardianInvitation.State.REVOKED, responded_at=timezone.now())
