@@ -1,0 +1,77 @@
+"""The one place that decides who reaches which canteen object. Foreign objects answer 404.
+
+Parents reach their own children; school staff reach the children, rolls, menus and forecasts of
+their schools; city administrators reach everything.
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from backend.core.permissions import is_city_admin, is_parent, is_school_staff
+from family.models import Child, School
+from family.permissions import children_for_user, staff_school_ids
+
+from .models import Booking, Menu
+
+
+def visible_children(user) -> QuerySet[Child]:
+    if not (is_parent(user) or is_school_staff(user) or is_city_admin(user)):
+        return Child.objects.none()
+    return children_for_user(user)
+
+
+def child_for_user(user, child_id) -> Child:
+    """A child whose meals ``user`` may see and book (parents: theirs; staff: their schools')."""
+    try:
+        return visible_children(user).select_related("household", "school").get(pk=int(child_id))
+    except (Child.DoesNotExist, ValueError, TypeError):
+        raise Http404
+
+
+def booking_for_user(user, booking_id) -> Booking:
+    try:
+        return Booking.objects.select_related("child", "child__household", "child__school").get(
+            pk=int(booking_id), child__in=visible_children(user)
+        )
+    except (Booking.DoesNotExist, ValueError, TypeError):
+        raise Http404
+
+
+def school_ids_for_staff(user) -> list[int] | None:
+    """Schools whose rolls, menus and forecasts ``user`` may handle; ``None`` means all."""
+    if not (is_school_staff(user) or is_city_admin(user)):
+        raise Http404
+    return staff_school_ids(user)
+
+
+def staff_schools(user) -> QuerySet[School]:
+    ids = school_ids_for_staff(user)
+    qs = School.objects.filter(is_active=True)
+    return qs if ids is None else qs.filter(id__in=ids)
+
+
+def school_for_staff(user, school_id) -> School:
+    try:
+        return staff_schools(user).get(pk=int(school_id))
+    except (School.DoesNotExist, ValueError, TypeError):
+        raise Http404
+
+
+def can_edit_citywide_menus(user) -> bool:
+    return is_city_admin(user)
+
+
+def menu_for_editor(user, menu_id) -> Menu:
+    """A menu ``user`` may edit: their schools' menus; city-wide menus for administrators."""
+    try:
+        menu = Menu.objects.select_related("school").get(pk=int(menu_id))
+    except (Menu.DoesNotExist, ValueError, TypeError):
+        raise Http404
+    ids = school_ids_for_staff(user)
+    if ids is None:
+        return menu
+    if menu.school_id is None or menu.school_id not in ids:
+        raise Http404
+    return menu

@@ -1,0 +1,226 @@
+"""Tariff grids in memory: one price per (bracket, sibling rank, residence), with its explanation.
+
+Loaded with a constant number of queries so that a month view and the monthly billing run of a
+whole city price every meal without one query per meal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from bisect import bisect_right
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from backend.core.exceptions import ApplicationError
+from family.models import Child, IncomeAssessment, IncomeBracket
+
+from .models import Tariff
+
+MEAL = "meal"
+PACKED_LUNCH = "packed_lunch"
+UNBOOKED_MEAL = "unbooked_meal"
+
+
+@dataclass(frozen=True)
+class PriceQuote:
+    amount_cents: int
+    currency: str
+    explanation: str
+    kind: str  # meal | packed_lunch | unbooked_meal
+    base_cents: int
+    surcharge_cents: int
+    bracket: int | None
+    sibling_rank: int
+    resident: bool
+    tariff_id: int
+
+
+def format_money(cents: int, currency: str = "EUR") -> str:
+    sign = "-" if cents < 0 else ""
+    cents = abs(cents)
+    symbol = "€" if currency == "EUR" else currency
+    if (get_language() or "fr").startswith("en"):
+        return f"{sign}{symbol}{cents // 100}.{cents % 100:02d}"
+    return f"{sign}{cents // 100},{cents % 100:02d}\u00a0{symbol}"
+
+
+def rank_label(rank: int) -> str:
+    if rank == 1:
+        return _("1er enfant")
+    return _("%(n)se enfant") % {"n": rank}
+
+
+class TariffBook:
+    """Every tariff overlapping a period, with its lines indexed in memory."""
+
+    def __init__(self, tariffs: list[Tariff]):
+        self.tariffs = sorted(tariffs, key=lambda t: t.valid_from)
+        self._starts = [t.valid_from for t in self.tariffs]
+        self._lines: dict[int, dict[tuple[int | None, int, bool], int]] = {}
+        self._max_rank: dict[int, int] = {}
+        for tariff in self.tariffs:
+            grid: dict[tuple[int | None, int, bool], int] = {}
+            for line in tariff.lines.all():
+                grid[(line.bracket, line.sibling_rank, line.resident)] = line.amount_cents
+            self._lines[tariff.id] = grid
+            self._max_rank[tariff.id] = max((k[1] for k in grid), default=1)
+
+    @classmethod
+    def load(cls, *, start: dt.date, end: dt.date) -> TariffBook:
+        return cls(
+            list(
+                Tariff.objects.filter(valid_from__lte=end, valid_until__gte=start).prefetch_related(
+                    "lines"
+                )
+            )
+        )
+
+    def tariff_for(self, day: dt.date) -> Tariff:
+        i = bisect_right(self._starts, day) - 1
+        while i >= 0:
+            tariff = self.tariffs[i]
+            if tariff.valid_from <= day <= tariff.valid_until:
+                return tariff
+            i -= 1
+        raise ApplicationError(
+            _("Aucune grille tarifaire n'est en vigueur le %(day)s.")
+            % {"day": day.strftime("%d/%m/%Y")}
+        )
+
+    def quote(
+        self, *, day: dt.date, bracket: int | None, rank: int, resident: bool, kind: str
+    ) -> PriceQuote:
+        tariff = self.tariff_for(day)
+        grid = self._lines[tariff.id]
+        rank_used = min(rank, self._max_rank[tariff.id])
+        residence = _("résident") if resident else _("non-résident")
+        bracket_text = (
+            _("tranche %(n)s") % {"n": bracket}
+            if bracket is not None
+            else _("plein tarif (aucun quotient familial validé)")
+        )
+        if kind == PACKED_LUNCH:
+            amount = tariff.packed_lunch_cents
+            explanation = _("panier-repas PAI : %(price)s") % {
+                "price": format_money(amount, tariff.currency)
+            }
+            return PriceQuote(
+                amount,
+                tariff.currency,
+                explanation,
+                kind,
+                amount,
+                0,
+                bracket,
+                rank,
+                resident,
+                tariff.id,
+            )
+        base = grid.get((bracket, rank_used, resident))
+        if base is None and bracket is not None:
+            # A bracket the grid does not know: charge the full price, and say so.
+            base = grid.get((None, rank_used, resident))
+            bracket_text = _("plein tarif (tranche %(n)s absente de la grille)") % {"n": bracket}
+        if base is None:
+            raise ApplicationError(
+                _("La grille « %(tariff)s » n'a pas de prix pour : %(what)s.")
+                % {
+                    "tariff": tariff.name,
+                    "what": f"{bracket_text}, {rank_label(rank_used)}, {residence}",
+                }
+            )
+        head = f"{bracket_text}, {rank_label(rank)}, {residence}"
+        if kind == UNBOOKED_MEAL:
+            surcharge = tariff.unbooked_surcharge_cents
+            amount = base + surcharge
+            explanation = _(
+                "%(head)s : %(base)s + majoration repas non réservé %(surcharge)s = %(total)s"
+            ) % {
+                "head": head,
+                "base": format_money(base, tariff.currency),
+                "surcharge": format_money(surcharge, tariff.currency),
+                "total": format_money(amount, tariff.currency),
+            }
+            return PriceQuote(
+                amount,
+                tariff.currency,
+                explanation,
+                kind,
+                base,
+                surcharge,
+                bracket,
+                rank,
+                resident,
+                tariff.id,
+            )
+        explanation = f"{head} : {format_money(base, tariff.currency)}"
+        return PriceQuote(
+            base, tariff.currency, explanation, MEAL, base, 0, bracket, rank, resident, tariff.id
+        )
+
+
+class AssessmentBook:
+    """Validated income assessments of a set of households over a period, and the brackets."""
+
+    def __init__(
+        self, assessments: Iterable[tuple[int, dt.date, dt.date, int | None, int]], brackets
+    ):
+        self._by_household: dict[int, list[tuple[dt.date, dt.date, int | None]]] = defaultdict(list)
+        self._brackets = sorted(brackets)  # (min_quotient, number)
+        for household_id, start, end, bracket, quotient in assessments:
+            if bracket is None:
+                bracket = self._bracket_for_quotient(quotient)
+            self._by_household[household_id].append((start, end, bracket))
+        for items in self._by_household.values():
+            items.sort(
+                key=lambda x: x[0], reverse=True
+            )  # newest first, as household_income_assessment
+
+    def _bracket_for_quotient(self, quotient: int) -> int | None:
+        found = None
+        for low, number in self._brackets:
+            if quotient >= low:
+                found = number
+        return found
+
+    @classmethod
+    def load(cls, *, household_ids, start: dt.date, end: dt.date) -> AssessmentBook:
+        qs = IncomeAssessment.objects.filter(
+            status=IncomeAssessment.Status.VALIDATED, valid_from__lte=end, valid_until__gte=start
+        )
+        if household_ids is not None:
+            qs = qs.filter(household_id__in=household_ids)
+        rows = qs.values_list("household_id", "valid_from", "valid_until", "bracket", "quotient")
+        brackets = IncomeBracket.objects.values_list("min_quotient", "number")
+        return cls(rows.iterator(chunk_size=5000), list(brackets))
+
+    def bracket(self, household_id: int, day: dt.date) -> int | None:
+        for start, end, bracket in self._by_household.get(household_id, ()):
+            if start <= day <= end:
+                return bracket
+        return None
+
+
+def sibling_ranks(children: Iterable[tuple[int, int, dt.date]]) -> dict[int, int]:
+    """Rank of each child among their household's schoolchildren, eldest first.
+
+    ``children``: (child_id, household_id, birth_date) of every schoolchild of the households.
+    """
+    by_household: dict[int, list[tuple[dt.date, int]]] = defaultdict(list)
+    for child_id, household_id, birth in children:
+        by_household[household_id].append((birth, child_id))
+    ranks = {}
+    for items in by_household.values():
+        for i, (_birth, child_id) in enumerate(sorted(items), start=1):
+            ranks[child_id] = i
+    return ranks
+
+
+def household_sibling_rows(household_ids) -> list[tuple[int, int, dt.date]]:
+    qs = Child.objects.filter(school__isnull=False)
+    qs = qs.filter(household_id__in=household_ids)
+    return list(qs.values_list("id", "household_id", "birth_date"))

@@ -1,0 +1,485 @@
+"""Reads for pages, the API and other modules (payments calls ``meal_price`` and ``billable_meals``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from family.models import CarePlan, Child, School
+
+from .deadlines import Rules, SchoolCalendar, deadline_for, deadline_rules, format_deadline
+from .models import AttendanceRecord, AttendanceRoll, Booking, Dish, Menu, Variant
+from .pricing import (
+    MEAL,
+    PACKED_LUNCH,
+    UNBOOKED_MEAL,
+    AssessmentBook,
+    PriceQuote,
+    TariffBook,
+    household_sibling_rows,
+    sibling_ranks,
+)
+from .safety import (
+    SafetyCheck,
+    active_care_plan,
+    active_packed_lunch,
+    check_menu,
+    child_variant,
+    kitchen_action,
+)
+
+__all__ = [
+    "PriceQuote",
+    "BillableMeal",
+    "meal_price",
+    "billable_meals",
+    "menus_for_school",
+    "child_month_calendar",
+    "kitchen_daily_list",
+]
+
+
+# --- pricing -------------------------------------------------------------------------------------
+def meal_price(*, child: Child, day: dt.date, unbooked: bool = False) -> PriceQuote:
+    """The price of one meal for ``child`` on ``day`` with its explanation.
+
+    No validated income assessment on ``day``: the full price, and the explanation says so.
+    A child on a PAI packed lunch pays the packed-lunch price.
+    """
+    tariffs = TariffBook.load(start=day, end=day)
+    assessments = AssessmentBook.load(household_ids=[child.household_id], start=day, end=day)
+    ranks = sibling_ranks(household_sibling_rows([child.household_id]))
+    plans = list(CarePlan.objects.filter(child=child))
+    variant = child_variant(diet=child.diet, packed_lunch_pai=active_packed_lunch(plans, day))
+    kind = (
+        PACKED_LUNCH if variant == Variant.PACKED_LUNCH else (UNBOOKED_MEAL if unbooked else MEAL)
+    )
+    return tariffs.quote(
+        day=day,
+        bracket=assessments.bracket(child.household_id, day),
+        rank=ranks.get(child.id, 1),
+        resident=child.household.is_resident,
+        kind=kind,
+    )
+
+
+@dataclass(frozen=True)
+class BillableMeal:
+    child_id: int
+    household_id: int
+    day: dt.date
+    kind: str  # meal | packed_lunch | unbooked_meal
+    amount_cents: int
+    currency: str
+    explanation: str
+    source: str  # attendance | booking
+    source_id: int
+
+
+def billable_meals(
+    *, start: dt.date, end: dt.date, child_ids: list[int] | None = None
+) -> list[BillableMeal]:
+    """What families owe for meals in [start, end], set-based (a constant number of queries).
+
+    Days whose roll was taken bill from attendance: present and absent-unjustified are billed,
+    absent-justified is not, present without booking pays the unbooked surcharge. Other days bill
+    from the bookings still standing (a roll lists every booked child, so a booked child is never
+    both on a roll and billed from the booking).
+    """
+    ids_filter = Q(child_id__in=child_ids) if child_ids is not None else Q()
+    records = list(
+        AttendanceRecord.objects.filter(ids_filter, day__gte=start, day__lte=end)
+        .values_list("id", "child_id", "day", "status", "variant", "booking_id")
+        .iterator(chunk_size=20000)
+    )
+    bookings = list(
+        Booking.objects.filter(
+            ids_filter, day__gte=start, day__lte=end, status=Booking.Status.BOOKED
+        )
+        .values_list("id", "child_id", "day", "variant")
+        .iterator(chunk_size=20000)
+    )
+    child_qs = Child.objects.all() if child_ids is None else Child.objects.filter(id__in=child_ids)
+    children = {
+        cid: (household_id, school_id, resident)
+        for cid, household_id, school_id, resident in child_qs.values_list(
+            "id", "household_id", "school_id", "household__is_resident"
+        ).iterator(chunk_size=20000)
+    }
+    household_ids = None if child_ids is None else {h for h, _s, _r in children.values()}
+    sib_qs = Child.objects.filter(school__isnull=False)
+    if household_ids is not None:
+        sib_qs = sib_qs.filter(household_id__in=household_ids)
+    ranks = sibling_ranks(
+        sib_qs.values_list("id", "household_id", "birth_date").iterator(chunk_size=20000)
+    )
+    assessments = AssessmentBook.load(household_ids=household_ids, start=start, end=end)
+    tariffs = TariffBook.load(start=start, end=end)
+
+    cache: dict[tuple, PriceQuote] = {}
+
+    def price(child_id: int, day: dt.date, kind: str) -> tuple[int, PriceQuote]:
+        household_id, _school, resident = children[child_id]
+        bracket = assessments.bracket(household_id, day)
+        rank = ranks.get(child_id, 1)
+        tariff = tariffs.tariff_for(day)
+        key = (tariff.id, bracket, rank, resident, kind)
+        quote = cache.get(key)
+        if quote is None:
+            quote = cache[key] = tariffs.quote(
+                day=day, bracket=bracket, rank=rank, resident=resident, kind=kind
+            )
+        return household_id, quote
+
+    out: list[BillableMeal] = []
+    attended: set[tuple[int, dt.date]] = set()
+    for rec_id, child_id, day, status, variant, _booking_id in records:
+        if child_id not in children:
+            continue
+        attended.add((child_id, day))
+        if status == AttendanceRecord.Status.ABSENT_JUSTIFIED:
+            continue
+        if variant == Variant.PACKED_LUNCH:
+            kind = PACKED_LUNCH
+        elif status == AttendanceRecord.Status.PRESENT_UNBOOKED:
+            kind = UNBOOKED_MEAL
+        else:
+            kind = MEAL
+        household_id, quote = price(child_id, day, kind)
+        out.append(
+            BillableMeal(
+                child_id,
+                household_id,
+                day,
+                kind,
+                quote.amount_cents,
+                quote.currency,
+                quote.explanation,
+                "attendance",
+                rec_id,
+            )
+        )
+    for booking_id, child_id, day, variant in bookings:
+        info = children.get(child_id)
+        if info is None or (child_id, day) in attended:
+            continue
+        kind = PACKED_LUNCH if variant == Variant.PACKED_LUNCH else MEAL
+        household_id, quote = price(child_id, day, kind)
+        out.append(
+            BillableMeal(
+                child_id,
+                household_id,
+                day,
+                kind,
+                quote.amount_cents,
+                quote.currency,
+                quote.explanation,
+                "booking",
+                booking_id,
+            )
+        )
+    out.sort(key=lambda m: (m.household_id, m.child_id, m.day))
+    return out
+
+
+# --- menus ---------------------------------------------------------------------------------------
+def menus_for_school(
+    *, school: School | None, start: dt.date, end: dt.date, published_only: bool = True
+) -> dict[dt.date, Menu]:
+    """The menu of each day for ``school``: its own menu, else the city-wide one. Two queries."""
+    qs = Menu.objects.filter(day__gte=start, day__lte=end)
+    qs = (
+        qs.filter(Q(school__isnull=True) | Q(school=school))
+        if school
+        else qs.filter(school__isnull=True)
+    )
+    if published_only:
+        qs = qs.filter(published=True)
+    menus: dict[dt.date, Menu] = {}
+    for menu in qs.prefetch_related("dishes").order_by("day", "school_id"):
+        if menu.day not in menus or menu.school_id is not None:
+            menus[menu.day] = menu
+    return menus
+
+
+def dishes_by_course(menu: Menu) -> list[tuple[str, list[Dish]]]:
+    from .models import COURSE_ORDER
+
+    labels = dict(Dish.Course.choices)
+    grouped: dict[str, list[Dish]] = defaultdict(list)
+    for dish in menu.dishes.all():
+        grouped[dish.course].append(dish)
+    return [(str(labels[c]), grouped[c]) for c in COURSE_ORDER if grouped.get(c)]
+
+
+# --- month calendar ------------------------------------------------------------------------------
+@dataclass
+class CalendarDay:
+    day: dt.date
+    state: str  # booked | not_booked | closed | past_deadline | absent
+    label: str
+    closed_reason: str | None = None
+    deadline: dt.datetime | None = None
+    deadline_text: str = ""
+    can_book: bool = False
+    can_cancel: bool = False
+    locked: bool = False
+    attendance: str | None = None
+    variant: str = Variant.STANDARD
+    price: PriceQuote | None = None
+    safety: SafetyCheck | None = None
+    menu: Menu | None = None
+    in_month: bool = True
+    notes: list[str] = field(default_factory=list)
+
+
+STATE_LABELS = {
+    "booked": "Réservé",
+    "not_booked": "Non réservé",
+    "closed": "Fermé",
+    "past_deadline": "Délai dépassé",
+    "absent": "Absent",
+}
+
+
+def state_label(state: str) -> str:
+    return _(STATE_LABELS[state])
+
+
+@dataclass
+class ChildContext:
+    """Everything needed to decide and price a child's days, loaded once."""
+
+    child: Child
+    calendar: SchoolCalendar
+    rules: Rules
+    plans: list
+    tariffs: TariffBook
+    assessments: AssessmentBook
+    rank: int
+
+
+def child_context(*, child: Child, start: dt.date, end: dt.date) -> ChildContext:
+    return ChildContext(
+        child=child,
+        calendar=SchoolCalendar.load(school=child.school, start=start, end=end),
+        rules=deadline_rules(),
+        plans=list(CarePlan.objects.filter(child=child)),
+        tariffs=TariffBook.load(start=start, end=end),
+        assessments=AssessmentBook.load(household_ids=[child.household_id], start=start, end=end),
+        rank=sibling_ranks(household_sibling_rows([child.household_id])).get(child.id, 1),
+    )
+
+
+def month_bounds(year: int, month: int) -> tuple[dt.date, dt.date]:
+    first = dt.date(year, month, 1)
+    nxt = dt.date(year + (month == 12), month % 12 + 1, 1)
+    return first, nxt - dt.timedelta(days=1)
+
+
+def child_month_calendar(
+    *, child: Child, year: int, month: int, now: dt.datetime | None = None
+) -> list[CalendarDay]:
+    """Each day of the month for one child with its state, deadline, price and allergen check.
+
+    A constant number of queries whatever the month holds.
+    """
+    now = now or timezone.now()
+    first, last = month_bounds(year, month)
+    ctx = child_context(child=child, start=first, end=last)
+    bookings = {
+        b.day: b for b in Booking.objects.filter(child=child, day__gte=first, day__lte=last)
+    }
+    records = {
+        r.day: r
+        for r in AttendanceRecord.objects.filter(child=child, day__gte=first, day__lte=last)
+    }
+    rolls = (
+        set(
+            AttendanceRoll.objects.filter(
+                school_id=child.school_id, day__gte=first, day__lte=last
+            ).values_list("day", flat=True)
+        )
+        if child.school_id
+        else set()
+    )
+    menus = menus_for_school(school=child.school, start=first, end=last)
+    out = []
+    day = first
+    while day <= last:
+        out.append(
+            _calendar_day(
+                ctx, day, bookings.get(day), records.get(day), day in rolls, menus.get(day), now
+            )
+        )
+        day += dt.timedelta(days=1)
+    return out
+
+
+def _calendar_day(ctx: ChildContext, day, booking, record, roll_taken, menu, now) -> CalendarDay:
+    child = ctx.child
+    reason = ctx.calendar.closed_reason(day) if child.school_id else _("Aucune école renseignée")
+    if reason:
+        return CalendarDay(
+            day=day, state="closed", label=state_label("closed"), closed_reason=reason
+        )
+    packed = active_packed_lunch(ctx.plans, day)
+    variant = child_variant(diet=child.diet, packed_lunch_pai=packed)
+    booked = booking is not None and booking.status == Booking.Status.BOOKED
+    if booked:
+        variant = booking.variant
+    kind = PACKED_LUNCH if variant == Variant.PACKED_LUNCH else MEAL
+    try:
+        price = ctx.tariffs.quote(
+            day=day,
+            bracket=ctx.assessments.bracket(child.household_id, day),
+            rank=ctx.rank,
+            resident=child.household.is_resident,
+            kind=kind,
+        )
+    except Exception:  # no tariff in force: the page still shows the day
+        price = None
+    safety = check_menu(
+        allergies=child.allergies or [],
+        variant=variant,
+        dishes=list(menu.dishes.all()) if menu else None,
+    )
+    result = CalendarDay(
+        day=day,
+        state="not_booked",
+        label="",
+        variant=variant,
+        price=price,
+        safety=safety,
+        menu=menu,
+    )
+    if record is not None:
+        result.attendance = record.status
+        result.locked = True
+        if record.status in (
+            AttendanceRecord.Status.ABSENT_JUSTIFIED,
+            AttendanceRecord.Status.ABSENT_UNJUSTIFIED,
+        ):
+            result.state = "absent"
+        else:
+            result.state = "booked"
+        result.label = str(AttendanceRecord.Status(record.status).label)
+        return result
+    if roll_taken:
+        result.locked = True
+        result.state = "booked" if booked else "not_booked"
+        result.label = state_label(result.state)
+        result.notes.append(_("Appel pris : journée close."))
+        return result
+    if booked:
+        deadline = deadline_for(day, ctx.rules.cancel, ctx.calendar)
+        result.state = "booked"
+        result.deadline = deadline
+        result.can_cancel = now < deadline
+        result.deadline_text = (
+            _("Annulable jusqu'au %(d)s")
+            if result.can_cancel
+            else _("Annulation close depuis le %(d)s")
+        ) % {"d": format_deadline(deadline)}
+    else:
+        deadline = deadline_for(day, ctx.rules.book, ctx.calendar)
+        result.deadline = deadline
+        result.can_book = now < deadline
+        result.state = "not_booked" if result.can_book else "past_deadline"
+        result.deadline_text = (
+            _("Réservable jusqu'au %(d)s")
+            if result.can_book
+            else _("Réservation close depuis le %(d)s")
+        ) % {"d": format_deadline(deadline)}
+    result.label = state_label(result.state)
+    return result
+
+
+# --- kitchen -------------------------------------------------------------------------------------
+@dataclass
+class KitchenEntry:
+    child_id: int
+    name: str
+    class_name: str
+    allergies: list[str]
+    has_pai: bool
+    variant: str
+    level: str
+    action: str
+
+
+def kitchen_daily_list(*, school: School, day: dt.date) -> list[KitchenEntry]:
+    """Every booked child with an allergy or a PAI at ``school`` on ``day``, with what to do."""
+    bookings = (
+        Booking.objects.filter(child__school=school, day=day, status=Booking.Status.BOOKED)
+        .select_related("child")
+        .order_by("child__last_name", "child__first_name")
+    )
+    children = [b for b in bookings]
+    ids = [b.child_id for b in children]
+    plans: dict[int, list] = defaultdict(list)
+    for plan in CarePlan.objects.filter(
+        child_id__in=ids, valid_from__lte=day, valid_until__gte=day
+    ):
+        plans[plan.child_id].append(plan)
+    menu = menus_for_school(school=school, start=day, end=day).get(day)
+    dishes = list(menu.dishes.all()) if menu else None
+    out = []
+    for booking in children:
+        child = booking.child
+        plan = active_care_plan(plans.get(child.id, []), day)
+        if not child.allergies and plan is None:
+            continue
+        check = check_menu(allergies=child.allergies or [], variant=booking.variant, dishes=dishes)
+        out.append(
+            KitchenEntry(
+                child_id=child.id,
+                name=str(child),
+                class_name=child.class_name,
+                allergies=child.allergen_labels,
+                has_pai=plan is not None,
+                variant=str(Variant(booking.variant).label),
+                level=check.level,
+                action=kitchen_action(
+                    check=check, pai_instructions=plan.instructions if plan else None
+                ),
+            )
+        )
+    return out
+
+
+def roll_sheet(*, school: School, day: dt.date) -> tuple[AttendanceRoll | None, list[dict]]:
+    """The roll of a school day: every booked child, plus children already marked."""
+    roll = AttendanceRoll.objects.filter(school=school, day=day).first()
+    records = {r.child_id: r for r in AttendanceRecord.objects.filter(roll=roll)} if roll else {}
+    booked = {
+        b.child_id: b
+        for b in Booking.objects.filter(child__school=school, day=day, status=Booking.Status.BOOKED)
+    }
+    children = Child.objects.filter(school=school).order_by("class_name", "last_name", "first_name")
+    rows = []
+    for child in children:
+        record = records.get(child.id)
+        booking = booked.get(child.id)
+        rows.append(
+            {
+                "child": child,
+                "booked": booking is not None,
+                "variant": booking.variant if booking else None,
+                "status": record.status if record else None,
+                "has_allergy": bool(child.allergies),
+            }
+        )
+    rows.sort(key=lambda r: (not r["booked"], r["child"].class_name, r["child"].last_name))
+    return roll, rows
+
+
+def bookings_for_user_qs(user) -> QuerySet[Booking]:
+    from .permissions import visible_children
+
+    return Booking.objects.filter(child__in=visible_children(user))
