@@ -228,6 +228,9 @@ class AttendanceRecord(models.Model):
         ]
         indexes = [models.Index(fields=["day"], name="record_day")]
 
+    def __str__(self) -> str:
+        return f"{self.child_id} · {self.day} · {self.status}"
+
 
 class Tariff(models.Model):
     """A tariff grid in force over a validity period."""
@@ -281,6 +284,9 @@ class TariffLine(models.Model):
             ),
             models.CheckConstraint(condition=Q(sibling_rank__gte=1), name="tariffline_rank_min_1"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.bracket or '-'} · {self.sibling_rank} · {self.amount_cents}"
 
 
 ALLERGEN_CODES = tuple(Allergen.values)

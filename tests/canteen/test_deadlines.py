@@ -94,7 +94,9 @@ def test_examples_j2_monday_thursday_and_public_holiday():
 def test_rules_come_from_the_database_and_lookback_extends():
     from tests.canteen.factories import make_year
 
-    DeadlineRule.objects.filter(action="cancel").update(days_before=5, cutoff_time=dt.time(18, 0))
+    DeadlineRule.objects.update_or_create(
+        action="cancel", defaults={"days_before": 5, "cutoff_time": dt.time(18, 0)}
+    )
     rules = deadline_rules()
     assert rules.book.days_before == 2 and rules.cancel.days_before == 5
     assert rules.cancel.cutoff_time == dt.time(18, 0)
