@@ -7,7 +7,7 @@ UV := $(VENV)/bin/uv
 PORT ?= 8000
 export PORT
 
-.PHONY: demo test install lint check messages stack clean-demo bench
+.PHONY: demo test install lint check messages stack clean-demo bench typecheck
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,3 +56,8 @@ bench: install
 
 clean-demo:
 	rm -f var/minot.sqlite3* var/broker.sqlite3*
+
+# mypy (django-stubs + drf-stubs) on the layers that hold the rules: services and selectors.
+TYPED := backend/core/services.py backend/core/selectors.py backend/core/permissions.py $(wildcard */services.py */services/*.py */selectors.py */selectors/*.py)
+typecheck: install
+	$(VENV)/bin/mypy $(TYPED)
