@@ -1,0 +1,94 @@
+"""The one place that decides who reaches which payment object. Foreign objects answer 404.
+
+- a parent reaches the invoices, payments and accounts of their own household;
+- school staff reach those of households with a child in one of their schools, and act for them
+  at the counter (audited);
+- city administrators reach everything;
+- anybody else (technicians, anonymous) reaches nothing.
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from backend.core.permissions import is_city_admin, is_parent, is_school_staff, is_staff_or_admin
+from family.models import Household
+from family.permissions import staff_school_ids
+
+from .models import Account, Invoice, Payment
+
+
+def households_for_user(user) -> QuerySet[Household]:
+    if is_parent(user):
+        return Household.objects.filter(guardians__user=user)
+    if is_city_admin(user):
+        return Household.objects.all()
+    if is_school_staff(user):
+        ids = staff_school_ids(user) or []
+        return Household.objects.filter(
+            pk__in=Household.objects.filter(children__school_id__in=ids).values("pk")
+        )
+    return Household.objects.none()
+
+
+def household_for_user(user, household_id) -> Household:
+    try:
+        return households_for_user(user).get(pk=household_id)
+    except (Household.DoesNotExist, ValueError, TypeError):
+        raise Http404
+
+
+def accounts_for_user(user) -> QuerySet[Account]:
+    return Account.objects.filter(household__in=households_for_user(user).values("pk"))
+
+
+def own_account(user) -> Account | None:
+    """The parent's own payer account (None when they are not a billing payer yet)."""
+    if not is_parent(user):
+        raise Http404
+    return Account.objects.filter(guardian__user=user).select_related("household").first()
+
+
+def account_for_user(user, account_id) -> Account:
+    try:
+        return (
+            accounts_for_user(user).select_related("guardian__user", "household").get(pk=account_id)
+        )
+    except (Account.DoesNotExist, ValueError, TypeError):
+        raise Http404
+
+
+def invoices_for_user(user) -> QuerySet[Invoice]:
+    qs = Invoice.objects.filter(household__in=households_for_user(user).values("pk"))
+    if is_parent(user):
+        qs = qs.exclude(status=Invoice.Status.DRAFT)  # drafts are not the family's business yet
+    return qs
+
+
+def invoice_for_user(user, invoice_id) -> Invoice:
+    try:
+        return invoices_for_user(user).select_related("account", "household").get(pk=invoice_id)
+    except (Invoice.DoesNotExist, ValueError, TypeError):
+        raise Http404
+
+
+def payments_for_user(user) -> QuerySet[Payment]:
+    return Payment.objects.filter(household__in=households_for_user(user).values("pk"))
+
+
+def payment_for_user(user, payment_id) -> Payment:
+    try:
+        return payments_for_user(user).select_related("account", "household").get(pk=payment_id)
+    except (Payment.DoesNotExist, ValueError, TypeError):
+        raise Http404
+
+
+def can_manage(user) -> bool:
+    """Staff work: counter payments, refunds, billing runs, exports."""
+    return is_staff_or_admin(user)
+
+
+def require_manager(user) -> None:
+    if not can_manage(user):
+        raise Http404

@@ -1,0 +1,176 @@
+"""Payment providers behind one interface.
+
+``StripeProvider`` uses PaymentIntents (the Payment Element confirms them on the page in
+production; in the demo and tests against localstripe the PaymentIntent is created with a test
+PaymentMethod and confirmed server-side). ``CounterProvider`` records cash and cheques taken at
+the counter. A public-treasury provider (PayFiP, a redirect) would be a third implementation.
+Every create call carries the idempotency key stored on our row before the call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import stripe
+from django.conf import settings
+
+from .models import Payment, Refund
+
+
+@dataclass
+class ProviderResult:
+    status: str  # a Payment.Status (or Refund.Status for refunds)
+    reference: str = ""
+    client_secret: str = ""
+    failure_message: str = ""
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+class ProviderError(Exception):
+    """The provider could not be reached or refused the request for a technical reason."""
+
+
+class PaymentProvider(Protocol):
+    name: str
+
+    def create_payment(
+        self, *, payment: Payment, payment_method: str | None = None, off_session: bool = False
+    ) -> ProviderResult: ...
+
+    def retrieve_payment(self, *, payment: Payment) -> ProviderResult: ...
+
+    def refund(self, *, refund: Refund) -> ProviderResult: ...
+
+
+class CounterProvider:
+    """Cash or cheque handed to staff: the money is already there."""
+
+    name = "counter"
+
+    def create_payment(self, *, payment, payment_method=None, off_session=False) -> ProviderResult:
+        return ProviderResult(status=Payment.Status.SUCCEEDED)
+
+    def retrieve_payment(self, *, payment) -> ProviderResult:
+        return ProviderResult(status=payment.status)
+
+    def refund(self, *, refund) -> ProviderResult:
+        return ProviderResult(status=Refund.Status.SUCCEEDED)
+
+
+# --- Stripe -------------------------------------------------------------------------------
+
+STRIPE_STATUS = {
+    "succeeded": Payment.Status.SUCCEEDED,
+    "processing": Payment.Status.PROCESSING,
+    "canceled": Payment.Status.CANCELED,
+    "requires_payment_method": Payment.Status.PENDING,
+    "requires_confirmation": Payment.Status.PENDING,
+    "requires_action": Payment.Status.PENDING,
+    "requires_capture": Payment.Status.PROCESSING,
+}
+
+
+def stripe_configure() -> None:
+    """Point the stripe library at Stripe, or at localstripe when ``STRIPE_API_BASE`` is set."""
+    stripe.api_key = settings.STRIPE_SECRET_KEY
+    stripe.api_base = settings.STRIPE_API_BASE or "https://api.stripe.com"
+    stripe.max_network_retries = 0
+
+
+def to_provider_amount(amount_cents: int, currency: str) -> tuple[int, str]:
+    """The one boundary where our money meets Stripe's: integer minor units, lower-case code."""
+    if not isinstance(amount_cents, int) or isinstance(amount_cents, bool):
+        raise TypeError("amounts are integer cents")
+    return amount_cents, currency.lower()
+
+
+def _intent_result(intent: Any) -> ProviderResult:
+    status = STRIPE_STATUS.get(intent.get("status"), Payment.Status.PENDING)
+    error = intent.get("last_payment_error") or {}
+    message = ""
+    if intent.get("status") == "requires_payment_method" and error:
+        status = Payment.Status.FAILED
+        message = error.get("message") or ""
+    if intent.get("status") == "requires_action":
+        message = "authentication_required"
+    return ProviderResult(
+        status=status,
+        reference=intent.get("id") or "",
+        client_secret=intent.get("client_secret") or "",
+        failure_message=message,
+        raw=dict(intent),
+    )
+
+
+class StripeProvider:
+    name = "stripe"
+
+    def create_payment(self, *, payment, payment_method=None, off_session=False) -> ProviderResult:
+        stripe_configure()
+        amount, currency = to_provider_amount(payment.amount_cents, payment.currency)
+        method_type = "sepa_debit" if payment.provider == Payment.Provider.SEPA else "card"
+        params: dict[str, Any] = {
+            "amount": amount,
+            "currency": currency,
+            "payment_method_types": [method_type],
+            "metadata": {
+                "minot_payment_id": str(payment.pk),
+                "minot_household_id": str(payment.household_id),
+            },
+        }
+        if payment.account.stripe_customer_id:
+            params["customer"] = payment.account.stripe_customer_id
+        if payment_method:
+            params["payment_method"] = payment_method
+            params["confirm"] = True
+            if off_session:
+                params["off_session"] = True
+        try:
+            intent = stripe.PaymentIntent.create(**params, idempotency_key=payment.idempotency_key)
+        except stripe.CardError as exc:
+            return ProviderResult(
+                status=Payment.Status.FAILED, failure_message=exc.user_message or str(exc)
+            )
+        except stripe.StripeError as exc:
+            raise ProviderError(str(exc)) from exc
+        return _intent_result(intent)
+
+    def retrieve_payment(self, *, payment) -> ProviderResult:
+        stripe_configure()
+        try:
+            intent = stripe.PaymentIntent.retrieve(payment.provider_reference)
+        except stripe.StripeError as exc:
+            raise ProviderError(str(exc)) from exc
+        return _intent_result(intent)
+
+    def refund(self, *, refund) -> ProviderResult:
+        stripe_configure()
+        amount, _currency = to_provider_amount(refund.amount_cents, refund.currency)
+        try:
+            result = stripe.Refund.create(
+                payment_intent=refund.payment.provider_reference,
+                amount=amount,
+                metadata={
+                    "minot_refund_id": str(refund.pk),
+                    "minot_payment_id": str(refund.payment_id),
+                },
+                idempotency_key=refund.idempotency_key,
+            )
+        except stripe.StripeError as exc:
+            return ProviderResult(
+                status=Refund.Status.FAILED,
+                failure_message=getattr(exc, "user_message", "") or str(exc),
+            )
+        status = {"succeeded": Refund.Status.SUCCEEDED, "failed": Refund.Status.FAILED}.get(
+            result.get("status"), Refund.Status.PENDING
+        )
+        return ProviderResult(status=status, reference=result.get("id") or "", raw=dict(result))
+
+
+def provider_for(provider: str) -> PaymentProvider:
+    if provider in (Payment.Provider.STRIPE, Payment.Provider.SEPA):
+        return StripeProvider()
+    if provider in (Payment.Provider.CASH, Payment.Provider.CHEQUE):
+        return CounterProvider()
+    raise ValueError(f"unknown provider {provider}")

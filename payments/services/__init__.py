@@ -1,0 +1,1 @@
+"""Everything that writes payment data. Split by subject; import from the submodules."""
