@@ -313,6 +313,10 @@ class Agent:
             line["decorations"] = dict(self.decorations)
         self.spool.put("result", [line], status_line=self.status_line)
         self.spool.set(f"last_run:{name}", str(now))
+        logger.debug(
+            "result spooled",
+            extra={"query": name, "counter": counter, "unix_time": int(now), "rows": len(rows)},
+        )
         return True
 
     def flush(self) -> int:
