@@ -1,0 +1,583 @@
+"""REST endpoints for menus, bookings, the month calendar, prices, attendance and forecasts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backend.core.allergens import Allergen
+from backend.core.api import Pagination
+from backend.core.exceptions import ApplicationError
+from backend.core.permissions import RolePermission
+
+from . import forecasts, selectors, services
+from .deadlines import monday_of
+from .models import AllergenPresence, AttendanceRecord, Booking, Dish, Variant
+from .permissions import child_for_user, school_for_staff, staff_schools, visible_children
+
+FAMILY_ROLES = RolePermission.for_roles("parent", "staff", "admin")
+STAFF_ROLES = RolePermission.for_roles("staff", "admin")
+MAX_RANGE_DAYS = 400
+
+
+def _range(
+    start: dt.date | None, end: dt.date | None, *, default_days: int = 6
+) -> tuple[dt.date, dt.date]:
+    start = start or monday_of(timezone.localdate())
+    end = end or start + dt.timedelta(days=default_days)
+    if end < start:
+        raise ApplicationError(_("La date de fin précède la date de début."))
+    if (end - start).days > MAX_RANGE_DAYS:
+        raise ApplicationError(
+            _("Période trop longue : %(n)s jours au plus.") % {"n": MAX_RANGE_DAYS}
+        )
+    return start, end
+
+
+class DishSerializer(serializers.Serializer):
+    course = serializers.ChoiceField(choices=Dish.Course.choices)
+    variant = serializers.ChoiceField(
+        choices=[c for c in Variant.choices if c[0] != Variant.PACKED_LUNCH],
+        default=Variant.STANDARD,
+    )
+    name = serializers.CharField(max_length=200)
+    allergens = serializers.DictField(
+        child=serializers.ChoiceField(choices=AllergenPresence.choices),
+        required=False,
+        help_text="Each of the 14 EU allergens: contains / may_contain / free / unknown (missing = unknown)",
+    )
+
+    def validate_allergens(self, value):
+        unknown = set(value) - set(Allergen.values)
+        if unknown:
+            raise serializers.ValidationError(
+                _("Allergène inconnu : %(c)s") % {"c": ", ".join(sorted(unknown))}
+            )
+        return value
+
+
+def _menu_out(menu) -> dict:
+    return {
+        "id": menu.id,
+        "day": menu.day.isoformat(),
+        "school": menu.school_id,
+        "published": menu.published,
+        "note": menu.note,
+        "dishes": [
+            {
+                "course": d.course,
+                "variant": d.variant,
+                "name": d.name,
+                "allergens": {code: d.presence(code) for code in Allergen.values},
+            }
+            for d in menu.dishes.all()
+        ],
+    }
+
+
+class MenuListApi(APIView):
+    """Published menus of a school (its own, else the city-wide one), day by day. No login needed."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    class FilterSerializer(serializers.Serializer):
+        school = serializers.IntegerField(required=False, min_value=1)
+        start = serializers.DateField(required=False)
+        end = serializers.DateField(required=False)
+
+    @extend_schema(
+        parameters=[FilterSerializer],
+        responses=inline_serializer(
+            "CanteenMenu",
+            {
+                "id": serializers.IntegerField(),
+                "day": serializers.DateField(),
+                "school": serializers.IntegerField(allow_null=True),
+                "published": serializers.BooleanField(),
+                "note": serializers.CharField(),
+                "dishes": DishSerializer(many=True),
+            },
+            many=True,
+        ),
+    )
+    def get(self, request):
+        from family.models import School
+
+        params = self.FilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        start, end = _range(params.validated_data.get("start"), params.validated_data.get("end"))
+        school = None
+        if params.validated_data.get("school"):
+            school = School.objects.filter(
+                pk=params.validated_data["school"], is_active=True
+            ).first()
+            if school is None:
+                raise ApplicationError(_("École inconnue."), status_code=404)
+        menus = selectors.menus_for_school(school=school, start=start, end=end)
+        rows = [_menu_out(menus[d]) for d in sorted(menus)]
+        paginator = Pagination()
+        page = paginator.paginate_queryset(rows, request, view=self)
+        return paginator.get_paginated_response(page)
+
+
+class MenuSaveApi(APIView):
+    """Create or replace a day's menu (staff: their schools; administrators: also city-wide)."""
+
+    permission_classes = [STAFF_ROLES]
+
+    class InputSerializer(serializers.Serializer):
+        school = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+        day = serializers.DateField()
+        dishes = DishSerializer(many=True)
+        publish = serializers.BooleanField(default=False)
+        note = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: inline_serializer("MenuSaved", {"id": serializers.IntegerField()})},
+    )
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        school = _menu_school(request.user, v.get("school"))
+        menu = services.menu_save(
+            school=school,
+            day=v["day"],
+            dishes=v["dishes"],
+            publish=v["publish"],
+            note=v["note"],
+            actor=request.user,
+        )
+        return Response({"id": menu.id}, status=status.HTTP_201_CREATED)
+
+
+def _menu_school(user, school_id):
+    from .permissions import can_edit_citywide_menus
+
+    if school_id:
+        return school_for_staff(user, school_id)
+    if not can_edit_citywide_menus(user):
+        raise ApplicationError(
+            _("Seule la ville modifie les menus de toutes les écoles."), status_code=403
+        )
+    return None
+
+
+class MenuCopyWeekApi(APIView):
+    permission_classes = [STAFF_ROLES]
+
+    class InputSerializer(serializers.Serializer):
+        school = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+        source_week = serializers.DateField(help_text="any day of the week to copy")
+        target_week = serializers.DateField(help_text="any day of the week to fill")
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            201: inline_serializer(
+                "MenusCopied", {"days": serializers.ListField(child=serializers.DateField())}
+            )
+        },
+    )
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        school = _menu_school(request.user, v.get("school"))
+        menus = services.menus_copy_week(
+            school=school,
+            source_monday=v["source_week"],
+            target_monday=v["target_week"],
+            actor=request.user,
+        )
+        return Response(
+            {"days": [m.day.isoformat() for m in menus]}, status=status.HTTP_201_CREATED
+        )
+
+
+# --- bookings ------------------------------------------------------------------------------------
+class BookingOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Booking
+        fields = ["id", "child", "day", "status", "variant", "created_at", "cancelled_at"]
+
+
+RESULT_SCHEMA = inline_serializer(
+    "BookingResult",
+    {
+        "booked": serializers.ListField(child=serializers.DictField()),
+        "cancelled": serializers.ListField(child=serializers.DictField()),
+        "skipped": serializers.ListField(child=serializers.DictField()),
+    },
+)
+
+
+class BookingsApi(APIView):
+    """GET: bookings of the children you reach. POST: book days (a list, strict) or a weekday
+    pattern over a period (closed and past-deadline days skipped and reported)."""
+
+    permission_classes = [FAMILY_ROLES]
+
+    class FilterSerializer(serializers.Serializer):
+        child = serializers.IntegerField(required=False, min_value=1)
+        start = serializers.DateField(required=False)
+        end = serializers.DateField(required=False)
+        status = serializers.ChoiceField(choices=Booking.Status.choices, required=False)
+
+    class InputSerializer(serializers.Serializer):
+        children = serializers.ListField(
+            child=serializers.IntegerField(min_value=1), min_length=1, max_length=20
+        )
+        days = serializers.ListField(child=serializers.DateField(), required=False, max_length=400)
+        start = serializers.DateField(required=False)
+        end = serializers.DateField(required=False)
+        weekdays = serializers.ListField(
+            child=serializers.IntegerField(min_value=0, max_value=4),
+            required=False,
+            max_length=5,
+            help_text="0 = Monday … 4 = Friday",
+        )
+
+        def validate(self, attrs):
+            if attrs.get("days"):
+                return attrs
+            if not (attrs.get("start") and attrs.get("end") and attrs.get("weekdays")):
+                raise serializers.ValidationError(
+                    _("Donnez des jours (days) ou une période (start, end, weekdays).")
+                )
+            return attrs
+
+    @extend_schema(parameters=[FilterSerializer], responses=BookingOutput(many=True))
+    def get(self, request):
+        params = self.FilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        v = params.validated_data
+        qs = Booking.objects.filter(child__in=visible_children(request.user)).order_by(
+            "day", "child_id"
+        )
+        if v.get("child"):
+            qs = qs.filter(child=child_for_user(request.user, v["child"]))
+        if v.get("start"):
+            qs = qs.filter(day__gte=v["start"])
+        if v.get("end"):
+            qs = qs.filter(day__lte=v["end"])
+        if v.get("status"):
+            qs = qs.filter(status=v["status"])
+        paginator = Pagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(BookingOutput(page, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: RESULT_SCHEMA, 200: RESULT_SCHEMA})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        children = [child_for_user(request.user, cid) for cid in dict.fromkeys(v["children"])]
+        if v.get("days"):
+            result = services.bookings_create(
+                children=children, days=v["days"], actor=request.user, strict=True
+            )
+        else:
+            result = services.bookings_create_pattern(
+                children=children,
+                start=v["start"],
+                end=v["end"],
+                weekdays=v["weekdays"],
+                actor=request.user,
+            )
+        return Response(
+            result.as_dict(),
+            status=status.HTTP_201_CREATED if result.booked else status.HTTP_200_OK,
+        )
+
+
+class BookingsCancelApi(APIView):
+    """Cancel days (a list, strict) or a range (days past their deadline kept and reported)."""
+
+    permission_classes = [FAMILY_ROLES]
+
+    class InputSerializer(serializers.Serializer):
+        child = serializers.IntegerField(min_value=1)
+        days = serializers.ListField(child=serializers.DateField(), required=False, max_length=400)
+        start = serializers.DateField(required=False)
+        end = serializers.DateField(required=False)
+
+        def validate(self, attrs):
+            if not attrs.get("days") and not (attrs.get("start") and attrs.get("end")):
+                raise serializers.ValidationError(
+                    _("Donnez des jours (days) ou une période (start, end).")
+                )
+            return attrs
+
+    @extend_schema(request=InputSerializer, responses=RESULT_SCHEMA)
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        child = child_for_user(request.user, v["child"])
+        if v.get("days"):
+            result = services.bookings_cancel(
+                child=child, days=v["days"], actor=request.user, strict=True
+            )
+        else:
+            result = services.bookings_cancel_range(
+                child=child, start=v["start"], end=v["end"], actor=request.user
+            )
+        return Response(result.as_dict())
+
+
+class BookingsCopyWeekApi(APIView):
+    permission_classes = [FAMILY_ROLES]
+
+    class InputSerializer(serializers.Serializer):
+        child = serializers.IntegerField(min_value=1)
+        source_week = serializers.DateField()
+        target_week = serializers.DateField()
+
+    @extend_schema(request=InputSerializer, responses=RESULT_SCHEMA)
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        child = child_for_user(request.user, v["child"])
+        result = services.bookings_copy_week(
+            child=child,
+            source_monday=v["source_week"],
+            target_monday=v["target_week"],
+            actor=request.user,
+        )
+        return Response(
+            result.as_dict(),
+            status=status.HTTP_201_CREATED if result.booked else status.HTTP_200_OK,
+        )
+
+
+class ChildCalendarApi(APIView):
+    """The month calendar of one child: state, deadline, price explanation and allergen check."""
+
+    permission_classes = [FAMILY_ROLES]
+
+    class FilterSerializer(serializers.Serializer):
+        month = serializers.RegexField(
+            r"^\d{4}-(0[1-9]|1[0-2])$", required=False, help_text="YYYY-MM"
+        )
+
+    @extend_schema(
+        parameters=[FilterSerializer],
+        responses=inline_serializer(
+            "CalendarDay",
+            {
+                "day": serializers.DateField(),
+                "state": serializers.CharField(),
+                "deadline": serializers.DateTimeField(),
+            },
+            many=True,
+        ),
+    )
+    def get(self, request, child_id: int):
+        child = child_for_user(request.user, child_id)
+        params = self.FilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        month = params.validated_data.get("month") or timezone.localdate().strftime("%Y-%m")
+        year, mon = (int(x) for x in month.split("-"))
+        if not 2000 <= year <= 2100:
+            raise ApplicationError(_("Mois hors limites."))
+        days = selectors.child_month_calendar(child=child, year=year, month=mon)
+        return Response(
+            {
+                "child": child.id,
+                "month": month,
+                "days": [
+                    {
+                        "day": d.day.isoformat(),
+                        "state": d.state,
+                        "label": d.label,
+                        "closed_reason": d.closed_reason,
+                        "deadline": d.deadline.isoformat() if d.deadline else None,
+                        "deadline_text": d.deadline_text,
+                        "can_book": d.can_book,
+                        "can_cancel": d.can_cancel,
+                        "locked": d.locked,
+                        "attendance": d.attendance,
+                        "variant": d.variant if d.state != "closed" else None,
+                        "price": (
+                            {
+                                "amount_cents": d.price.amount_cents,
+                                "currency": d.price.currency,
+                                "explanation": d.price.explanation,
+                            }
+                            if d.price
+                            else None
+                        ),
+                        "allergen_check": (
+                            {
+                                "level": d.safety.level,
+                                "warning": d.safety.warn,
+                                "message": d.safety.message,
+                            }
+                            if d.safety
+                            else None
+                        ),
+                    }
+                    for d in days
+                ],
+            }
+        )
+
+
+class PriceApi(APIView):
+    permission_classes = [FAMILY_ROLES]
+
+    class FilterSerializer(serializers.Serializer):
+        child = serializers.IntegerField(min_value=1)
+        day = serializers.DateField()
+        unbooked = serializers.BooleanField(default=False)
+
+    @extend_schema(
+        parameters=[FilterSerializer],
+        responses=inline_serializer(
+            "MealPrice",
+            {
+                "amount_cents": serializers.IntegerField(),
+                "currency": serializers.CharField(),
+                "explanation": serializers.CharField(),
+                "kind": serializers.CharField(),
+            },
+        ),
+    )
+    def get(self, request):
+        params = self.FilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        v = params.validated_data
+        child = child_for_user(request.user, v["child"])
+        quote = selectors.meal_price(child=child, day=v["day"], unbooked=v["unbooked"])
+        return Response(
+            {
+                "amount_cents": quote.amount_cents,
+                "currency": quote.currency,
+                "explanation": quote.explanation,
+                "kind": quote.kind,
+                "bracket": quote.bracket,
+                "sibling_rank": quote.sibling_rank,
+                "resident": quote.resident,
+            }
+        )
+
+
+# --- staff ---------------------------------------------------------------------------------------
+class AttendanceApi(APIView):
+    """GET: the roll sheet of a school day. POST: take the roll (locks the day)."""
+
+    permission_classes = [STAFF_ROLES]
+
+    class FilterSerializer(serializers.Serializer):
+        school = serializers.IntegerField(min_value=1)
+        day = serializers.DateField(required=False)
+
+    class RecordSerializer(serializers.Serializer):
+        child = serializers.IntegerField(min_value=1)
+        status = serializers.ChoiceField(choices=AttendanceRecord.Status.choices)
+
+    class InputSerializer(serializers.Serializer):
+        school = serializers.IntegerField(min_value=1)
+        day = serializers.DateField()
+        records = serializers.ListField(child=serializers.DictField(), max_length=2000)
+
+    @extend_schema(parameters=[FilterSerializer])
+    def get(self, request):
+        params = self.FilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        school = school_for_staff(request.user, params.validated_data["school"])
+        day = params.validated_data.get("day") or timezone.localdate()
+        roll, rows = selectors.roll_sheet(school=school, day=day)
+        return Response(
+            {
+                "school": school.id,
+                "day": day.isoformat(),
+                "taken": roll is not None,
+                "children": [
+                    {
+                        "child": r["child"].id,
+                        "name": str(r["child"]),
+                        "class_name": r["child"].class_name,
+                        "booked": r["booked"],
+                        "variant": r["variant"],
+                        "status": r["status"],
+                    }
+                    for r in rows
+                ],
+            }
+        )
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: inline_serializer("RollTaken", {"roll": serializers.IntegerField()})},
+    )
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        school = school_for_staff(request.user, v["school"])
+        statuses = {}
+        for raw in v["records"]:
+            rec = self.RecordSerializer(data=raw)
+            rec.is_valid(raise_exception=True)
+            statuses[rec.validated_data["child"]] = rec.validated_data["status"]
+        roll = services.roll_take(
+            school=school, day=v["day"], statuses=statuses, actor=request.user
+        )
+        return Response({"roll": roll.id}, status=status.HTTP_201_CREATED)
+
+
+class ForecastApi(APIView):
+    """Meals per school, day and variant for the coming days, from bookings (staff: their schools)."""
+
+    permission_classes = [STAFF_ROLES]
+
+    class FilterSerializer(serializers.Serializer):
+        start = serializers.DateField(required=False)
+        days = serializers.IntegerField(required=False, min_value=1, max_value=31, default=1)
+        school = serializers.IntegerField(required=False, min_value=1)
+
+    @extend_schema(parameters=[FilterSerializer])
+    def get(self, request):
+        params = self.FilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        v = params.validated_data
+        start = v.get("start") or timezone.localdate() + dt.timedelta(days=1)
+        if v.get("school"):
+            school_ids = [school_for_staff(request.user, v["school"]).id]
+        else:
+            school_ids = list(staff_schools(request.user).values_list("id", flat=True))
+        frame = forecasts.meal_forecast(
+            start=start, end=start + dt.timedelta(days=v["days"] - 1), school_ids=school_ids
+        )
+        return Response({"start": start.isoformat(), "rows": forecasts.frame_records(frame)})
+
+
+class KitchenListApi(APIView):
+    permission_classes = [STAFF_ROLES]
+
+    class FilterSerializer(serializers.Serializer):
+        school = serializers.IntegerField(min_value=1)
+        day = serializers.DateField(required=False)
+
+    @extend_schema(parameters=[FilterSerializer])
+    def get(self, request):
+        params = self.FilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        school = school_for_staff(request.user, params.validated_data["school"])
+        day = params.validated_data.get("day") or timezone.localdate() + dt.timedelta(days=1)
+        entries = selectors.kitchen_daily_list(school=school, day=day)
+        return Response(
+            {"school": school.id, "day": day.isoformat(), "children": [e.__dict__ for e in entries]}
+        )

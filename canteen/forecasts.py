@@ -1,0 +1,176 @@
+"""Kitchen forecasts and attendance reports with pandas; CSV / XLSX export and SVG charts.
+
+The database does the counting (one GROUP BY); pandas shapes, pivots and exports the result.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from html import escape
+
+import pandas as pd
+from django.db.models import Count, Q
+from django.utils.translation import gettext as _
+
+from family.models import School
+
+from .models import AttendanceRecord, Booking, Variant
+
+FORECAST_COLUMNS = ["school_id", "school_code", "school", "day", "variant", "meals"]
+VARIANT_LABELS = {v.value: str(v.label) for v in Variant}
+
+
+def meal_forecast(
+    *, start: dt.date, end: dt.date, school_ids: list[int] | None = None
+) -> pd.DataFrame:
+    """Booked meals per school, day and variant in [start, end]."""
+    qs = Booking.objects.filter(day__gte=start, day__lte=end, status=Booking.Status.BOOKED)
+    if school_ids is not None:
+        qs = qs.filter(child__school_id__in=school_ids)
+    rows = list(
+        qs.values_list("child__school_id", "day", "variant").annotate(meals=Count("id")).order_by()
+    )
+    frame = pd.DataFrame(rows, columns=["school_id", "day", "variant", "meals"])
+    schools = dict(
+        (sid, (code, name))
+        for sid, code, name in School.objects.filter(id__in=set(frame["school_id"])).values_list(
+            "id", "code", "name"
+        )
+    )
+    frame["school_code"] = frame["school_id"].map(lambda s: schools.get(s, ("", ""))[0])
+    frame["school"] = frame["school_id"].map(lambda s: schools.get(s, ("", ""))[1])
+    frame["meals"] = frame["meals"].astype(int)
+    return frame[FORECAST_COLUMNS].sort_values(["day", "school", "variant"]).reset_index(drop=True)
+
+
+def forecast_pivot(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per school and day, one column per variant, plus the total."""
+    if frame.empty:
+        return pd.DataFrame(
+            columns=["day", "school_code", "school", *VARIANT_LABELS.values(), _("Total")]
+        )
+    pivot = frame.pivot_table(
+        index=["day", "school_code", "school"],
+        columns="variant",
+        values="meals",
+        aggfunc="sum",
+        fill_value=0,
+    )
+    pivot = pivot.reindex(columns=list(VARIANT_LABELS), fill_value=0).rename(columns=VARIANT_LABELS)
+    pivot[_("Total")] = pivot.sum(axis=1)
+    return pivot.reset_index()
+
+
+def frame_records(frame: pd.DataFrame) -> list[dict]:
+    out = []
+    for row in frame.to_dict(orient="records"):
+        out.append(
+            {
+                k: (
+                    v.isoformat()
+                    if isinstance(v, dt.date)
+                    else (int(v) if hasattr(v, "item") else v)
+                )
+                for k, v in row.items()
+            }
+        )
+    return out
+
+
+def attendance_report(
+    *, start: dt.date, end: dt.date, school_ids: list[int] | None = None
+) -> pd.DataFrame:
+    """Per school and ISO week: booked meals, presences, absences, attendance and no-show rates."""
+    qs = AttendanceRecord.objects.filter(day__gte=start, day__lte=end)
+    if school_ids is not None:
+        qs = qs.filter(roll__school_id__in=school_ids)
+    S = AttendanceRecord.Status
+    rows = list(
+        qs.values_list("roll__school_id", "day")
+        .annotate(
+            present=Count("id", filter=Q(status=S.PRESENT)),
+            unbooked=Count("id", filter=Q(status=S.PRESENT_UNBOOKED)),
+            absent_justified=Count("id", filter=Q(status=S.ABSENT_JUSTIFIED)),
+            absent_unjustified=Count("id", filter=Q(status=S.ABSENT_UNJUSTIFIED)),
+        )
+        .order_by()
+    )
+    cols = ["school_id", "day", "present", "unbooked", "absent_justified", "absent_unjustified"]
+    frame = pd.DataFrame(rows, columns=cols)
+    if frame.empty:
+        return pd.DataFrame(
+            columns=[
+                "school",
+                "week",
+                "booked",
+                "present",
+                "unbooked",
+                "absent_justified",
+                "absent_unjustified",
+                "attendance_rate",
+                "no_show_rate",
+            ]
+        )
+    frame["week"] = frame["day"].map(lambda d: f"{d.isocalendar()[0]}-S{d.isocalendar()[1]:02d}")
+    weekly = frame.groupby(["school_id", "week"], as_index=False)[cols[2:]].sum()
+    weekly["booked"] = weekly["present"] + weekly["absent_justified"] + weekly["absent_unjustified"]
+    booked = weekly["booked"].where(weekly["booked"] > 0)
+    weekly["attendance_rate"] = (weekly["present"] / booked).fillna(0).round(3)
+    weekly["no_show_rate"] = (weekly["absent_unjustified"] / booked).fillna(0).round(3)
+    names = dict(School.objects.filter(id__in=set(weekly["school_id"])).values_list("id", "name"))
+    weekly["school"] = weekly["school_id"].map(names)
+    return (
+        weekly[
+            [
+                "school",
+                "week",
+                "booked",
+                "present",
+                "unbooked",
+                "absent_justified",
+                "absent_unjustified",
+                "attendance_rate",
+                "no_show_rate",
+            ]
+        ]
+        .sort_values(["week", "school"])
+        .reset_index(drop=True)
+    )
+
+
+def to_csv(frame: pd.DataFrame) -> bytes:
+    return frame.to_csv(index=False, sep=";").encode("utf-8-sig")
+
+
+def to_xlsx(sheets: dict[str, pd.DataFrame]) -> bytes:
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        for name, frame in sheets.items():
+            frame.to_excel(writer, sheet_name=name[:31], index=False)
+    return buffer.getvalue()
+
+
+def svg_bar_chart(*, title: str, bars: list[tuple[str, int]], width: int = 640) -> str:
+    """A small accessible horizontal bar chart (title, desc, and the numbers written on the bars)."""
+    bar_h, gap, left = 22, 8, 220
+    height = 40 + len(bars) * (bar_h + gap)
+    top = max((v for _l, v in bars), default=0) or 1
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {height}" '
+        f'width="100%" aria-labelledby="chart-title chart-desc">',
+        f'<title id="chart-title">{escape(title)}</title>',
+        '<desc id="chart-desc">'
+        + escape("; ".join(f"{label} : {value}" for label, value in bars))
+        + "</desc>",
+    ]
+    for i, (label, value) in enumerate(bars):
+        y = 30 + i * (bar_h + gap)
+        w = int((width - left - 60) * value / top)
+        parts.append(
+            f'<text x="{left - 8}" y="{y + 16}" text-anchor="end" font-size="13" fill="#1d2433">{escape(label[:32])}</text>'
+            f'<rect x="{left}" y="{y}" width="{max(w, 1)}" height="{bar_h}" fill="#1f5fa8"></rect>'
+            f'<text x="{left + w + 6}" y="{y + 16}" font-size="13" fill="#1d2433">{value}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
