@@ -1,6 +1,51 @@
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
 from backend.core.nav import NavItem
+from backend.core.permissions import is_city_admin, is_parent, is_school_staff
 
 
 def items(user) -> list[NavItem]:
     """Entries this app adds to the header and to the role's home page."""
+    if is_parent(user):
+        return [
+            NavItem(
+                _("Mon foyer"),
+                reverse("family:household"),
+                _("Responsables, enfants, santé, contacts d'urgence et quotient familial."),
+            ),
+            NavItem(
+                _("Inscriptions"),
+                reverse("family:applications"),
+                _("Inscrire un enfant à l'école et suivre la demande pas à pas."),
+            ),
+            NavItem(
+                _("Activités"),
+                reverse("family:activities"),
+                _("Accueil du matin, étude, mercredis : places et liste d'attente."),
+            ),
+        ]
+    if is_school_staff(user) or is_city_admin(user):
+        return [
+            NavItem(
+                _("Dossiers"),
+                reverse("family:queue"),
+                _("File des demandes d'inscription : filtrer, vérifier les pièces, décider."),
+            ),
+            NavItem(
+                _("Modifications"),
+                reverse("family:change-requests"),
+                _("Changements d'adresse, de santé, de droits et quotients à valider."),
+            ),
+            NavItem(
+                _("Guichet"),
+                reverse("family:counter"),
+                _("Agir pour une famille au guichet (chaque action est tracée)."),
+            ),
+            NavItem(
+                _("Activités"),
+                reverse("family:activities"),
+                _("Places, inscrits et listes d'attente des activités périscolaires."),
+            ),
+        ]
     return []
