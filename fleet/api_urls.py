@@ -1,5 +1,16 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import apis
 
 app_name = "fleet-api"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("devices/", apis.DeviceListApi.as_view(), name="devices"),
+    path("devices/<int:device_id>/", apis.DeviceDetailApi.as_view(), name="device"),
+    path("alerts/", apis.AlertListApi.as_view(), name="alerts"),
+    path(
+        "alerts/<int:alert_id>/acknowledge/",
+        apis.AlertAcknowledgeApi.as_view(),
+        name="alert-acknowledge",
+    ),
+]

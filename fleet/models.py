@@ -29,6 +29,9 @@ class SchoolFleetSettings(models.Model):
         verbose_name = _("réglages du parc d'une école")
         verbose_name_plural = _("réglages du parc des écoles")
 
+    def __str__(self) -> str:
+        return str(self.school)
+
 
 class EnrollSecret(models.Model):
     """A school's enroll secret, stored as a SHA-256 hash. One active secret per school."""
@@ -53,6 +56,9 @@ class EnrollSecret(models.Model):
                 name="fleet_one_active_secret_per_school",
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.school} ({self.hint}…)"
 
     @property
     def is_active(self) -> bool:
@@ -218,6 +224,9 @@ class DeviceAssignment(models.Model):
         verbose_name = _("affectation")
         verbose_name_plural = _("affectations")
 
+    def __str__(self) -> str:
+        return f"{self.device} {self.kind} {self.started_at:%Y-%m-%d}"
+
 
 class InventoryReport(models.Model):
     """One inventory report of one category (os, disk, apps, network, system, battery): history."""
@@ -233,6 +242,9 @@ class InventoryReport(models.Model):
             models.Index(fields=["device", "kind", "-collected_at"], name="fleet_inv_device_kind")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.device} {self.kind} {self.collected_at:%Y-%m-%d %H:%M}"
+
 
 class BatterySample(models.Model):
     """Battery time series (for charts, trend and replacement forecast)."""
@@ -246,6 +258,9 @@ class BatterySample(models.Model):
     class Meta:
         ordering = ["measured_at", "id"]
         indexes = [models.Index(fields=["device", "measured_at"], name="fleet_battery_device_time")]
+
+    def __str__(self) -> str:
+        return f"{self.device} {self.health_percent}"
 
 
 class StatusLog(models.Model):
@@ -261,6 +276,9 @@ class StatusLog(models.Model):
 
     class Meta:
         ordering = ["-logged_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.device} {self.message[:40]}"
 
 
 class AlertKind(models.TextChoices):
@@ -302,6 +320,9 @@ class Alert(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} — {self.device}"
+
 
 class RepairTicket(TimeStampedModel):
     class State(models.TextChoices):
@@ -336,6 +357,9 @@ class RepairTicket(TimeStampedModel):
         verbose_name = _("ticket de réparation")
         verbose_name_plural = _("tickets de réparation")
 
+    def __str__(self) -> str:
+        return self.title
+
 
 class RepairNote(models.Model):
     ticket = models.ForeignKey(RepairTicket, on_delete=models.CASCADE, related_name="notes")
@@ -349,6 +373,9 @@ class RepairNote(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.ticket} {self.created_at:%Y-%m-%d}"
 
 
 class LiveQuery(models.Model):
@@ -364,6 +391,9 @@ class LiveQuery(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("requête en direct")
         verbose_name_plural = _("requêtes en direct")
+
+    def __str__(self) -> str:
+        return self.external_id
 
     @property
     def external_id(self) -> str:
@@ -397,3 +427,6 @@ class LiveQueryTarget(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["query", "device"], name="fleet_one_target_per_device")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.query} → {self.device}"

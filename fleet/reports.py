@@ -1,0 +1,99 @@
+"""Weekly fleet report (pandas): per-school status, alerts and battery forecast."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from django.utils import timezone
+
+from .models import Alert, Device, DeviceStatus, RepairTicket
+
+
+def weekly_report_frame(*, now: dt.datetime | None = None) -> pd.DataFrame:
+    now = now or timezone.now()
+    week_ago = now - dt.timedelta(days=7)
+    today = timezone.localtime(now).date()
+    devices = pd.DataFrame.from_records(
+        Device.objects.values_list(
+            "id", "school__name", "status", "battery_health_percent", "battery_forecast_date"
+        ),
+        columns=["id", "school", "status", "health", "forecast"],
+    )
+    columns = [
+        "devices",
+        "online",
+        "offline",
+        "missing",
+        "battery_health_avg",
+        "batteries_due_90d",
+        "alerts_opened",
+        "alerts_resolved",
+        "tickets_open",
+    ]
+    if devices.empty:
+        return pd.DataFrame(columns=columns)
+    devices["school"] = devices["school"].fillna("—")
+    devices["due"] = devices["forecast"].apply(
+        lambda d: d is not None and d <= today + dt.timedelta(days=90)
+    )
+    frame = devices.groupby("school").agg(
+        devices=("id", "count"),
+        online=("status", lambda s: int((s == DeviceStatus.ONLINE).sum())),
+        offline=(
+            "status",
+            lambda s: int(s.isin([DeviceStatus.OFFLINE, DeviceStatus.NEVER_SEEN]).sum()),
+        ),
+        missing=("status", lambda s: int((s == DeviceStatus.MISSING).sum())),
+        battery_health_avg=("health", "mean"),
+        batteries_due_90d=("due", "sum"),
+    )
+    opened = pd.Series(
+        dict(
+            _count_by_school(Alert.objects.filter(opened_at__gte=week_ago), "device__school__name")
+        ),
+        dtype="int64",
+    )
+    resolved = pd.Series(
+        dict(
+            _count_by_school(
+                Alert.objects.filter(resolved_at__gte=week_ago), "device__school__name"
+            )
+        ),
+        dtype="int64",
+    )
+    tickets = pd.Series(
+        dict(
+            _count_by_school(
+                RepairTicket.objects.exclude(state=RepairTicket.State.FIXED), "device__school__name"
+            )
+        ),
+        dtype="int64",
+    )
+    frame["alerts_opened"] = opened.reindex(frame.index).fillna(0).astype(int)
+    frame["alerts_resolved"] = resolved.reindex(frame.index).fillna(0).astype(int)
+    frame["tickets_open"] = tickets.reindex(frame.index).fillna(0).astype(int)
+    frame["battery_health_avg"] = frame["battery_health_avg"].round(1)
+    frame["batteries_due_90d"] = frame["batteries_due_90d"].astype(int)
+    return frame[columns].sort_index()
+
+
+def _count_by_school(queryset, field):
+    from django.db.models import Count
+
+    for row in queryset.values(field).annotate(n=Count("id")):
+        yield (row[field] or "—"), row["n"]
+
+
+def weekly_report_text(frame: pd.DataFrame) -> str:
+    if frame.empty:
+        return "Aucun appareil inscrit."
+    totals = frame[
+        ["devices", "online", "missing", "alerts_opened", "alerts_resolved", "tickets_open"]
+    ].sum()
+    head = (
+        f"Appareils : {int(totals['devices'])} — en ligne : {int(totals['online'])} — disparus : {int(totals['missing'])}\n"
+        f"Alertes ouvertes cette semaine : {int(totals['alerts_opened'])}, résolues : {int(totals['alerts_resolved'])}\n"
+        f"Tickets de réparation en cours : {int(totals['tickets_open'])}\n\n"
+    )
+    return head + frame.to_string()

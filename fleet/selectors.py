@@ -1,0 +1,145 @@
+"""Reads for pages, API and reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+from django.db.models import Count, Q
+from django.db.models.functions import TruncWeek
+from django.utils import timezone
+
+from . import conf
+from .models import Alert, BatterySample, Device, DeviceStatus, RepairTicket
+
+
+def device_list(*, school_id=None, cart_id=None, status=None, search: str = ""):
+    devices = Device.objects.select_related("school", "cart")
+    if school_id:
+        devices = devices.filter(school_id=school_id)
+    if cart_id:
+        devices = devices.filter(cart_id=cart_id)
+    if status:
+        devices = devices.filter(status=status)
+    if search:
+        devices = devices.filter(
+            Q(serial__icontains=search)
+            | Q(identity__icontains=search)
+            | Q(hardware_model__icontains=search)
+        )
+    return devices
+
+
+def status_by_school() -> list[dict]:
+    rows = (
+        Device.objects.filter(school__isnull=False)
+        .values("school_id", "school__name")
+        .annotate(
+            total=Count("id"),
+            online=Count("id", filter=Q(status=DeviceStatus.ONLINE)),
+            offline=Count(
+                "id", filter=Q(status__in=[DeviceStatus.OFFLINE, DeviceStatus.NEVER_SEEN])
+            ),
+            missing=Count("id", filter=Q(status=DeviceStatus.MISSING)),
+            alerts=Count("alerts", filter=~Q(alerts__state=Alert.State.RESOLVED), distinct=True),
+        )
+        .order_by("school__name")
+    )
+    return list(rows)
+
+
+def battery_health_distribution() -> list[tuple[str, int]]:
+    buckets = [
+        ("< 60 %", 0, 60),
+        ("60–70 %", 60, 70),
+        ("70–80 %", 70, 80),
+        ("80–90 %", 80, 90),
+        ("≥ 90 %", 90, 1000),
+    ]
+    values = Device.objects.filter(battery_health_percent__isnull=False).values_list(
+        "battery_health_percent", flat=True
+    )
+    counts = Counter()
+    for value in values:
+        for label, low, high in buckets:
+            if low <= value < high:
+                counts[label] += 1
+                break
+    return [(label, counts[label]) for label, _low, _high in buckets]
+
+
+def os_versions(limit: int = 8) -> list[tuple[str, int]]:
+    rows = (
+        Device.objects.exclude(os_name="")
+        .values("os_name", "os_version")
+        .annotate(n=Count("id"))
+        .order_by("-n", "os_name", "os_version")
+    )
+    return [(f"{r['os_name']} {r['os_version']}", r["n"]) for r in rows[:limit]]
+
+
+def alerts_over_time(*, weeks: int = 12, now=None) -> list[tuple[str, int]]:
+    now = now or timezone.now()
+    start = now - dt.timedelta(weeks=weeks)
+    rows = (
+        Alert.objects.filter(opened_at__gte=start)
+        .annotate(week=TruncWeek("opened_at"))
+        .values("week")
+        .annotate(n=Count("id"))
+        .order_by("week")
+    )
+    by_week = {
+        timezone.localtime(r["week"]).date()
+        if isinstance(r["week"], dt.datetime)
+        else r["week"]: r["n"]
+        for r in rows
+    }
+    monday = timezone.localtime(now).date() - dt.timedelta(days=timezone.localtime(now).weekday())
+    out = []
+    for i in range(weeks - 1, -1, -1):
+        week = monday - dt.timedelta(weeks=i)
+        out.append((week.strftime("%d/%m"), by_week.get(week, 0)))
+    return out
+
+
+def fleet_totals() -> dict[str, int]:
+    return Device.objects.aggregate(
+        total=Count("id"),
+        online=Count("id", filter=Q(status=DeviceStatus.ONLINE)),
+        offline=Count("id", filter=Q(status__in=[DeviceStatus.OFFLINE, DeviceStatus.NEVER_SEEN])),
+        expected=Count(
+            "id",
+            filter=Q(
+                status__in=[DeviceStatus.OFFLINE, DeviceStatus.NEVER_SEEN], status_expected=True
+            ),
+        ),
+        missing=Count("id", filter=Q(status=DeviceStatus.MISSING)),
+        battery_worn=Count(
+            "id", filter=Q(battery_health_percent__lt=conf.get("FLEET_BATTERY_HEALTH_THRESHOLD"))
+        ),
+    ) | {
+        "open_alerts": Alert.objects.exclude(state=Alert.State.RESOLVED).count(),
+        "open_tickets": RepairTicket.objects.exclude(state=RepairTicket.State.FIXED).count(),
+    }
+
+
+def battery_series(device: Device, *, days: int = 180) -> list[tuple[dt.datetime, float]]:
+    since = timezone.now() - dt.timedelta(days=days)
+    return list(
+        BatterySample.objects.filter(
+            device=device, measured_at__gte=since, health_percent__isnull=False
+        )
+        .order_by("measured_at")
+        .values_list("measured_at", "health_percent")
+    )
+
+
+def cart_battery_forecast(cart) -> dict[str, int]:
+    today = timezone.localdate()
+    devices = Device.objects.filter(cart=cart)
+    return {
+        "now": devices.filter(battery_forecast_date__lte=today).count(),
+        "3m": devices.filter(battery_forecast_date__lte=today + dt.timedelta(days=91)).count(),
+        "6m": devices.filter(battery_forecast_date__lte=today + dt.timedelta(days=182)).count(),
+        "12m": devices.filter(battery_forecast_date__lte=today + dt.timedelta(days=365)).count(),
+    }

@@ -1,0 +1,31 @@
+from celery import shared_task
+
+
+@shared_task(ignore_result=True)
+def fleet_evaluate_task():
+    from .services.health import fleet_evaluate
+    from .services.nodes import last_seen_flush
+
+    last_seen_flush()
+    return fleet_evaluate()
+
+
+@shared_task(ignore_result=True)
+def fleet_battery_forecast_task():
+    from .services.health import battery_forecast_compute
+
+    return battery_forecast_compute()
+
+
+@shared_task(ignore_result=True)
+def fleet_purge_task():
+    from .services.inventory import history_purge
+
+    return history_purge()
+
+
+@shared_task(ignore_result=True)
+def fleet_weekly_report_task():
+    from .services.reporting import weekly_report_send
+
+    return weekly_report_send()
