@@ -1,5 +1,194 @@
-def seed(*, progress) -> None:
-    """Create this app's demo data. Idempotent: running it again changes nothing.
+"""Canteen demo data: a tariff grid, three weeks of city-wide menus with allergens (one day with
+unknown allergen data, one with peanuts), bookings for the Martin children and last week's rolls.
+Idempotent: running it again changes nothing."""
 
-    ``progress(label, iterable)`` wraps an iterable with the command's progress bar.
-    """
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+
+from backend.core.allergens import ALLERGEN_CODES
+from family.models import Child
+
+from .deadlines import SchoolCalendar, monday_of
+from .models import (
+    AttendanceRecord,
+    AttendanceRoll,
+    Booking,
+    Dish,
+    Menu,
+    Tariff,
+    TariffLine,
+    Variant,
+)
+from .safety import child_variant
+
+F, C, M = "free", "contains", "may_contain"
+
+# bracket -> prices in cents for the 1st, 2nd, 3rd+ child (residents); non-residents +100
+GRID = {
+    None: (367, 367, 367),
+    1: (183, 165, 150),
+    2: (215, 195, 180),
+    3: (265, 245, 230),
+    4: (315, 295, 280),
+    5: (367, 347, 330),
+}
+
+
+def _a(**overrides) -> dict:
+    data = dict.fromkeys(ALLERGEN_CODES, F)
+    data.update(overrides)
+    return data
+
+
+MENUS = [
+    [
+        ("starter", "standard", "Carottes râpées vinaigrette", _a(mustard=C)),
+        ("main", "standard", "Poulet rôti", _a()),
+        ("main", "vegetarian", "Galette de lentilles", _a(gluten=C)),
+        ("side", "standard", "Haricots verts", _a()),
+        ("dairy", "standard", "Yaourt nature", _a(milk=C)),
+        ("dessert", "standard", "Pomme", _a()),
+    ],
+    [
+        ("starter", "standard", "Salade de riz", _a(eggs=M)),
+        ("main", "standard", "Poisson pané", _a(fish=C, gluten=C, eggs=C)),
+        ("main", "vegetarian", "Omelette aux herbes", _a(eggs=C)),
+        ("side", "standard", "Purée", _a(milk=C)),
+        ("dessert", "standard", "Cookie aux cacahuètes", _a(peanuts=C, gluten=C, nuts=M, milk=C)),
+    ],
+    [
+        ("starter", "standard", "Velouté de potiron", _a(milk=C, celery=C)),
+        ("main", "standard", "Spaghetti bolognaise", _a(gluten=C, celery=M)),
+        ("main", "vegetarian", "Spaghetti sauce tomate", _a(gluten=C)),
+        ("dairy", "standard", "Emmental", _a(milk=C)),
+        ("dessert", "standard", "Compote", _a()),
+    ],
+    [
+        ("starter", "standard", "Betteraves", _a()),
+        ("main", "standard", "Sauté de porc au caramel", _a(soybeans=C, sesame=M)),
+        ("main", "no_pork", "Sauté de dinde au caramel", _a(soybeans=C, sesame=M)),
+        ("main", "vegetarian", "Tofu au caramel", _a(soybeans=C, sesame=M)),
+        ("side", "standard", "Riz", _a()),
+        ("dessert", "standard", "Gâteau du chef", {"gluten": C, "eggs": C, "milk": C}),
+    ],  # other allergens unknown
+    [
+        ("starter", "standard", "Concombres à la crème", _a(milk=C)),
+        ("main", "standard", "Colin sauce citron", _a(fish=C, milk=M)),
+        ("main", "vegetarian", "Quiche aux légumes", _a(gluten=C, eggs=C, milk=C)),
+        ("side", "standard", "Boulgour", _a(gluten=C)),
+        ("dessert", "standard", "Banane", _a()),
+    ],
+]
+
+
+def _tariff(today: dt.date) -> Tariff:
+    start_year = today.year if today.month >= 8 else today.year - 1
+    tariff, created = Tariff.objects.get_or_create(
+        name=f"Tarifs {start_year}-{start_year + 1}",
+        defaults={
+            "valid_from": dt.date(start_year, 8, 1),
+            "valid_until": dt.date(start_year + 1, 8, 31),
+            "packed_lunch_cents": 64,
+            "unbooked_surcharge_cents": 150,
+        },
+    )
+    if created:
+        TariffLine.objects.bulk_create(
+            [
+                TariffLine(
+                    tariff=tariff,
+                    bracket=bracket,
+                    sibling_rank=rank,
+                    resident=resident,
+                    amount_cents=cents + (0 if resident else 100),
+                )
+                for bracket, prices in GRID.items()
+                for rank, cents in enumerate(prices, start=1)
+                for resident in (True, False)
+            ]
+        )
+    return tariff
+
+
+@transaction.atomic
+def seed(*, progress) -> None:
+    today = timezone.localdate()
+    _tariff(today)
+    monday = monday_of(today)
+    calendar = SchoolCalendar.load(
+        school=None, start=monday - dt.timedelta(days=7), end=monday + dt.timedelta(days=21)
+    )
+    for i in progress("canteen menus", range(-5, 15)):
+        day = monday + dt.timedelta(days=(i // 5) * 7 + i % 5)
+        if calendar.closed_reason(day):
+            continue
+        menu, created = Menu.objects.get_or_create(
+            school=None, day=day, defaults={"published": True, "published_at": timezone.now()}
+        )
+        if created:
+            Dish.objects.bulk_create(
+                [
+                    Dish(menu=menu, course=c, variant=v, name=n, allergens=a)
+                    for c, v, n, a in MENUS[day.weekday()]
+                ]
+            )
+
+    martin = list(
+        Child.objects.filter(household__guardians__user__email="parent@example.org").select_related(
+            "school"
+        )
+    )
+    if not martin:
+        return
+    # The Martin children are booked this week and on next week's Monday to Wednesday (Tuesday
+    # has the peanut cookie: Léa's warning); the rest of the month is left for the demo.
+    days = [monday + dt.timedelta(days=i) for i in range(5)] + [
+        monday + dt.timedelta(days=7 + i) for i in range(3)
+    ]
+    days += [monday - dt.timedelta(days=7 - i) for i in range(5)]
+    rows = []
+    for child in martin:
+        school_calendar = SchoolCalendar.load(
+            school=child.school, start=days[-5], end=days[-1] + dt.timedelta(days=14)
+        )
+        variant = child_variant(diet=child.diet, packed_lunch_pai=False)
+        for day in days:
+            if not school_calendar.closed_reason(day):
+                rows.append(Booking(child=child, day=day, variant=variant))
+    Booking.objects.bulk_create(rows, ignore_conflicts=True)
+
+    # Last week's rolls at the Martins' school: present, one justified absence.
+    school = martin[0].school
+    if school is None:
+        return
+    last_week = [monday - dt.timedelta(days=7 - i) for i in range(5)]
+    for day in last_week:
+        if (
+            calendar.closed_reason(day)
+            or AttendanceRoll.objects.filter(school=school, day=day).exists()
+        ):
+            continue
+        roll = AttendanceRoll.objects.create(school=school, day=day, taken_at=timezone.now())
+        for child in martin:
+            booking = Booking.objects.filter(
+                child=child, day=day, status=Booking.Status.BOOKED
+            ).first()
+            if booking is None:
+                continue
+            status = (
+                AttendanceRecord.Status.ABSENT_JUSTIFIED
+                if day.weekday() == 2 and child.diet == Variant.VEGETARIAN
+                else AttendanceRecord.Status.PRESENT
+            )
+            AttendanceRecord.objects.create(
+                roll=roll,
+                child=child,
+                day=day,
+                status=status,
+                booking=booking,
+                variant=booking.variant,
+            )

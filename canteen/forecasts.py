@@ -174,3 +174,24 @@ def svg_bar_chart(*, title: str, bars: list[tuple[str, int]], width: int = 640) 
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def kitchen_frame(kitchen, *, day: dt.date) -> pd.DataFrame:
+    """The PAI and allergy list of each school as one table (for the spreadsheet export)."""
+    rows = [
+        {
+            "day": day.isoformat(),
+            "school": school.name,
+            "child": e.name,
+            "class": e.class_name,
+            "allergies": ", ".join(e.allergies),
+            "pai": _("oui") if e.has_pai else _("non"),
+            "variant": e.variant,
+            "action": e.action,
+        }
+        for school, entries in kitchen
+        for e in entries
+    ]
+    return pd.DataFrame(
+        rows, columns=["day", "school", "child", "class", "allergies", "pai", "variant", "action"]
+    )

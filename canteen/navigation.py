@@ -1,6 +1,38 @@
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
 from backend.core.nav import NavItem
+from backend.core.permissions import is_parent, is_staff_or_admin
 
 
 def items(user) -> list[NavItem]:
     """Entries this app adds to the header and to the role's home page."""
+    if is_parent(user):
+        return [
+            NavItem(
+                _("Cantine"),
+                reverse("canteen:home"),
+                _("Réservez les repas du mois, voyez les prix, les délais et les allergènes."),
+            ),
+            NavItem(
+                _("Menus"),
+                reverse("canteen:menus"),
+                _("Les menus de la semaine et leurs allergènes."),
+                False,
+            ),
+        ]
+    if is_staff_or_admin(user):
+        return [
+            NavItem(
+                _("Cantine"),
+                reverse("canteen:home"),
+                _("Appel du jour, menus, prévisions de la cuisine et liste PAI."),
+            ),
+            NavItem(
+                _("Prévisions"),
+                reverse("canteen:forecast"),
+                _("Repas prévus par école et variante, export CSV / Excel."),
+                False,
+            ),
+        ]
     return []

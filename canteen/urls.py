@@ -1,5 +1,17 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "canteen"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("enfant/<int:child_id>/", views.child_calendar, name="calendar-current"),
+    path("enfant/<int:child_id>/<int:year>/<int:month>/", views.child_calendar, name="calendar"),
+    path("menus/", views.public_menu_index, name="menus"),
+    path("menus/<str:school_code>/", views.public_menu_week, name="menu-week-public"),
+    path("personnel/appel/<int:school_id>/", views.roll, name="roll"),
+    path("personnel/menus/<str:scope>/", views.menu_week_edit, name="menu-week"),
+    path("personnel/menus/<str:scope>/<str:day>/", views.menu_day_edit, name="menu-day"),
+    path("personnel/previsions/", views.forecast, name="forecast"),
+]

@@ -1,0 +1,601 @@
+"""Pages: the parent's month calendar, the public menu, the staff roll, menus and forecasts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods
+
+from backend.core.allergens import Allergen
+from backend.core.exceptions import ApplicationError
+from backend.core.permissions import is_parent, role_required
+from family.models import School
+
+from . import forecasts, selectors, services
+from .deadlines import monday_of
+from .models import AllergenPresence, AttendanceRecord, Dish, Menu, Variant
+from .permissions import (
+    can_edit_citywide_menus,
+    child_for_user,
+    school_for_staff,
+    staff_schools,
+    visible_children,
+)
+
+WEEKDAY_NAMES = [
+    gettext_lazy("Lundi"),
+    gettext_lazy("Mardi"),
+    gettext_lazy("Mercredi"),
+    gettext_lazy("Jeudi"),
+    gettext_lazy("Vendredi"),
+]
+MONTH_NAMES = [
+    gettext_lazy("janvier"),
+    gettext_lazy("février"),
+    gettext_lazy("mars"),
+    gettext_lazy("avril"),
+    gettext_lazy("mai"),
+    gettext_lazy("juin"),
+    gettext_lazy("juillet"),
+    gettext_lazy("août"),
+    gettext_lazy("septembre"),
+    gettext_lazy("octobre"),
+    gettext_lazy("novembre"),
+    gettext_lazy("décembre"),
+]
+STATE_TAGS = {
+    "booked": "tag-ok",
+    "not_booked": "",
+    "closed": "",
+    "past_deadline": "tag-warn",
+    "absent": "tag-warn",
+}
+LEVEL_TAGS = {
+    "contains": "tag-danger",
+    "may_contain": "tag-warn",
+    "unknown": "tag-warn",
+    "safe": "tag-ok",
+    "packed_lunch": "tag-ok",
+    "no_allergy": "",
+}
+
+
+def _parse_date(value: str | None, default: dt.date | None = None) -> dt.date | None:
+    if not value:
+        return default
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return default
+
+
+# --- home ----------------------------------------------------------------------------------------
+@role_required("parent", "staff", "admin")
+def home(request):
+    if is_parent(request.user):
+        today = timezone.localdate()
+        children = visible_children(request.user).select_related("school")
+        return render(
+            request,
+            "canteen/home_parent.html",
+            {"children": children, "today": today, "title": _("Cantine")},
+        )
+    return render(
+        request,
+        "canteen/home_staff.html",
+        {
+            "schools": staff_schools(request.user),
+            "today": timezone.localdate(),
+            "title": _("Cantine — personnel"),
+            "citywide": can_edit_citywide_menus(request.user),
+        },
+    )
+
+
+# --- parent calendar -----------------------------------------------------------------------------
+class PatternForm(forms.Form):
+    start = forms.DateField(
+        label=gettext_lazy("Du"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        label=gettext_lazy("Au (inclus)"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    weekdays = forms.TypedMultipleChoiceField(
+        label=gettext_lazy("Jours de la semaine"),
+        coerce=int,
+        choices=[(i, name) for i, name in enumerate(WEEKDAY_NAMES)],
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+
+class CopyWeekForm(forms.Form):
+    source_week = forms.DateField(
+        label=gettext_lazy("Semaine à copier (un jour de la semaine)"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    target_week = forms.DateField(
+        label=gettext_lazy("Vers la semaine du"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+class RangeForm(forms.Form):
+    start = forms.DateField(
+        label=gettext_lazy("Du"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        label=gettext_lazy("Au (inclus)"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+def _report(request, result, verb_done: str) -> None:
+    done = len(result.booked) + len(result.cancelled)
+    if done:
+        messages.success(request, verb_done % {"n": done})
+    for _child, _day, reason in result.skipped[:8]:
+        messages.warning(request, reason)
+    if len(result.skipped) > 8:
+        messages.warning(
+            request, _("… et %(n)s autres jours non modifiés.") % {"n": len(result.skipped) - 8}
+        )
+    if not done and not result.skipped:
+        messages.warning(request, _("Rien à modifier."))
+
+
+@role_required("parent", "staff", "admin")
+@require_http_methods(["GET", "POST"])
+def child_calendar(request, child_id: int, year: int | None = None, month: int | None = None):
+    child = child_for_user(request.user, child_id)
+    today = timezone.localdate()
+    year, month = year or today.year, month or today.month
+    if not (2000 <= year <= 2100 and 1 <= month <= 12):
+        raise Http404
+    here = reverse("canteen:calendar", args=[child.id, year, month])
+    pattern_form, copy_form, range_form = (
+        PatternForm(prefix="p"),
+        CopyWeekForm(prefix="c"),
+        RangeForm(prefix="r"),
+    )
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action in ("book", "cancel"):
+                day = _parse_date(request.POST.get("day"))
+                if day is None:
+                    raise ApplicationError(_("Jour invalide."))
+                if action == "book":
+                    services.booking_create(child=child, day=day, actor=request.user)
+                    messages.success(
+                        request, _("Repas réservé le %(d)s.") % {"d": day.strftime("%d/%m/%Y")}
+                    )
+                else:
+                    services.booking_cancel(child=child, day=day, actor=request.user)
+                    messages.success(
+                        request, _("Repas annulé le %(d)s.") % {"d": day.strftime("%d/%m/%Y")}
+                    )
+                return redirect(here)
+            if action == "pattern":
+                pattern_form = PatternForm(request.POST, prefix="p")
+                if pattern_form.is_valid():
+                    v = pattern_form.cleaned_data
+                    result = services.bookings_create_pattern(
+                        children=[child],
+                        start=v["start"],
+                        end=v["end"],
+                        weekdays=v["weekdays"],
+                        actor=request.user,
+                    )
+                    _report(request, result, _("%(n)s repas réservés."))
+                    return redirect(here)
+            elif action == "copy":
+                copy_form = CopyWeekForm(request.POST, prefix="c")
+                if copy_form.is_valid():
+                    v = copy_form.cleaned_data
+                    result = services.bookings_copy_week(
+                        child=child,
+                        source_monday=v["source_week"],
+                        target_monday=v["target_week"],
+                        actor=request.user,
+                    )
+                    _report(request, result, _("%(n)s repas réservés."))
+                    return redirect(here)
+            elif action == "cancel_range":
+                range_form = RangeForm(request.POST, prefix="r")
+                if range_form.is_valid():
+                    v = range_form.cleaned_data
+                    result = services.bookings_cancel_range(
+                        child=child, start=v["start"], end=v["end"], actor=request.user
+                    )
+                    _report(request, result, _("%(n)s repas annulés."))
+                    return redirect(here)
+            else:
+                raise ApplicationError(_("Action inconnue."))
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+            return redirect(here)
+        messages.error(request, _("Vérifiez le formulaire ci-dessous."))
+    days = selectors.child_month_calendar(child=child, year=year, month=month)
+    weeks: list[list] = []
+    for d in days:
+        if d.day.weekday() >= 5:
+            continue
+        if not weeks or d.day.weekday() == 0:
+            weeks.append([None] * 5)
+        weeks[-1][d.day.weekday()] = d
+    first = dt.date(year, month, 1)
+    prev_month = (first - dt.timedelta(days=1)).replace(day=1)
+    next_month = (first + dt.timedelta(days=32)).replace(day=1)
+    booked = [d for d in days if d.state == "booked" and d.price]
+    warnings = [d for d in days if d.safety and d.safety.warn and d.state == "booked"]
+    return render(
+        request,
+        "canteen/calendar.html",
+        {
+            "title": _("Repas de %(child)s — %(month)s %(year)s")
+            % {"child": child.first_name, "month": MONTH_NAMES[month - 1], "year": year},
+            "child": child,
+            "weeks": weeks,
+            "weekday_names": WEEKDAY_NAMES,
+            "state_tags": STATE_TAGS,
+            "level_tags": LEVEL_TAGS,
+            "prev": prev_month,
+            "next": next_month,
+            "pattern_form": pattern_form,
+            "copy_form": copy_form,
+            "range_form": range_form,
+            "booked_count": len(booked),
+            "booked_total": sum(d.price.amount_cents for d in booked),
+            "warnings": warnings,
+            "month_label": f"{MONTH_NAMES[month - 1]} {year}",
+        },
+    )
+
+
+# --- public menus --------------------------------------------------------------------------------
+def public_menu_index(request):
+    schools = School.objects.filter(is_active=True, has_canteen=True).order_by("name")
+    return render(
+        request, "canteen/menu_index.html", {"schools": schools, "title": _("Menus de la cantine")}
+    )
+
+
+def _dish_allergen_summary(dish: Dish) -> dict:
+    groups: dict[str, list[str]] = {p: [] for p in AllergenPresence.values}
+    for code in Allergen.values:
+        groups[dish.presence(code)].append(str(Allergen(code).label))
+    return {
+        "dish": dish,
+        "contains": groups["contains"],
+        "may_contain": groups["may_contain"],
+        "unknown": groups["unknown"],
+        "variant_label": Variant(dish.variant).label,
+    }
+
+
+def public_menu_week(request, school_code: str):
+    school = get_object_or_404(School, code=school_code, is_active=True)
+    monday = monday_of(_parse_date(request.GET.get("semaine"), timezone.localdate()))
+    menus = selectors.menus_for_school(
+        school=school, start=monday, end=monday + dt.timedelta(days=4)
+    )
+    days = []
+    for i in range(5):
+        day = monday + dt.timedelta(days=i)
+        menu = menus.get(day)
+        courses = []
+        if menu:
+            for label, dishes in selectors.dishes_by_course(menu):
+                courses.append(
+                    {"label": label, "dishes": [_dish_allergen_summary(d) for d in dishes]}
+                )
+        days.append({"day": day, "name": WEEKDAY_NAMES[i], "menu": menu, "courses": courses})
+    return render(
+        request,
+        "canteen/menu_week.html",
+        {
+            "school": school,
+            "days": days,
+            "monday": monday,
+            "prev": monday - dt.timedelta(days=7),
+            "next": monday + dt.timedelta(days=7),
+            "title": _("Menus — %(school)s") % {"school": school.name},
+        },
+    )
+
+
+# --- staff: roll ---------------------------------------------------------------------------------
+@role_required("staff", "admin")
+@require_http_methods(["GET", "POST"])
+def roll(request, school_id: int):
+    school = school_for_staff(request.user, school_id)
+    day = _parse_date(request.GET.get("jour") or request.POST.get("jour"), timezone.localdate())
+    here = reverse("canteen:roll", args=[school.id]) + f"?jour={day.isoformat()}"
+    if request.method == "POST":
+        statuses: dict[int, str] = {}
+        for key, value in request.POST.items():
+            if key.startswith("child-"):
+                try:
+                    child_id = int(key.removeprefix("child-"))
+                except ValueError:
+                    continue
+                if value:
+                    statuses[child_id] = value
+        for value in request.POST.getlist("unbooked"):
+            try:
+                statuses[int(value)] = AttendanceRecord.Status.PRESENT_UNBOOKED
+            except ValueError:
+                continue
+        try:
+            services.roll_take(school=school, day=day, statuses=statuses, actor=request.user)
+            messages.success(
+                request, _("Appel enregistré : la journée est close pour la facturation.")
+            )
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        return redirect(here)
+    taken, rows = selectors.roll_sheet(school=school, day=day)
+    return render(
+        request,
+        "canteen/roll.html",
+        {
+            "school": school,
+            "day": day,
+            "taken": taken,
+            "booked_rows": [r for r in rows if r["booked"]],
+            "other_rows": [r for r in rows if not r["booked"] and (not taken or r["status"])],
+            "statuses": [
+                (s.value, s.label)
+                for s in AttendanceRecord.Status
+                if s != AttendanceRecord.Status.PRESENT_UNBOOKED
+            ],
+            "status_labels": dict(AttendanceRecord.Status.choices),
+            "kitchen": selectors.kitchen_daily_list(school=school, day=day),
+            "prev": day - dt.timedelta(days=1),
+            "next": day + dt.timedelta(days=1),
+            "title": _("Appel de cantine — %(school)s") % {"school": school.name},
+            "future": day > timezone.localdate(),
+        },
+    )
+
+
+# --- staff: menus --------------------------------------------------------------------------------
+def _menu_scope(request, scope: str) -> School | None:
+    if scope == "ville":
+        if not can_edit_citywide_menus(request.user):
+            raise Http404
+        return None
+    return school_for_staff(request.user, scope)
+
+
+PRESENCE_CHOICES = [
+    (AllergenPresence.UNKNOWN, gettext_lazy("Inconnu")),
+    (AllergenPresence.FREE, gettext_lazy("Sans")),
+    (AllergenPresence.MAY_CONTAIN, gettext_lazy("Traces")),
+    (AllergenPresence.CONTAINS, gettext_lazy("Contient")),
+]
+
+
+class DishForm(forms.Form):
+    course = forms.ChoiceField(
+        label=gettext_lazy("Service"), choices=[("", "—"), *Dish.Course.choices], required=False
+    )
+    variant = forms.ChoiceField(
+        label=gettext_lazy("Variante"),
+        choices=[c for c in Variant.choices if c[0] != Variant.PACKED_LUNCH],
+        initial=Variant.STANDARD,
+    )
+    name = forms.CharField(label=gettext_lazy("Plat"), max_length=200, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for allergen in Allergen:
+            self.fields[f"a_{allergen.value}"] = forms.ChoiceField(
+                label=allergen.label, choices=PRESENCE_CHOICES, initial=AllergenPresence.UNKNOWN
+            )
+
+    def allergen_fields(self):
+        return [self[f"a_{a.value}"] for a in Allergen]
+
+
+DishFormSet = forms.formset_factory(DishForm, extra=0, max_num=12)
+
+
+@role_required("staff", "admin")
+@require_http_methods(["GET", "POST"])
+def menu_week_edit(request, scope: str):
+    school = _menu_scope(request, scope)
+    monday = monday_of(
+        _parse_date(request.GET.get("semaine") or request.POST.get("semaine"), timezone.localdate())
+    )
+    here = reverse("canteen:menu-week", args=[scope]) + f"?semaine={monday.isoformat()}"
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "copy":
+                target = _parse_date(request.POST.get("target"))
+                if target is None:
+                    raise ApplicationError(_("Choisissez la semaine de destination."))
+                copied = services.menus_copy_week(
+                    school=school, source_monday=monday, target_monday=target, actor=request.user
+                )
+                messages.success(
+                    request, _("%(n)s menus copiés (non publiés).") % {"n": len(copied)}
+                )
+                return redirect(
+                    reverse("canteen:menu-week", args=[scope])
+                    + f"?semaine={monday_of(target).isoformat()}"
+                )
+            if request.POST.get("action") == "publish":
+                count = 0
+                for menu in Menu.objects.filter(
+                    school=school,
+                    day__gte=monday,
+                    day__lte=monday + dt.timedelta(days=4),
+                    published=False,
+                ):
+                    services.menu_publish(menu=menu, actor=request.user)
+                    count += 1
+                messages.success(request, _("%(n)s menus publiés.") % {"n": count})
+                return redirect(here)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+            return redirect(here)
+    menus = {
+        m.day: m
+        for m in Menu.objects.filter(
+            school=school, day__gte=monday, day__lte=monday + dt.timedelta(days=4)
+        ).prefetch_related("dishes")
+    }
+    days = [
+        {
+            "day": monday + dt.timedelta(days=i),
+            "name": WEEKDAY_NAMES[i],
+            "menu": menus.get(monday + dt.timedelta(days=i)),
+        }
+        for i in range(5)
+    ]
+    return render(
+        request,
+        "canteen/menu_edit_week.html",
+        {
+            "scope": scope,
+            "school": school,
+            "monday": monday,
+            "days": days,
+            "prev": monday - dt.timedelta(days=7),
+            "next": monday + dt.timedelta(days=7),
+            "title": _("Menus — %(who)s")
+            % {"who": school.name if school else _("toutes les écoles")},
+        },
+    )
+
+
+@role_required("staff", "admin")
+@require_http_methods(["GET", "POST"])
+def menu_day_edit(request, scope: str, day: str):
+    school = _menu_scope(request, scope)
+    the_day = _parse_date(day)
+    if the_day is None:
+        raise Http404
+    menu = Menu.objects.filter(school=school, day=the_day).prefetch_related("dishes").first()
+    if request.method == "POST":
+        formset = DishFormSet(request.POST, prefix="d")
+        if formset.is_valid():
+            dishes = []
+            for form in formset:
+                v = form.cleaned_data
+                if not v or not v.get("name") or not v.get("course"):
+                    continue
+                dishes.append(
+                    {
+                        "course": v["course"],
+                        "variant": v["variant"],
+                        "name": v["name"],
+                        "allergens": {a.value: v[f"a_{a.value}"] for a in Allergen},
+                    }
+                )
+            try:
+                services.menu_save(
+                    school=school,
+                    day=the_day,
+                    dishes=dishes,
+                    publish=bool(request.POST.get("publish")),
+                    note=request.POST.get("note", ""),
+                    actor=request.user,
+                )
+                messages.success(request, _("Menu enregistré."))
+                return redirect(
+                    reverse("canteen:menu-week", args=[scope])
+                    + f"?semaine={monday_of(the_day).isoformat()}"
+                )
+            except ApplicationError as exc:
+                messages.error(request, exc.message)
+    else:
+        initial = []
+        for dish in menu.dishes.all() if menu else []:
+            row = {"course": dish.course, "variant": dish.variant, "name": dish.name}
+            row.update({f"a_{a.value}": dish.presence(a.value) for a in Allergen})
+            initial.append(row)
+        initial += [{}] * (7 - len(initial)) if len(initial) < 7 else [{}]
+        formset = DishFormSet(initial=initial, prefix="d")
+    return render(
+        request,
+        "canteen/menu_edit_day.html",
+        {
+            "scope": scope,
+            "school": school,
+            "day": the_day,
+            "menu": menu,
+            "formset": formset,
+            "title": _("Menu du %(d)s") % {"d": the_day.strftime("%d/%m/%Y")},
+        },
+    )
+
+
+# --- staff: forecasts ----------------------------------------------------------------------------
+@role_required("staff", "admin")
+def forecast(request):
+    schools = list(staff_schools(request.user))
+    school_ids = [s.id for s in schools]
+    start = _parse_date(request.GET.get("debut"), timezone.localdate() + dt.timedelta(days=1))
+    try:
+        n_days = max(1, min(int(request.GET.get("jours", 1)), 31))
+    except ValueError:
+        n_days = 1
+    end = start + dt.timedelta(days=n_days - 1)
+    frame = forecasts.meal_forecast(start=start, end=end, school_ids=school_ids)
+    pivot = forecasts.forecast_pivot(frame)
+    report = forecasts.attendance_report(
+        start=start - dt.timedelta(days=28), end=start, school_ids=school_ids
+    )
+    kitchen = [
+        (school, selectors.kitchen_daily_list(school=school, day=start)) for school in schools[:50]
+    ]
+    kitchen_frame = forecasts.kitchen_frame(kitchen, day=start)
+    fmt = request.GET.get("format")
+    stamp = f"{start.isoformat()}_{n_days}j"
+    if fmt == "csv":
+        response = HttpResponse(forecasts.to_csv(pivot), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="previsions-cantine-{stamp}.csv"'
+        return response
+    if fmt == "xlsx":
+        data = forecasts.to_xlsx(
+            {_("Prévisions"): pivot, _("PAI et allergies"): kitchen_frame, _("Présence"): report}
+        )
+        response = HttpResponse(
+            data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+        response["Content-Disposition"] = f'attachment; filename="previsions-cantine-{stamp}.xlsx"'
+        return response
+    totals = (
+        frame.groupby("school")["meals"].sum().sort_values(ascending=False)
+        if not frame.empty
+        else None
+    )
+    chart = forecasts.svg_bar_chart(
+        title=_("Repas réservés par école du %(d1)s au %(d2)s")
+        % {"d1": start.strftime("%d/%m"), "d2": end.strftime("%d/%m")},
+        bars=[(str(k), int(v)) for k, v in totals.head(20).items()] if totals is not None else [],
+    )
+    return render(
+        request,
+        "canteen/forecast.html",
+        {
+            "title": _("Prévisions de la cuisine"),
+            "start": start,
+            "end": end,
+            "n_days": n_days,
+            "pivot_columns": list(pivot.columns),
+            "pivot_rows": pivot.values.tolist(),
+            "chart": chart,
+            "report_rows": report.to_dict(orient="records"),
+            "kitchen": kitchen,
+            "total": int(frame["meals"].sum()) if not frame.empty else 0,
+        },
+    )
