@@ -85,7 +85,12 @@ def to_provider_amount(amount_cents: int, currency: str) -> tuple[int, str]:
     return amount_cents, currency.lower()
 
 
+def as_dict(obj: Any) -> dict[str, Any]:
+    return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+
+
 def _intent_result(intent: Any) -> ProviderResult:
+    intent = as_dict(intent)
     status = STRIPE_STATUS.get(intent.get("status"), Payment.Status.PENDING)
     error = intent.get("last_payment_error") or {}
     message = ""
@@ -162,6 +167,7 @@ class StripeProvider:
                 status=Refund.Status.FAILED,
                 failure_message=getattr(exc, "user_message", "") or str(exc),
             )
+        result = as_dict(result)
         status = {"succeeded": Refund.Status.SUCCEEDED, "failed": Refund.Status.FAILED}.get(
             result.get("status"), Refund.Status.PENDING
         )

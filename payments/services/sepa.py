@@ -19,7 +19,7 @@ from backend.core.exceptions import ApplicationError
 from backend.core.services import audit_record
 
 from ..models import Account, Invoice, Payment, PaymentAllocation
-from ..providers import ProviderError, stripe_configure
+from ..providers import ProviderError, as_dict, stripe_configure
 from .payments import _call_provider
 
 logger = logging.getLogger(__name__)
@@ -73,8 +73,11 @@ def sepa_mandate_setup(*, actor, account: Account, iban: str) -> Account:
             metadata={"minot_account_id": str(account.pk)},
             idempotency_key=f"minot:account:{account.pk}:sepa-setup:{iban[-4:]}",
         )
-        intent = stripe.SetupIntent.confirm(
-            intent["id"], payment_method_data={"type": "sepa_debit", "sepa_debit": {"iban": iban}}
+        intent = as_dict(
+            stripe.SetupIntent.confirm(
+                intent["id"],
+                payment_method_data={"type": "sepa_debit", "sepa_debit": {"iban": iban}},
+            )
         )
     except stripe.StripeError as exc:
         logger.warning("sepa setup failed for account %s: %s", account.pk, exc)

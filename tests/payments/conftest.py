@@ -61,6 +61,23 @@ def stripe_settings(settings):
     return settings
 
 
+@pytest.fixture(scope="session")
+def _media_url_for_live_server():
+    """base.py sets ``MEDIA_URL = None``, which breaks the live server's media handler (it parses
+    None as bytes and answers 500 to every request): give it a path before the server starts."""
+    from django.test.utils import override_settings
+
+    override = override_settings(MEDIA_URL="/media/")
+    override.enable()
+    yield
+    override.disable()
+
+
+@pytest.fixture
+def payments_live_server(_media_url_for_live_server, live_server):
+    return live_server
+
+
 @pytest.fixture
 def localstripe(localstripe_url, stripe_settings):
     stripe_settings.STRIPE_API_BASE = localstripe_url
@@ -68,16 +85,26 @@ def localstripe(localstripe_url, stripe_settings):
 
 
 @pytest.fixture
-def localstripe_webhook(localstripe, live_server):
-    """Point localstripe's webhooks at our live server (sent once, 1 s after the event)."""
-    response = requests.post(
-        f"{localstripe}/_config/webhooks/minot-{_free_port()}",
-        data={"url": f"{live_server.url}/payments/stripe/webhook/", "secret": WEBHOOK_SECRET},
-        auth=(SECRET_KEY, ""),
-        timeout=5,
-    )
-    assert response.status_code == 200
-    return live_server
+def localstripe_webhook(localstripe, payments_live_server):
+    """Point localstripe's webhooks at our live server (sent once, 1 s after the event).
+
+    At teardown the hook is pointed at a closed port, so a late event of this test never reaches
+    the next test's data.
+    """
+
+    def register(url):
+        response = requests.post(
+            f"{localstripe}/_config/webhooks/minot-tests",
+            data={"url": url, "secret": WEBHOOK_SECRET},
+            auth=(SECRET_KEY, ""),
+            timeout=5,
+        )
+        assert response.status_code == 200
+
+    register(f"{payments_live_server.url}/payments/stripe/webhook/")
+    yield payments_live_server
+    time.sleep(1.2)  # let localstripe deliver what this test caused
+    register("http://127.0.0.1:9/discard")
 
 
 def sign(payload: bytes, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> str:
