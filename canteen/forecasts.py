@@ -59,7 +59,9 @@ def forecast_pivot(frame: pd.DataFrame) -> pd.DataFrame:
     )
     pivot = pivot.reindex(columns=list(VARIANT_LABELS), fill_value=0).rename(columns=VARIANT_LABELS)
     pivot[_("Total")] = pivot.sum(axis=1)
-    return pivot.reset_index()
+    return pivot.reset_index().rename(
+        columns={"day": _("Jour"), "school_code": _("Code"), "school": _("École")}
+    )
 
 
 def frame_records(frame: pd.DataFrame) -> list[dict]:

@@ -212,7 +212,9 @@ def dishes_by_course(menu: Menu) -> list[tuple[str, list[Dish]]]:
 
     labels = dict(Dish.Course.choices)
     grouped: dict[str, list[Dish]] = defaultdict(list)
-    for dish in menu.dishes.all():
+    for dish in sorted(
+        menu.dishes.all(), key=lambda d: (d.variant != Variant.STANDARD, d.variant, d.id)
+    ):
         grouped[dish.course].append(dish)
     return [(str(labels[c]), grouped[c]) for c in COURSE_ORDER if grouped.get(c)]
 
@@ -472,6 +474,7 @@ def roll_sheet(*, school: School, day: dt.date) -> tuple[AttendanceRoll | None, 
                 "child": child,
                 "booked": booking is not None,
                 "variant": booking.variant if booking else None,
+                "variant_label": Variant(booking.variant).label if booking else "",
                 "status": record.status if record else None,
                 "has_allergy": bool(child.allergies),
             }

@@ -397,7 +397,10 @@ class DishForm(forms.Form):
         super().__init__(*args, **kwargs)
         for allergen in Allergen:
             self.fields[f"a_{allergen.value}"] = forms.ChoiceField(
-                label=allergen.label, choices=PRESENCE_CHOICES, initial=AllergenPresence.UNKNOWN
+                label=allergen.label,
+                choices=PRESENCE_CHOICES,
+                initial=AllergenPresence.UNKNOWN,
+                required=False,
             )
 
     def allergen_fields(self):
@@ -497,7 +500,10 @@ def menu_day_edit(request, scope: str, day: str):
                         "course": v["course"],
                         "variant": v["variant"],
                         "name": v["name"],
-                        "allergens": {a.value: v[f"a_{a.value}"] for a in Allergen},
+                        "allergens": {
+                            a.value: v.get(f"a_{a.value}") or AllergenPresence.UNKNOWN
+                            for a in Allergen
+                        },
                     }
                 )
             try:
@@ -516,6 +522,8 @@ def menu_day_edit(request, scope: str, day: str):
                 )
             except ApplicationError as exc:
                 messages.error(request, exc.message)
+        else:
+            messages.error(request, _("Vérifiez le formulaire ci-dessous."))
     else:
         initial = []
         for dish in menu.dishes.all() if menu else []:

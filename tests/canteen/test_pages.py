@@ -1,0 +1,197 @@
+"""Pages: parent calendar, public menu, staff roll, menu editing, forecast downloads, command."""
+
+import datetime as dt
+import io
+
+import openpyxl
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.urls import reverse
+
+from canteen.models import AttendanceRecord, AttendanceRoll, Booking, Menu
+from tests.canteen.factories import make_assessment, make_menu, make_tariff, make_year
+from tests.factories import SchoolFactory, StaffFactory, TechnicianFactory, household_with_parent
+
+pytestmark = pytest.mark.django_db
+NOW = dt.datetime(2026, 11, 2, 8, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def world():
+    make_year()
+    make_tariff()
+    school, other_school = SchoolFactory(), SchoolFactory()
+    household, parent, (lea, hugo) = household_with_parent(children=2, school=school)
+    lea.allergies = ["peanuts"]
+    lea.save()
+    make_assessment(household, bracket=3)
+    _h2, parent2, (ines,) = household_with_parent(children=1, school=other_school)
+    staff = StaffFactory()
+    staff.staff_schools.add(school)
+    make_menu(
+        dt.date(2026, 11, 10), dishes=[("dessert", "standard", "Cookie", {"peanuts": "contains"})]
+    )
+    return locals()
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def test_parent_books_from_the_calendar_and_sees_price_and_warning(client, world):
+    client.force_login(world["parent"])
+    url = reverse("canteen:calendar", args=[world["lea"].id, 2026, 11])
+    page = client.get(url)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "tranche 3, 1er enfant, résident : 2,65" in html
+    assert 'data-allergen="contains"' in html
+    response = client.post(url, {"action": "book", "day": "2026-11-10"})
+    assert response.status_code == 302
+    assert Booking.objects.filter(
+        child=world["lea"], day=dt.date(2026, 11, 10), status="booked"
+    ).exists()
+    html = client.get(url).content.decode()
+    assert "Attention aux allergènes" in html and "Cookie" in html
+    # past the deadline: refused with the deadline, nothing written
+    response = client.post(url, {"action": "book", "day": "2026-11-03"}, follow=True)
+    assert "jusqu&#x27;au" in response.content.decode() or "jusqu'au" in response.content.decode()
+    assert not Booking.objects.filter(day=dt.date(2026, 11, 3)).exists()
+
+
+def test_parent_pattern_copy_and_cancel_range_forms(client, world):
+    client.force_login(world["parent"])
+    url = reverse("canteen:calendar", args=[world["hugo"].id, 2026, 11])
+    client.post(
+        url,
+        {
+            "action": "pattern",
+            "p-start": "2026-11-02",
+            "p-end": "2026-11-13",
+            "p-weekdays": ["0", "4"],
+        },
+    )
+    assert (
+        Booking.objects.filter(child=world["hugo"]).count() == 3
+    )  # 6, 9, 13 (2 Nov past deadline)
+    client.post(
+        url, {"action": "copy", "c-source_week": "2026-11-09", "c-target_week": "2026-11-16"}
+    )
+    assert Booking.objects.filter(child=world["hugo"]).count() == 5
+    client.post(url, {"action": "cancel_range", "r-start": "2026-11-16", "r-end": "2026-11-20"})
+    assert Booking.objects.filter(child=world["hugo"], status="booked").count() == 3
+    assert client.post(url, {"action": "pattern", "p-start": "bad"}).status_code == 200
+
+
+def test_parent_cannot_reach_a_foreign_child_or_staff_pages(client, world):
+    client.force_login(world["parent"])
+    url = reverse("canteen:calendar", args=[world["ines"].id, 2026, 11])
+    assert client.get(url).status_code == 404
+    assert client.post(url, {"action": "book", "day": "2026-11-10"}).status_code == 404
+    assert not Booking.objects.exists()
+    assert client.get(reverse("canteen:roll", args=[world["school"].id])).status_code == 404
+    assert client.get(reverse("canteen:forecast")).status_code == 404
+
+
+def test_public_menu_page_needs_no_login(client, world):
+    response = client.get(
+        reverse("canteen:menu-week-public", args=[world["school"].code]) + "?semaine=2026-11-10"
+    )
+    html = response.content.decode()
+    assert response.status_code == 200 and "Cookie" in html
+    assert "Arachides" in html and "Information inconnue" in html
+    assert client.get(reverse("canteen:menu-week-public", args=["NOPE"])).status_code == 404
+    assert client.get(reverse("canteen:menus")).status_code == 200
+
+
+def test_staff_takes_the_roll_on_their_school_only(client, world):
+    Booking.objects.create(child=world["lea"], day=dt.date(2026, 11, 2))
+    client.force_login(world["staff"])
+    url = reverse("canteen:roll", args=[world["school"].id]) + "?jour=2026-11-02"
+    page = client.get(url)
+    assert page.status_code == 200 and "Enfants avec allergie ou PAI" in page.content.decode()
+    client.post(
+        url,
+        {
+            "jour": "2026-11-02",
+            f"child-{world['lea'].id}": "absent_unjustified",
+            "unbooked": [str(world["hugo"].id)],
+        },
+    )
+    statuses = dict(AttendanceRecord.objects.values_list("child_id", "status"))
+    assert statuses == {world["lea"].id: "absent_unjustified", world["hugo"].id: "present_unbooked"}
+    assert "Appel pris" in client.get(url).content.decode()
+    other = reverse("canteen:roll", args=[world["other_school"].id])
+    assert client.post(other, {"jour": "2026-11-02"}).status_code == 404
+    assert AttendanceRoll.objects.count() == 1
+
+
+def test_staff_menu_editing_and_copy_week(client, world):
+    client.force_login(world["staff"])
+    scope = str(world["school"].id)
+    url = reverse("canteen:menu-day", args=[scope, "2026-11-16"])
+    assert client.get(url).status_code == 200
+    data = {
+        "d-TOTAL_FORMS": "1",
+        "d-INITIAL_FORMS": "0",
+        "d-0-course": "main",
+        "d-0-variant": "standard",
+        "d-0-name": "Hachis parmentier",
+        "publish": "1",
+    }
+    data.update({f"d-0-a_{code}": "free" for code in ["gluten", "milk"]})
+    data["d-0-a_milk"] = "contains"
+    assert client.post(url, data).status_code == 302
+    menu = Menu.objects.get(school=world["school"], day=dt.date(2026, 11, 16))
+    assert menu.published and menu.dishes.get().allergens == {"gluten": "free", "milk": "contains"}
+    week = reverse("canteen:menu-week", args=[scope]) + "?semaine=2026-11-16"
+    client.post(week, {"action": "copy", "semaine": "2026-11-16", "target": "2026-11-23"})
+    copied = Menu.objects.get(school=world["school"], day=dt.date(2026, 11, 23))
+    assert not copied.published and copied.dishes.count() == 1
+    assert client.get(reverse("canteen:menu-week", args=["ville"])).status_code == 404
+    assert (
+        client.get(reverse("canteen:menu-week", args=[str(world["other_school"].id)])).status_code
+        == 404
+    )
+
+
+def test_forecast_page_and_downloads(client, world):
+    Booking.objects.create(child=world["lea"], day=dt.date(2026, 11, 3))
+    Booking.objects.create(child=world["hugo"], day=dt.date(2026, 11, 3), variant="vegetarian")
+    Booking.objects.create(child=world["ines"], day=dt.date(2026, 11, 3))
+    client.force_login(world["staff"])
+    url = reverse("canteen:forecast")
+    page = client.get(url, {"debut": "2026-11-03"})
+    assert page.status_code == 200 and "<svg" in page.content.decode()
+    csv = client.get(url, {"debut": "2026-11-03", "format": "csv"})
+    text = csv.content.decode("utf-8-sig")
+    assert csv["Content-Disposition"].startswith("attachment")
+    assert world["school"].code in text and world["other_school"].code not in text
+    assert text.splitlines()[1].endswith(";1;1;0;0;2")
+    xlsx = client.get(url, {"debut": "2026-11-03", "format": "xlsx"})
+    book = openpyxl.load_workbook(io.BytesIO(xlsx.content))
+    assert book.sheetnames == ["Prévisions", "PAI et allergies", "Présence"]
+    rows = list(book["PAI et allergies"].values)
+    assert rows[1][2] == str(world["lea"])
+
+
+def test_technician_gets_404_on_canteen_pages(client, world):
+    client.force_login(TechnicianFactory())
+    assert client.get(reverse("canteen:home")).status_code == 404
+
+
+def test_kitchen_forecast_command(world, capsys, tmp_path):
+    Booking.objects.create(child=world["lea"], day=dt.date(2026, 11, 3))
+    call_command("kitchen_forecast", "--start", "2026-11-03", "--format", "csv")
+    out = capsys.readouterr().out
+    assert world["school"].code in out
+    target = tmp_path / "f.xlsx"
+    call_command(
+        "kitchen_forecast", "--start", "2026-11-03", "--format", "xlsx", "--output", str(target)
+    )
+    assert openpyxl.load_workbook(target).sheetnames == ["Prévisions", "PAI et allergies"]
+    call_command("kitchen_forecast", "--start", "2026-11-03", "--pai")
+    assert "PAI" in capsys.readouterr().out
