@@ -136,6 +136,7 @@ def seed(*, progress) -> None:
         ],
         today=today,
     )
+    _seed_extensions(today=today, schools=schools, progress=progress)
 
 
 def _household(*, email, name, address, quotient, children, today) -> Household:
@@ -181,3 +182,145 @@ def _household(*, email, name, address, quotient, children, today) -> Household:
                 instructions="Allergie sévère à l'arachide : trousse d'urgence en classe.",
             )
     return household
+
+
+# --- Extensions (family module): terms, next year, catchment, activities, a registration in
+# --- progress for parent@example.org and a pending invitation of a second guardian.
+
+DEMO_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+def _seed_extensions(*, today: dt.date, schools: list[School], progress) -> None:
+    import io
+
+    from .models import (
+        Activity,
+        GuardianInvitation,
+        SchoolApplication,
+        SchoolTerm,
+    )
+    from .services import (
+        application_create,
+        application_submit,
+        document_upload,
+        emergency_contact_create,
+        guardian_invite,
+    )
+
+    label, start, end = school_year_dates(today)
+    year = SchoolYear.objects.get(label=label)
+    y = start.year
+    for term_label, t_start, t_end in [
+        ("Trimestre 1", dt.date(y, 9, 1), dt.date(y, 12, 18)),
+        ("Trimestre 2", dt.date(y + 1, 1, 5), dt.date(y + 1, 4, 9)),
+        ("Trimestre 3", dt.date(y + 1, 4, 27), end),
+    ]:
+        SchoolTerm.objects.get_or_create(
+            school_year=year, label=term_label, defaults={"start_date": t_start, "end_date": t_end}
+        )
+    next_year, _ = SchoolYear.objects.get_or_create(
+        label=f"{y + 1}-{y + 2}",
+        defaults={"start_date": dt.date(y + 1, 9, 1), "end_date": dt.date(y + 2, 7, 3)},
+    )
+
+    # Catchment: each school serves "rue <its name>"; avenue Jean Jaurès is split by side.
+    for i, (name, school) in enumerate(zip(SCHOOL_NAMES, schools, strict=True)):
+        if i == 1:
+            continue
+        _catchment(school=school, street=f"rue {name}")
+    _catchment(school=schools[1], street="avenue Jean Jaurès", parity="odd")
+    _catchment(school=schools[2], street="avenue Jean Jaurès", parity="even")
+    _catchment(school=schools[1], street="rue Jean Jaurès")
+
+    for school in schools[:4]:
+        for name, kind, capacity, weekdays, hours in [
+            (
+                "Accueil du matin",
+                Activity.Kind.MORNING_CARE,
+                30,
+                [0, 1, 3, 4],
+                (dt.time(7, 30), dt.time(8, 20)),
+            ),
+            (
+                "Étude du soir",
+                Activity.Kind.EVENING_STUDY,
+                2,
+                [0, 1, 3, 4],
+                (dt.time(16, 30), dt.time(18, 0)),
+            ),
+            (
+                "Mercredis au centre de loisirs",
+                Activity.Kind.WEDNESDAY_CENTRE,
+                24,
+                [2],
+                (dt.time(8, 30), dt.time(17, 30)),
+            ),
+        ]:
+            Activity.objects.get_or_create(
+                school=school,
+                name=name,
+                defaults={
+                    "kind": kind,
+                    "capacity": capacity,
+                    "weekdays": weekdays,
+                    "start_date": year.start_date,
+                    "end_date": year.end_date,
+                    "start_time": hours[0],
+                    "end_time": hours[1],
+                },
+            )
+
+    parent = User.objects.get(email="parent@example.org")
+    household = parent.guardian.household
+    hugo = household.children.filter(first_name="Hugo").first()
+    if hugo and not SchoolApplication.objects.filter(child=hugo, school_year=next_year).exists():
+        application = application_create(
+            actor=parent,
+            child=hugo,
+            school_year=next_year,
+            school=schools[1],
+            grade="CE1",
+            derogation_reason=SchoolApplication.DerogationReason.WORKPLACE,
+            derogation_details="Le lieu de travail d'un parent est à côté de l'école Jean Jaurès.",
+        )
+        upload = io.BytesIO(DEMO_PDF)
+        upload.name = "justificatif-domicile.pdf"
+        document_upload(
+            actor=parent,
+            household=household,
+            kind="proof_of_address",
+            uploaded_file=upload,
+            application=application,
+            issued_on=today - dt.timedelta(days=20),
+        )
+        application_submit(actor=parent, application=application)
+    if not GuardianInvitation.objects.filter(household=household).exists():
+        guardian_invite(
+            actor=parent,
+            household=household,
+            email="second.parent@example.org",
+            relationship="père",
+            billing_payer=True,
+        )
+    if not household.emergency_contacts.exists():
+        emergency_contact_create(
+            actor=parent,
+            household=household,
+            name="Jeanne Martin",
+            relationship="grand-mère",
+            phone="06 12 34 56 78",
+            may_pick_up=True,
+        )
+
+
+def _catchment(*, school: School, street: str, parity: str = "all") -> None:
+    from .addresses import normalize_street
+    from .models import CatchmentArea
+
+    if not CatchmentArea.objects.filter(
+        street_key=normalize_street(street), number_from=1, parity=parity
+    ).exists():
+        CatchmentArea.objects.create(school=school, street_name=street, parity=parity)
