@@ -55,8 +55,8 @@ class DeviceListApi(APIView):
     permission_classes = [FleetApiPermission]
 
     class FilterSerializer(serializers.Serializer):
-        school = serializers.IntegerField(required=False, min_value=1)
-        cart = serializers.IntegerField(required=False, min_value=1)
+        school = serializers.IntegerField(required=False, min_value=1, max_value=2**31)
+        cart = serializers.IntegerField(required=False, min_value=1, max_value=2**31)
         status = serializers.ChoiceField(choices=DeviceStatus.choices, required=False)
         q = serializers.CharField(required=False, max_length=100)
 
@@ -107,8 +107,8 @@ class AlertListApi(APIView):
             choices=[*Alert.State.choices, ("active", "active")], required=False
         )
         kind = serializers.ChoiceField(choices=AlertKind.choices, required=False)
-        school = serializers.IntegerField(required=False, min_value=1)
-        device = serializers.IntegerField(required=False, min_value=1)
+        school = serializers.IntegerField(required=False, min_value=1, max_value=2**31)
+        device = serializers.IntegerField(required=False, min_value=1, max_value=2**31)
 
     @extend_schema(parameters=[FilterSerializer], responses=AlertOutput(many=True))
     def get(self, request):

@@ -39,11 +39,19 @@ DEVICES_PER_CART = 13
 
 def _ensure_secrets(schools) -> None:
     demo_school = School.objects.filter(code=DEMO_SCHOOL_CODE).first()
-    if demo_school and not EnrollSecret.objects.filter(secret_hash=key_hash(DEMO_SECRET), revoked_at__isnull=True).exists():
+    if (
+        demo_school
+        and not EnrollSecret.objects.filter(
+            secret_hash=key_hash(DEMO_SECRET), revoked_at__isnull=True
+        ).exists()
+    ):
         EnrollSecret.objects.filter(secret_hash=key_hash(DEMO_SECRET)).delete()
         enroll_secret_rotate(school=demo_school, secret=DEMO_SECRET)
     for school in schools:
-        if school.code != DEMO_SCHOOL_CODE and not EnrollSecret.objects.filter(school=school, revoked_at__isnull=True).exists():
+        if (
+            school.code != DEMO_SCHOOL_CODE
+            and not EnrollSecret.objects.filter(school=school, revoked_at__isnull=True).exists()
+        ):
             enroll_secret_rotate(school=school)
 
 
@@ -73,7 +81,10 @@ def seed(*, progress) -> None:
         return
     rng = random.Random(2026)
     now = timezone.now()
-    calendar = Calendar(timezone.localtime(now).date() - dt.timedelta(days=HISTORY_DAYS + 30), timezone.localtime(now).date())
+    calendar = Calendar(
+        timezone.localtime(now).date() - dt.timedelta(days=HISTORY_DAYS + 30),
+        timezone.localtime(now).date(),
+    )
     technician = User.objects.filter(email="technician@example.org").first()
     start = now - dt.timedelta(days=HISTORY_DAYS)
 
@@ -81,40 +92,72 @@ def seed(*, progress) -> None:
     plan: list[dict] = []
     number = 0
     for s_index, school in enumerate(progress("fleet carts", schools)):
-        carts = [Cart.objects.get_or_create(school=school, name=name, defaults={"slot_count": 16})[0]
-                 for name in ("Chariot A", "Chariot B")]
+        carts = [
+            Cart.objects.get_or_create(school=school, name=name, defaults={"slot_count": 16})[0]
+            for name in ("Chariot A", "Chariot B")
+        ]
         seen = _last_school_moment(now, calendar, school.pk)
         for cart in carts:
             for slot in range(1, DEVICES_PER_CART + 2):
                 number += 1
-                vendor, model, _version = MODELS[(s_index + (cart.name == "Chariot B")) % len(MODELS)]
+                vendor, model, _version = MODELS[
+                    (s_index + (cart.name == "Chariot B")) % len(MODELS)
+                ]
                 spare = slot == DEVICES_PER_CART + 1
                 outdated = s_index in (4, 9) and slot <= 6
                 start_health = rng.uniform(87, 100)
                 wear = rng.uniform(0.3, 1.5) * (1.5 if model == "Latitude 3190 2-in-1" else 1.0)
                 last_seen = seen - dt.timedelta(minutes=rng.randint(0, 200))
-                devices.append(Device(
-                    identity=f"DEMO{number:05d}", serial=f"DEMO{number:05d}", hardware_uuid=f"demo-uuid-{number:05d}",
-                    host_identifier=f"demo-uuid-{number:05d}", platform_type="9", enrolled_at=start - dt.timedelta(days=200),
-                    school=school, cart=None if spare else cart, slot=None if spare else slot,
-                    role=DeviceRole.SPARE if spare else DeviceRole.REGULAR,
-                    last_seen_at=last_seen, hardware_vendor=vendor, hardware_model=model,
-                    cpu_brand="Intel(R) Celeron(R) N4120 CPU @ 1.10GHz", memory_bytes=8 * 1024**3,
-                    os_name="Ubuntu", os_version="20.4.6" if outdated else "22.4.4", os_platform="ubuntu",
-                    os_build="", osquery_version="5.12.1", storage_total_bytes=128_000_000_000,
-                    storage_free_bytes=rng.randint(20, 70) * 1_000_000_000, battery_design_capacity=42000,
-                    battery_cycle_count=rng.randint(150, 650), battery_percent=rng.randint(30, 100),
-                    apps=[{"name": "firefox", "version": "133.0"}, {"name": "libreoffice-core", "version": "7.3.7"},
-                          {"name": "scratch-desktop", "version": "3.29.1"}],
-                    network=[{"interface": "wlp1s0", "mac": f"02:00:00:{number // 65536 % 256:02x}:{number // 256 % 256:02x}:{number % 256:02x}", "address": ""}],
-                    inventory_at=last_seen,
-                ))
+                devices.append(
+                    Device(
+                        identity=f"DEMO{number:05d}",
+                        serial=f"DEMO{number:05d}",
+                        hardware_uuid=f"demo-uuid-{number:05d}",
+                        host_identifier=f"demo-uuid-{number:05d}",
+                        platform_type="9",
+                        enrolled_at=start - dt.timedelta(days=200),
+                        school=school,
+                        cart=None if spare else cart,
+                        slot=None if spare else slot,
+                        role=DeviceRole.SPARE if spare else DeviceRole.REGULAR,
+                        last_seen_at=last_seen,
+                        hardware_vendor=vendor,
+                        hardware_model=model,
+                        cpu_brand="Intel(R) Celeron(R) N4120 CPU @ 1.10GHz",
+                        memory_bytes=8 * 1024**3,
+                        os_name="Ubuntu",
+                        os_version="20.4.6" if outdated else "22.4.4",
+                        os_platform="ubuntu",
+                        os_build="",
+                        osquery_version="5.12.1",
+                        storage_total_bytes=128_000_000_000,
+                        storage_free_bytes=rng.randint(20, 70) * 1_000_000_000,
+                        battery_design_capacity=42000,
+                        battery_cycle_count=rng.randint(150, 650),
+                        battery_percent=rng.randint(30, 100),
+                        apps=[
+                            {"name": "firefox", "version": "133.0"},
+                            {"name": "libreoffice-core", "version": "7.3.7"},
+                            {"name": "scratch-desktop", "version": "3.29.1"},
+                        ],
+                        network=[
+                            {
+                                "interface": "wlp1s0",
+                                "mac": f"02:00:00:{number // 65536 % 256:02x}:{number // 256 % 256:02x}:{number % 256:02x}",
+                                "address": "",
+                            }
+                        ],
+                        inventory_at=last_seen,
+                    )
+                )
                 plan.append({"health": start_health, "wear": wear})
     # The story
     devices[2].battery_cycle_count = 1480
     plan[2] = {"health": 83.0, "wear": 4.5}  # worn battery (Chariot A, slot 3 of the first school)
     plan[5] = {"health": 86.0, "wear": 2.4}  # will be worn within weeks
-    devices[7].last_seen_at = _school_days_back(now, calendar, devices[7].school_id, 12)  # missing device
+    devices[7].last_seen_at = _school_days_back(
+        now, calendar, devices[7].school_id, 12
+    )  # missing device
     devices[7].inventory_at = devices[7].last_seen_at
     devices[20].conflict_serial = "PF3XK92Q"  # reports another serial than it enrolled with
     devices[20].conflict_at = now - dt.timedelta(days=2)
@@ -130,22 +173,61 @@ def seed(*, progress) -> None:
             if at > device.last_seen_at:
                 break
             health_now = round(health - p["wear"] * day / 30 + rng.uniform(-0.4, 0.4), 1)
-            samples.append(BatterySample(device=device, measured_at=at, percent=rng.randint(20, 100),
-                                         cycle_count=device.battery_cycle_count - (HISTORY_DAYS - day) // 2,
-                                         health_percent=health_now))
+            samples.append(
+                BatterySample(
+                    device=device,
+                    measured_at=at,
+                    percent=rng.randint(20, 100),
+                    cycle_count=device.battery_cycle_count - (HISTORY_DAYS - day) // 2,
+                    health_percent=health_now,
+                )
+            )
             if day % 21 == 0:
-                reports.append(InventoryReport(device=device, kind="disk", collected_at=at, data={
-                    "total_bytes": str(device.storage_total_bytes), "free_bytes": str(device.storage_free_bytes + (HISTORY_DAYS - day) * 50_000_000)}))
-        final = samples[-1].health_percent if samples and samples[-1].device_id == device.pk else health
+                reports.append(
+                    InventoryReport(
+                        device=device,
+                        kind="disk",
+                        collected_at=at,
+                        data={
+                            "total_bytes": str(device.storage_total_bytes),
+                            "free_bytes": str(
+                                device.storage_free_bytes + (HISTORY_DAYS - day) * 50_000_000
+                            ),
+                        },
+                    )
+                )
+        final = (
+            samples[-1].health_percent if samples and samples[-1].device_id == device.pk else health
+        )
         device.battery_health_percent = final
         device.battery_full_capacity = int(42000 * final / 100)
-        reports.append(InventoryReport(device=device, kind="os", collected_at=device.inventory_at, data={
-            "name": "Ubuntu", "version": device.os_version, "platform": "ubuntu"}))
-        reports.append(InventoryReport(device=device, kind="apps", collected_at=device.enrolled_at, data=device.apps))
-        assignments.append(DeviceAssignment(device=device, kind=DeviceAssignment.Kind.ENROLL, school_id=device.school_id,
-                                            cart_id=device.cart_id, slot=device.slot, role=device.role,
-                                            started_at=device.enrolled_at))
-    Device.objects.bulk_update(devices, ["battery_health_percent", "battery_full_capacity"], batch_size=500)
+        reports.append(
+            InventoryReport(
+                device=device,
+                kind="os",
+                collected_at=device.inventory_at,
+                data={"name": "Ubuntu", "version": device.os_version, "platform": "ubuntu"},
+            )
+        )
+        reports.append(
+            InventoryReport(
+                device=device, kind="apps", collected_at=device.enrolled_at, data=device.apps
+            )
+        )
+        assignments.append(
+            DeviceAssignment(
+                device=device,
+                kind=DeviceAssignment.Kind.ENROLL,
+                school_id=device.school_id,
+                cart_id=device.cart_id,
+                slot=device.slot,
+                role=device.role,
+                started_at=device.enrolled_at,
+            )
+        )
+    Device.objects.bulk_update(
+        devices, ["battery_health_percent", "battery_full_capacity"], batch_size=500
+    )
     BatterySample.objects.bulk_create(samples, batch_size=2000)
     InventoryReport.objects.bulk_create(reports, batch_size=2000)
     DeviceAssignment.objects.bulk_create(assignments, batch_size=1000)
@@ -154,23 +236,56 @@ def seed(*, progress) -> None:
     broken, spare = devices[9], devices[DEVICES_PER_CART]
     swap_day = now - dt.timedelta(days=35)
     DeviceAssignment.objects.filter(device__in=[broken, spare]).update(ended_at=swap_day)
-    DeviceAssignment.objects.bulk_create([
-        DeviceAssignment(device=spare, kind="swap", school_id=broken.school_id, cart_id=broken.cart_id, slot=broken.slot,
-                         started_at=swap_day, actor=technician, note="Remplace la tablette à l'écran cassé"),
-        DeviceAssignment(device=broken, kind="swap", school_id=broken.school_id, role=DeviceRole.SPARE,
-                         started_at=swap_day, actor=technician, note="Écran cassé, en réparation"),
-    ])
+    DeviceAssignment.objects.bulk_create(
+        [
+            DeviceAssignment(
+                device=spare,
+                kind="swap",
+                school_id=broken.school_id,
+                cart_id=broken.cart_id,
+                slot=broken.slot,
+                started_at=swap_day,
+                actor=technician,
+                note="Remplace la tablette à l'écran cassé",
+            ),
+            DeviceAssignment(
+                device=broken,
+                kind="swap",
+                school_id=broken.school_id,
+                role=DeviceRole.SPARE,
+                started_at=swap_day,
+                actor=technician,
+                note="Écran cassé, en réparation",
+            ),
+        ]
+    )
     Device.objects.filter(pk=broken.pk).update(cart=None, slot=None, role=DeviceRole.SPARE)
-    Device.objects.filter(pk=spare.pk).update(cart_id=broken.cart_id, slot=broken.slot, role=DeviceRole.REGULAR)
-    loaned = devices[2 * (DEVICES_PER_CART + 1) + DEVICES_PER_CART]  # spare of Chariot B, first school
+    Device.objects.filter(pk=spare.pk).update(
+        cart_id=broken.cart_id, slot=broken.slot, role=DeviceRole.REGULAR
+    )
+    loaned = devices[
+        2 * (DEVICES_PER_CART + 1) + DEVICES_PER_CART
+    ]  # spare of Chariot B, first school
     other_school = School.objects.filter(has_mobile_classroom=False).order_by("code").first()
     if other_school:
         loan_day = now - dt.timedelta(days=12)
         DeviceAssignment.objects.filter(device=loaned).update(ended_at=loan_day)
-        DeviceAssignment.objects.create(device=loaned, kind="loan", school=other_school, role=DeviceRole.LOAN,
-                                        started_at=loan_day, actor=technician, note="Prêt pour une classe de découverte")
-        Device.objects.filter(pk=loaned.pk).update(school=other_school, loaned_from_id=loaned.school_id, role=DeviceRole.LOAN,
-                                                   cart=None, slot=None)
+        DeviceAssignment.objects.create(
+            device=loaned,
+            kind="loan",
+            school=other_school,
+            role=DeviceRole.LOAN,
+            started_at=loan_day,
+            actor=technician,
+            note="Prêt pour une classe de découverte",
+        )
+        Device.objects.filter(pk=loaned.pk).update(
+            school=other_school,
+            loaned_from_id=loaned.school_id,
+            role=DeviceRole.LOAN,
+            cart=None,
+            slot=None,
+        )
 
     # Past alerts (resolved) so "alerts over time" has a history.
     past = []
@@ -178,25 +293,64 @@ def seed(*, progress) -> None:
         for _ in range(rng.randint(1, 6)):
             device = rng.choice(devices)
             opened = now - dt.timedelta(weeks=week, days=rng.randint(0, 6))
-            past.append(Alert(device=device, kind=rng.choice(["low_storage", "missing", "outdated_os"]),
-                              state=Alert.State.RESOLVED, opened_at=opened, resolved_at=opened + dt.timedelta(days=2),
-                              auto_resolved=True, message="—"))
+            past.append(
+                Alert(
+                    device=device,
+                    kind=rng.choice(["low_storage", "missing", "outdated_os"]),
+                    state=Alert.State.RESOLVED,
+                    opened_at=opened,
+                    resolved_at=opened + dt.timedelta(days=2),
+                    auto_resolved=True,
+                    message="—",
+                )
+            )
     Alert.objects.bulk_create(past)
 
     battery_forecast_compute(now=now)
     fleet_evaluate(now=now)
 
-    broken_ticket = RepairTicket.objects.create(device=broken, school_id=broken.school_id, title="Écran fissuré",
-                                                state=RepairTicket.State.WAITING_PART, created_by=technician)
-    RepairNote.objects.bulk_create([
-        RepairNote(ticket=broken_ticket, author=technician, body="Écran fissuré, signalé par l'enseignante.", state_to="open",
-                   created_at=swap_day),
-        RepairNote(ticket=broken_ticket, author=technician, body="Dalle commandée chez le fournisseur.", state_from="open",
-                   state_to="waiting_part", created_at=swap_day + dt.timedelta(days=1)),
-    ])
+    broken_ticket = RepairTicket.objects.create(
+        device=broken,
+        school_id=broken.school_id,
+        title="Écran fissuré",
+        state=RepairTicket.State.WAITING_PART,
+        created_by=technician,
+    )
+    RepairNote.objects.bulk_create(
+        [
+            RepairNote(
+                ticket=broken_ticket,
+                author=technician,
+                body="Écran fissuré, signalé par l'enseignante.",
+                state_to="open",
+                created_at=swap_day,
+            ),
+            RepairNote(
+                ticket=broken_ticket,
+                author=technician,
+                body="Dalle commandée chez le fournisseur.",
+                state_from="open",
+                state_to="waiting_part",
+                created_at=swap_day + dt.timedelta(days=1),
+            ),
+        ]
+    )
     worn_alert = Alert.objects.filter(device=devices[2], kind="battery_worn").first()
-    worn_ticket = RepairTicket.objects.create(device=devices[2], school_id=devices[2].school_id, alert=worn_alert,
-                                              title="Remplacer la batterie", state=RepairTicket.State.OPEN, created_by=technician)
-    RepairNote.objects.create(ticket=worn_ticket, author=technician, body="Autonomie de 40 minutes en classe.", state_to="open")
+    worn_ticket = RepairTicket.objects.create(
+        device=devices[2],
+        school_id=devices[2].school_id,
+        alert=worn_alert,
+        title="Remplacer la batterie",
+        state=RepairTicket.State.OPEN,
+        created_by=technician,
+    )
+    RepairNote.objects.create(
+        ticket=worn_ticket,
+        author=technician,
+        body="Autonomie de 40 minutes en classe.",
+        state_to="open",
+    )
     if worn_alert:
-        Alert.objects.filter(pk=worn_alert.pk).update(state=Alert.State.ACKNOWLEDGED, acknowledged_at=now, acknowledged_by=technician)
+        Alert.objects.filter(pk=worn_alert.pk).update(
+            state=Alert.State.ACKNOWLEDGED, acknowledged_at=now, acknowledged_by=technician
+        )

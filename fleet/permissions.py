@@ -28,6 +28,17 @@ def _require(user) -> None:
         raise Http404
 
 
+def _pk(value) -> int:
+    """An id from a URL: anything that is not a sane positive integer is simply not found."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise Http404 from None
+    if not 0 < number < 2**62:
+        raise Http404
+    return number
+
+
 def devices_for_user(user):
     _require(user)
     return Device.objects.all()
@@ -48,12 +59,12 @@ def schools_for_user(user):
 
 
 def school_for_user(user, school_id):
-    return get_object_or_404(schools_for_user(user), pk=school_id)
+    return get_object_or_404(schools_for_user(user), pk=_pk(school_id))
 
 
 def cart_for_user(user, cart_id) -> Cart:
     _require(user)
-    return get_object_or_404(Cart.objects.select_related("school"), pk=cart_id)
+    return get_object_or_404(Cart.objects.select_related("school"), pk=_pk(cart_id))
 
 
 def alerts_for_user(user):
@@ -62,14 +73,16 @@ def alerts_for_user(user):
 
 
 def alert_for_user(user, alert_id) -> Alert:
-    return get_object_or_404(alerts_for_user(user), pk=alert_id)
+    return get_object_or_404(alerts_for_user(user), pk=_pk(alert_id))
 
 
 def ticket_for_user(user, ticket_id) -> RepairTicket:
     _require(user)
-    return get_object_or_404(RepairTicket.objects.select_related("device", "school"), pk=ticket_id)
+    return get_object_or_404(
+        RepairTicket.objects.select_related("device", "school"), pk=_pk(ticket_id)
+    )
 
 
 def live_query_for_user(user, query_id) -> LiveQuery:
     _require(user)
-    return get_object_or_404(LiveQuery, pk=query_id)
+    return get_object_or_404(LiveQuery, pk=_pk(query_id))

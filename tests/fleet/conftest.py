@@ -1,0 +1,16 @@
+import pytest
+
+
+@pytest.fixture(scope="session")
+def _live_server_media_url():
+    """backend/settings/base.py sets MEDIA_URL = None, which breaks Django's live server handler
+    (urlparse(None) → bytes). Give it a URL before the live server starts (reported upstream)."""
+    from django.conf import settings
+
+    if settings.MEDIA_URL is None:
+        settings.MEDIA_URL = "/media/"
+
+
+@pytest.fixture(scope="session")
+def live_server(_live_server_media_url, live_server):  # noqa: F811 - extends pytest-django's
+    return live_server
