@@ -108,6 +108,9 @@ ENVIRONMENT = {
     "MINOT_OSQUERY_SOCKET": "osquery_socket",
     "MINOT_LOG_LEVEL": "log_level",
     "MINOT_LOG_FORMAT": "log_format",
+    "MINOT_MIN_INTERVAL": "min_interval",
+    "MINOT_BACKOFF_MAX": "backoff_max",
+    "MINOT_SPOOL_MAX_ENTRIES": "spool_max_entries",
 }
 
 

@@ -268,3 +268,18 @@ def osquery_server():
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def _live_server_media_url():
+    """backend/settings/base.py has MEDIA_URL = None, which makes Django's live server handler
+    fail on every request (urlparse(None) → bytes). Give it a path before the server starts."""
+    from django.conf import settings
+
+    if settings.MEDIA_URL is None:
+        settings.MEDIA_URL = "/media/"
+
+
+@pytest.fixture(scope="session")
+def live_server(_live_server_media_url, live_server):  # noqa: F811 - extends pytest-django's
+    return live_server
