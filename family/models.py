@@ -111,11 +111,22 @@ class Household(TimeStampedModel):
     postal_code = models.CharField(_("code postal"), max_length=10, blank=True)
     city = models.CharField(_("ville"), max_length=100, blank=True)
     is_resident = models.BooleanField(_("résident de la commune"), default=True)
+    # Identifier of the family in the previous system (import_families); empty when created here.
+    legacy_ref = models.CharField(
+        _("référence dans l'ancien système"), max_length=64, blank=True, default=""
+    )
 
     class Meta:
         ordering = ["name"]
         verbose_name = _("foyer")
         verbose_name_plural = _("foyers")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["legacy_ref"],
+                condition=~Q(legacy_ref=""),
+                name="household_unique_legacy_ref",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
