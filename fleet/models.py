@@ -168,7 +168,7 @@ class Device(TimeStampedModel):
     conflict_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["school__name", "cart__name", "slot", "identity"]
+        ordering = ["identity"]
         verbose_name = _("appareil")
         verbose_name_plural = _("appareils")
         constraints = [

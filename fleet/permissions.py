@@ -47,7 +47,7 @@ def devices_for_user(user):
 def device_for_user(user, device_id) -> Device:
     _require(user)
     return get_object_or_404(
-        Device.objects.select_related("school", "cart", "loaned_from"), pk=device_id
+        Device.objects.select_related("school", "cart", "loaned_from"), pk=_pk(device_id)
     )
 
 

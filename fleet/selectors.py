@@ -14,7 +14,9 @@ from .models import Alert, BatterySample, Device, DeviceStatus, RepairTicket
 
 
 def device_list(*, school_id=None, cart_id=None, status=None, search: str = ""):
-    devices = Device.objects.select_related("school", "cart")
+    devices = Device.objects.select_related("school", "cart").order_by(
+        "school__name", "cart__name", "slot", "identity"
+    )
     if school_id:
         devices = devices.filter(school_id=school_id)
     if cart_id:

@@ -1,0 +1,180 @@
+"""Load benchmark for the fleet's osquery endpoints: simulated agents on loopback only.
+
+    # 1. a server (gunicorn + PostgreSQL), e.g.
+    #    DATABASE_URL=postgres://postgres@127.0.0.1:5432/minot_fleet .venv/bin/gunicorn \
+    #        -c infra/gunicorn-fleet-bench.conf.py backend.wsgi
+    # 2. the load (enrolls --devices agents with the demo secret, then a closed loop of
+    #    --concurrency workers for --duration seconds):
+    .venv/bin/python bench/fleet_load.py --url http://127.0.0.1:8501 --devices 2000 \
+        --concurrency 64 --duration 30
+    # baseline: the same loop on a trivial Django view (GET /healthz)
+    .venv/bin/python bench/fleet_load.py --url http://127.0.0.1:8501 --baseline --duration 30
+
+Mix (per request): 60 % distributed/read, 25 % log (status lines, inventory snapshots, 1/2
+gzipped), 15 % config. Bounded: at most 20,000 devices, 600 s, 512 connections; refuses any
+target that is not a loopback address. Prints one JSON line with req/s, p50/p95/p99 and errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import json
+import random
+import statistics
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlparse
+
+import aiohttp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from fleet.simulation import SimDevice  # noqa: E402 - plain module, no Django
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, int(round(p / 100 * (len(ordered) - 1)))))
+    return ordered[k]
+
+
+async def enroll_all(session, url, devices, secret, concurrency):
+    semaphore = asyncio.Semaphore(concurrency)
+
+    async def one(device):
+        async with semaphore:
+            async with session.post(
+                f"{url}/api/osquery/enroll", json=device.enroll_body(secret)
+            ) as response:
+                body = await response.json(content_type=None)
+                device.node_key = body.get("node_key")
+
+    await asyncio.gather(*(one(d) for d in devices))
+    return [d for d in devices if d.node_key]
+
+
+def build_request(device: SimDevice, rng: random.Random):
+    roll = rng.random()
+    if roll < 0.60:
+        return "/api/osquery/distributed/read", {"node_key": device.node_key}, False
+    if roll < 0.85:
+        body = device.status_body() if rng.random() < 0.5 else device.inventory_body()
+        return "/api/osquery/log", body, rng.random() < 0.5
+    return "/api/osquery/config", {"node_key": device.node_key}, False
+
+
+async def run(args) -> dict:
+    url = args.url.rstrip("/")
+    if urlparse(url).hostname not in LOOPBACK:
+        raise SystemExit("fleet_load only targets loopback addresses.")
+    devices_n = min(args.devices, 20_000)
+    duration = min(args.duration, 600.0)
+    concurrency = min(args.concurrency, 512)
+    connector = aiohttp.TCPConnector(limit=concurrency, force_close=args.no_keepalive)
+    timeout = aiohttp.ClientTimeout(total=30)
+    latencies: list[float] = []
+    codes: Counter = Counter()
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        devices: list[SimDevice] = []
+        if not args.baseline:
+            devices = [
+                SimDevice(i, seed=args.seed, prefix=args.prefix) for i in range(1, devices_n + 1)
+            ]
+            started = time.perf_counter()
+            devices = await enroll_all(session, url, devices, args.secret, min(concurrency, 32))
+            enroll_seconds = time.perf_counter() - started
+            if not devices:
+                raise SystemExit("No device enrolled: check --secret and the server.")
+        else:
+            enroll_seconds = 0.0
+        deadline = time.perf_counter() + duration
+        warmup_until = time.perf_counter() + min(args.warmup, duration / 4)
+
+        async def worker(index: int):
+            rng = random.Random(args.seed * 7919 + index)
+            while True:
+                now = time.perf_counter()
+                if now >= deadline:
+                    return
+                if args.baseline:
+                    method, path, data, headers = "GET", "/healthz", None, {}
+                else:
+                    device = devices[rng.randrange(len(devices))]
+                    path, body, compress = build_request(device, rng)
+                    data = json.dumps(body).encode()
+                    headers = {"Content-Type": "application/json", "User-Agent": "osquery/5.12.1"}
+                    if compress:
+                        data = gzip.compress(data, compresslevel=5)
+                        headers["Content-Encoding"] = "gzip"
+                    method = "POST"
+                started = time.perf_counter()
+                try:
+                    async with session.request(
+                        method, url + path, data=data, headers=headers
+                    ) as response:
+                        payload = await response.read()
+                        code = response.status
+                        if code == 200 and b"node_invalid" in payload:
+                            code = "node_invalid"
+                except (TimeoutError, aiohttp.ClientError):
+                    code = "connection_error"
+                elapsed = time.perf_counter() - started
+                if started >= warmup_until:
+                    latencies.append(elapsed)
+                    codes[code] += 1
+
+        measure_start = time.perf_counter()
+        await asyncio.gather(*(worker(i) for i in range(concurrency)))
+        measured = time.perf_counter() - max(measure_start, warmup_until)
+    total = sum(codes.values())
+    errors = total - codes.get(200, 0)
+    return {
+        "target": "GET /healthz (trivial Django view)"
+        if args.baseline
+        else "osquery mix 60% read / 25% log / 15% config",
+        "devices": len(devices),
+        "enroll_seconds": round(enroll_seconds, 1),
+        "concurrency": concurrency,
+        "seconds": round(measured, 1),
+        "requests": total,
+        "rps": round(total / measured, 1) if measured > 0 else 0.0,
+        "p50_ms": round(percentile(latencies, 50) * 1000, 1),
+        "p95_ms": round(percentile(latencies, 95) * 1000, 1),
+        "p99_ms": round(percentile(latencies, 99) * 1000, 1),
+        "mean_ms": round(statistics.fmean(latencies) * 1000, 1) if latencies else 0.0,
+        "errors": errors,
+        "codes": {str(k): v for k, v in codes.items()},
+    }
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--url", default="http://127.0.0.1:8501")
+    parser.add_argument("--secret", default="demo-enroll-secret")
+    parser.add_argument("--devices", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--prefix", default="BENCH")
+    parser.add_argument(
+        "--baseline", action="store_true", help="GET /healthz instead of the osquery mix"
+    )
+    parser.add_argument("--no-keepalive", action="store_true")
+    args = parser.parse_args(argv)
+    result = asyncio.run(run(args))
+    print(json.dumps(result))
+    return result
+
+
+if __name__ == "__main__":
+    main()
