@@ -138,13 +138,13 @@ def run(seconds: float, interval: float, python: str = sys.executable) -> dict:
 
     loop_lines = [line for _size, body in Recorder.log_posts[first_posts:] for line in body["data"]]
     periodic_runs = [line for line in loop_lines if line.get("name") in meta["periodic_queries"]]
-    cycles = max(1, len([l for l in periodic_runs if l["name"] == "minot_os"]))
+    cycles = max(1, len([x for x in periodic_runs if x["name"] == "minot_os"]))
     # One periodic report = the periodic queries run at one interval, sent in one batch.
     by_counter: dict = {}
     for line in periodic_runs:
         by_counter.setdefault(line["counter"], []).append(line)
     periodic_sizes = [gzip_size(lines) for lines in by_counter.values()]
-    first_inventory = [l for _s, b in Recorder.log_posts[:first_posts] for l in b["data"]]
+    first_inventory = [x for _s, b in Recorder.log_posts[:first_posts] for x in b["data"]]
     loop_cpu = (after.ru_utime + after.ru_stime) - (once.ru_utime + once.ru_stime)
     return {
         "agent_python": subprocess.run(
@@ -165,10 +165,10 @@ def run(seconds: float, interval: float, python: str = sys.executable) -> dict:
         "loop_cpu_per_cycle_s": round(loop_cpu / cycles, 3),
         "periodic_report_gzip_bytes_max": max(periodic_sizes) if periodic_sizes else None,
         "full_inventory_gzip_bytes": gzip_size(
-            [l for l in first_inventory if l.get("name") != "minot_apps_linux"]
+            [x for x in first_inventory if x.get("name") != "minot_apps_linux"]
         ),
         "apps_report_gzip_bytes": gzip_size(
-            [l for l in first_inventory if l.get("name") == "minot_apps_linux"]
+            [x for x in first_inventory if x.get("name") == "minot_apps_linux"]
         ),
         "log_posts_compressed_bytes_max": max((s for s, _b in Recorder.log_posts), default=0),
         "requests": Recorder.requests,
