@@ -1,0 +1,236 @@
+"""REST endpoints: ``/api/v1/invoices/`` and ``/api/v1/payments/`` (+ refunds, billing runs)."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backend.core.api import Pagination
+from backend.core.exceptions import ApplicationError
+from backend.core.permissions import RolePermission
+
+from . import permissions as perms
+from .models import Invoice, Payment
+from .services.billing import parse_period
+
+FAMILY_ROLES = RolePermission.for_roles("parent", "staff", "admin")
+STAFF_ROLES = RolePermission.for_roles("staff", "admin")
+
+
+class InvoiceOutput(serializers.ModelSerializer):
+    outstanding_cents = serializers.IntegerField(read_only=True)
+    period = serializers.DateField(format="%Y-%m")
+
+    class Meta:
+        model = Invoice
+        fields = [
+            "id",
+            "number",
+            "period",
+            "status",
+            "total_cents",
+            "paid_cents",
+            "outstanding_cents",
+            "currency",
+            "issued_at",
+            "due_date",
+            "debit_date",
+            "household_id",
+        ]
+
+
+class InvoiceLineOutput(serializers.Serializer):
+    child_id = serializers.IntegerField()
+    day = serializers.DateField()
+    kind = serializers.CharField()
+    amount_cents = serializers.IntegerField()
+    share_percent = serializers.IntegerField()
+    description = serializers.CharField()
+
+
+class PaymentOutput(serializers.ModelSerializer):
+    receipt_number = serializers.CharField(read_only=True)
+    invoices = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Payment
+        fields = [
+            "id",
+            "receipt_number",
+            "provider",
+            "status",
+            "amount_cents",
+            "refunded_cents",
+            "currency",
+            "failure_message",
+            "created_at",
+            "succeeded_at",
+            "household_id",
+            "invoices",
+        ]
+
+    def get_invoices(self, obj) -> list[int]:
+        return [a.invoice_id for a in obj.allocations.all()]
+
+
+class InvoiceListApi(APIView):
+    """Invoices the caller may see: a parent's household, a staff member's schools, all for admins."""
+
+    permission_classes = [FAMILY_ROLES]
+
+    class FilterSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=Invoice.Status.choices, required=False)
+        period = serializers.RegexField(r"^\d{4}-\d{2}$", required=False)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, enum=Invoice.Status.values),
+            OpenApiParameter("period", str, description="AAAA-MM"),
+        ],
+        responses={200: InvoiceOutput(many=True)},
+    )
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        qs = perms.invoices_for_user(request.user).order_by("-period", "number")
+        if "status" in filters.validated_data:
+            qs = qs.filter(status=filters.validated_data["status"])
+        if "period" in filters.validated_data:
+            qs = qs.filter(period=parse_period(filters.validated_data["period"]))
+        paginator = Pagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(InvoiceOutput(page, many=True).data)
+
+
+class InvoiceDetailApi(APIView):
+    permission_classes = [FAMILY_ROLES]
+
+    class OutputSerializer(InvoiceOutput):
+        lines = InvoiceLineOutput(many=True)
+
+        class Meta(InvoiceOutput.Meta):
+            fields = [*InvoiceOutput.Meta.fields, "lines"]
+
+    @extend_schema(responses={200: OutputSerializer})
+    def get(self, request, pk: int):
+        invoice = perms.invoice_for_user(request.user, pk)
+        return Response(self.OutputSerializer(invoice).data)
+
+
+class PaymentListApi(APIView):
+    """``GET``: the caller's payments. ``POST``: pay one or several invoices in one payment."""
+
+    permission_classes = [FAMILY_ROLES]
+
+    class InputSerializer(serializers.Serializer):
+        invoices = serializers.ListField(
+            child=serializers.IntegerField(min_value=1), min_length=1, max_length=24
+        )
+        payment_method = serializers.RegexField(
+            r"^pm_[A-Za-z0-9_]{1,200}$",
+            required=False,
+            help_text="A Stripe PaymentMethod id to confirm server-side (test mode / saved card).",
+        )
+
+    class CreatedSerializer(PaymentOutput):
+        client_secret = serializers.CharField(read_only=True)
+
+        class Meta(PaymentOutput.Meta):
+            fields = [*PaymentOutput.Meta.fields, "client_secret"]
+
+    @extend_schema(responses={200: PaymentOutput(many=True)})
+    def get(self, request):
+        qs = (
+            perms.payments_for_user(request.user)
+            .prefetch_related("allocations")
+            .order_by("-created_at")
+        )
+        paginator = Pagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(PaymentOutput(page, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: CreatedSerializer})
+    def post(self, request):
+        from .services.payments import payment_start_online
+
+        if not request.user.is_parent:
+            raise ApplicationError(
+                "Seul un parent paie en ligne ; au guichet, enregistrez un paiement.",
+                status_code=403,
+            )
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        invoices = [
+            perms.invoice_for_user(request.user, i)
+            for i in dict.fromkeys(data.validated_data["invoices"])
+        ]
+        payment = payment_start_online(
+            actor=request.user,
+            invoices=invoices,
+            payment_method=data.validated_data.get("payment_method"),
+        )
+        return Response(self.CreatedSerializer(payment).data, status=status.HTTP_201_CREATED)
+
+
+class PaymentDetailApi(APIView):
+    permission_classes = [FAMILY_ROLES]
+
+    @extend_schema(responses={200: PaymentOutput})
+    def get(self, request, pk: int):
+        return Response(PaymentOutput(perms.payment_for_user(request.user, pk)).data)
+
+
+class RefundCreateApi(APIView):
+    """Staff: refund part or all of a payment, with a reason. Never more than what is left."""
+
+    permission_classes = [STAFF_ROLES]
+
+    class InputSerializer(serializers.Serializer):
+        amount_cents = serializers.IntegerField(min_value=1, max_value=10_000_000)
+        reason = serializers.CharField(max_length=255)
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        amount_cents = serializers.IntegerField()
+        status = serializers.CharField()
+        reason = serializers.CharField()
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    def post(self, request, pk: int):
+        from .services.payments import refund_create
+
+        payment = perms.payment_for_user(request.user, pk)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        refund = refund_create(actor=request.user, payment=payment, **data.validated_data)
+        return Response(self.OutputSerializer(refund).data, status=status.HTTP_201_CREATED)
+
+
+class BillingRunCreateApi(APIView):
+    """Staff: start the billing run of a period (in the background). Idempotent."""
+
+    permission_classes = [STAFF_ROLES]
+
+    class InputSerializer(serializers.Serializer):
+        period = serializers.RegexField(r"^\d{4}-\d{2}$")
+        issue = serializers.BooleanField(default=False)
+
+    @extend_schema(request=InputSerializer, responses={202: None})
+    def post(self, request):
+        from django.utils import timezone
+
+        from .tasks import billing_run_task
+
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        period = parse_period(data.validated_data["period"])
+        if period > timezone.localdate():
+            raise ApplicationError("On ne peut pas facturer une période qui n'a pas commencé.")
+        user_id, issue = request.user.pk, data.validated_data["issue"]
+        transaction.on_commit(lambda: billing_run_task.delay(f"{period:%Y-%m}", user_id, issue))
+        return Response(
+            {"message": "Facturation lancée.", "extra": {"period": f"{period:%Y-%m}"}}, status=202
+        )

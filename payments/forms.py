@@ -1,0 +1,163 @@
+"""Forms of the payment pages. Amounts typed in euros are turned into integer cents here, once."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal, InvalidOperation
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from backend.core.exceptions import ApplicationError
+
+from .models import Payment
+from .services.accounting import SERVICES
+from .services.billing import parse_period
+
+
+def euros_to_cents(value: str) -> int:
+    """``"12,50"`` → 1250. Refuses negatives, more than two decimals and nonsense."""
+    text = (
+        str(value or "")
+        .strip()
+        .replace("\u00a0", "")
+        .replace(" ", "")
+        .replace("€", "")
+        .replace(",", ".")
+    )
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise forms.ValidationError(_("Montant invalide : écrivez par exemple 12,50."))
+    if not amount.is_finite() or amount <= 0:
+        raise forms.ValidationError(_("Le montant doit être positif."))
+    if amount != amount.quantize(Decimal("0.01")):
+        raise forms.ValidationError(_("Deux décimales au plus."))
+    if amount > Decimal("100000"):
+        raise forms.ValidationError(_("Montant trop élevé."))
+    return int(amount * 100)
+
+
+class EurosField(forms.CharField):
+    def clean(self, value):
+        value = super().clean(value)
+        if value in self.empty_values:
+            return None
+        return euros_to_cents(value)
+
+
+class PeriodField(forms.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("Période (AAAA-MM)"))
+        kwargs.setdefault("max_length", 7)
+        super().__init__(**kwargs)
+        self.widget.attrs.update(
+            {"placeholder": "2026-10", "pattern": r"\d{4}-\d{2}", "inputmode": "numeric"}
+        )
+
+    def clean(self, value):
+        value = super().clean(value)
+        if value in self.empty_values:
+            return None
+        try:
+            return parse_period(value)
+        except ApplicationError as exc:
+            raise forms.ValidationError(exc.message)
+
+
+def previous_month() -> str:
+    first = timezone.localdate().replace(day=1)
+    return (first - timezone.timedelta(days=1)).strftime("%Y-%m")
+
+
+class BillingRunForm(forms.Form):
+    period = PeriodField()
+    issue = forms.BooleanField(
+        label=_("Émettre les factures et prévenir les familles par e-mail"),
+        required=False,
+        initial=True,
+    )
+
+
+class ExportForm(forms.Form):
+    period = PeriodField()
+    service = forms.ChoiceField(
+        label=_("Service"),
+        choices=[
+            ("all", _("Tout")),
+            ("restauration", _("Restauration scolaire")),
+            ("periscolaire", _("Périscolaire")),
+            ("encaissements", _("Encaissements et remboursements")),
+        ],
+    )
+
+    def clean_service(self):
+        service = self.cleaned_data["service"]
+        if service not in SERVICES:
+            raise forms.ValidationError(_("Service inconnu."))
+        return service
+
+
+class RefundForm(forms.Form):
+    amount = EurosField(label=_("Montant à rembourser (€)"), max_length=12)
+    reason = forms.CharField(label=_("Motif"), max_length=255)
+
+
+class CounterPaymentForm(forms.Form):
+    method = forms.ChoiceField(
+        label=_("Moyen"),
+        choices=[(Payment.Provider.CASH, _("Espèces")), (Payment.Provider.CHEQUE, _("Chèque"))],
+    )
+    amount = EurosField(label=_("Montant reçu (€)"), max_length=12)
+    reference = forms.CharField(label=_("N° de chèque ou de reçu"), max_length=64, required=False)
+    invoices = forms.MultipleChoiceField(
+        label=_("Factures réglées"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    token = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args, invoices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["invoices"].choices = [
+            (str(i.pk), f"{i.number} — {i.outstanding_cents / 100:.2f} €".replace(".", ","))
+            for i in invoices
+        ]
+        if not self.is_bound:
+            self.initial["token"] = uuid.uuid4().hex
+
+
+class CancelInvoiceForm(forms.Form):
+    reason = forms.CharField(label=_("Motif de l'annulation"), max_length=255)
+
+
+class SepaMandateForm(forms.Form):
+    iban = forms.CharField(
+        label=_("IBAN"),
+        max_length=42,
+        help_text=_("Le compte à débiter chaque mois, après chaque facture."),
+    )
+    accept = forms.BooleanField(
+        label=_(
+            "J'autorise la commune à envoyer des instructions à ma banque pour débiter mon compte, "
+            "et ma banque à débiter mon compte conformément à ces instructions (mandat SEPA)."
+        )
+    )
+
+
+class TopUpForm(forms.Form):
+    amount = EurosField(label=_("Montant du rechargement (€)"), max_length=12)
+
+
+TEST_CARDS = [
+    ("pm_card_visa", _("Visa de test acceptée (4242 4242 4242 4242)")),
+    ("pm_card_chargeCustomerFail", _("Carte de test refusée (4000 0000 0000 0341)")),
+]
+
+
+class TestCardForm(forms.Form):
+    payment_method = forms.ChoiceField(
+        label=_("Carte de test (environnement de démonstration)"),
+        choices=TEST_CARDS,
+        widget=forms.RadioSelect,
+        initial="pm_card_visa",
+    )
