@@ -1,5 +1,8 @@
 """Fleet settings with their defaults (override any of them in Django settings)."""
 
+import json
+import os
+
 from django.conf import settings
 
 DEFAULTS = {
@@ -36,4 +39,13 @@ DEFAULTS = {
 
 
 def get(name: str):
-    return getattr(settings, name, DEFAULTS[name])
+    """Django setting if set, else a FLEET_* environment variable (JSON or number), else the default."""
+    if hasattr(settings, name):
+        return getattr(settings, name)
+    raw = os.environ.get(name)
+    if raw is not None:
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return raw
+    return DEFAULTS[name]

@@ -198,7 +198,7 @@ def fleet_evaluate(*, now: dt.datetime | None = None) -> dict[str, int]:
         for kind, message in device_conditions(d, today=today, school_minimum=minimum).items():
             wanted[(d["id"], kind)] = message
     with transaction.atomic():
-        for change in status_changes:
+        for change in sorted(status_changes, key=lambda c: c.pk):
             fields = {"status": change.status, "status_expected": change.status_expected}
             if change.status_changed_at:
                 fields["status_changed_at"] = change.status_changed_at

@@ -5,11 +5,14 @@ The cache is Django's default cache (locmem per process by default, Redis with C
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import threading
 import time
 from dataclasses import dataclass
 
 from django.core.cache import cache
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from .. import conf
@@ -17,6 +20,7 @@ from ..models import Device, DeviceStatus
 from ..protocol import key_hash
 
 _MISS = "-"
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -73,34 +77,51 @@ def node_seen(device_id: int) -> None:
 
 
 def last_seen_flush() -> int:
+    """Write buffered check-ins in one UPDATE. Rows are locked in id order so that concurrent
+    flushes from several workers cannot deadlock; a failed flush puts the check-ins back."""
     with _seen_lock:
         batch = dict(_seen)
         _seen.clear()
         _last_flush[0] = time.monotonic()
     if not batch:
         return 0
-    import datetime as dt
-
-    devices = [
-        Device(
-            pk=device_id,
-            last_seen_at=dt.datetime.fromtimestamp(ts, tz=dt.UTC),
-            status=DeviceStatus.ONLINE,
-            status_expected=False,
-        )
-        for device_id, ts in batch.items()
-    ]
-    now = timezone.now()
-    changed = list(
-        Device.objects.filter(pk__in=batch)
-        .exclude(status=DeviceStatus.ONLINE)
-        .values_list("pk", flat=True)
-    )
-    Device.objects.bulk_update(
-        devices, ["last_seen_at", "status", "status_expected"], batch_size=500
-    )
-    if changed:
-        Device.objects.filter(pk__in=changed).update(status_changed_at=now)
+    try:
+        with transaction.atomic():
+            ids = list(
+                Device.objects.filter(pk__in=batch)
+                .order_by("pk")
+                .select_for_update(no_key=True)
+                .values_list("pk", flat=True)
+            )
+            changed = set(
+                Device.objects.filter(pk__in=ids)
+                .exclude(status=DeviceStatus.ONLINE)
+                .values_list("pk", flat=True)
+            )
+            now = timezone.now()
+            devices = [
+                Device(
+                    pk=pk,
+                    last_seen_at=dt.datetime.fromtimestamp(batch[pk], tz=dt.UTC),
+                    status=DeviceStatus.ONLINE,
+                    status_expected=False,
+                    status_changed_at=now,
+                )
+                for pk in ids
+            ]
+            Device.objects.bulk_update(
+                [d for d in devices if d.pk not in changed], ["last_seen_at", "status_expected"]
+            )
+            Device.objects.bulk_update(
+                [d for d in devices if d.pk in changed],
+                ["last_seen_at", "status", "status_expected", "status_changed_at"],
+            )
+    except DatabaseError:
+        logger.warning("fleet: last-seen flush failed, will retry", exc_info=True)
+        with _seen_lock:
+            for pk, ts in batch.items():
+                _seen[pk] = max(ts, _seen.get(pk, 0.0))
+        return 0
     return len(devices)
 
 
