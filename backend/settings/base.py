@@ -21,6 +21,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
+    # First, so that its templates (registration/*, base.html) win over django.contrib.admin's.
+    "backend.core",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -36,7 +38,6 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "axes",
     "backend.accounts",
-    "backend.core",
     "family",
     "canteen",
     "payments",
@@ -140,7 +141,7 @@ STATIC_ROOT = VAR_DIR / "static"
 # Uploaded documents live outside the web root and are only served through permission-checked
 # views, as attachments.
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "uploads"))
-MEDIA_URL = None
+MEDIA_URL = "/_uploads_are_never_served_directly/"
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=5 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_PERMISSIONS = 0o640
