@@ -265,6 +265,10 @@ def payment_record_counter(
     idempotency_key: str | None = None,
 ) -> Payment:
     """Cash or cheque taken by staff at the counter, for a family (audited)."""
+    key = f"minot:counter:{idempotency_key or uuid.uuid4()}"
+    existing = Payment.objects.filter(idempotency_key=key).first()
+    if existing:
+        return existing  # the same form submitted twice
     if method not in (Payment.Provider.CASH, Payment.Provider.CHEQUE):
         raise ApplicationError(_("Moyen de paiement au guichet inconnu."))
     if not isinstance(amount_cents, int) or isinstance(amount_cents, bool) or amount_cents <= 0:
@@ -282,10 +286,6 @@ def payment_record_counter(
             raise ApplicationError(
                 _("La facture %(number)s n'est pas à payer.") % {"number": invoice.number}
             )
-    key = f"minot:counter:{idempotency_key or uuid.uuid4()}"
-    existing = Payment.objects.filter(idempotency_key=key).first()
-    if existing:
-        return existing  # the same form submitted twice
     with transaction.atomic():
         payment = Payment.objects.create(
             account=account,
