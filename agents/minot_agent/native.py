@@ -290,7 +290,8 @@ def osquery_info() -> list[Row]:
             "pid": str(os.getpid()),
             "uuid": machine_uuid(),
             "instance_id": _INSTANCE_ID,
-            "version": __version__,
+            # not an osquery release number: the server shows which agent reports
+            "version": f"{__version__}-minot",
             "config_hash": "",
             "config_valid": "1",
             "extensions": "inactive",
