@@ -17,6 +17,7 @@ DEFAULTS = {
     "FLEET_RATE_LIMIT_PER_ADDRESS": 12000,  # requests per minute per client address (a school's NAT)
     "FLEET_RATE_LIMIT_ENROLL_PER_ADDRESS": 120,  # enroll attempts per minute per address
     "FLEET_LIVE_QUERY_CACHE_SECONDS": 3,
+    "FLEET_SYNCHRONOUS_COMMIT": False,
     # Config sent to devices
     "FLEET_DISTRIBUTED_INTERVAL": 60,
     "FLEET_LOGGER_TLS_PERIOD": 60,

@@ -129,11 +129,19 @@ def results_ingest(*, device_id: int, serial: str, results: list[ResultRow]) -> 
         return {"stored": 0, "dropped": len(results)}
 
     with transaction.atomic():
-        device = Device.objects.select_for_update().get(pk=device_id)
+        relaxed_commit()
+        needs_current = any(CATEGORIES[r.name] == "apps" for r in known) or conflict
+        device = (
+            Device.objects.select_for_update(no_key=True)
+            .only("apps", "inventory_at", "conflict_serial")
+            .get(pk=device_id)
+            if needs_current
+            else None
+        )
         fields: dict[str, Any] = {}
         reports: list[InventoryReport] = []
         samples: list[BatterySample] = []
-        apps = {(a.get("name"), a.get("version")) for a in device.apps}
+        apps = {(a.get("name"), a.get("version")) for a in device.apps} if device else set()
         apps_changed = False
         latest_at: dt.datetime | None = None
         for r in sorted(known, key=lambda r: r.at):
@@ -209,10 +217,8 @@ def results_ingest(*, device_id: int, serial: str, results: list[ResultRow]) -> 
                 )
             )
         if latest_at is not None:
-            fields["inventory_at"] = (
-                max(latest_at, device.inventory_at) if device.inventory_at else latest_at
-            )
-        if conflict and conflict != device.conflict_serial:
+            fields["inventory_at"] = latest_at
+        if conflict and device is not None and conflict != device.conflict_serial:
             fields["conflict_serial"] = conflict[:128]
             fields["conflict_at"] = timezone.now()
         if fields:
@@ -233,7 +239,29 @@ def results_ingest(*, device_id: int, serial: str, results: list[ResultRow]) -> 
     return {"stored": len(reports) + len(samples), "dropped": len(results) - len(known)}
 
 
+def relaxed_commit() -> None:
+    """Inside an ingestion transaction on PostgreSQL: don't wait for the WAL flush at commit.
+    A crash may lose the last few hundred milliseconds of reports (osqueryd re-sends what it
+    could not deliver only when the request failed, so this is a documented trade-off), never
+    corrupts anything. FLEET_SYNCHRONOUS_COMMIT=1 turns it off."""
+    if conf.get("FLEET_SYNCHRONOUS_COMMIT"):
+        return
+    connection = transaction.get_connection()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
 def status_logs_ingest(*, device_id: int, lines: list[StatusLine]) -> int:
+    if not lines:
+        return 0
+    with transaction.atomic():
+        relaxed_commit()
+        _status_bulk(device_id, lines)
+    return len(lines)
+
+
+def _status_bulk(device_id: int, lines: list[StatusLine]) -> None:
     StatusLog.objects.bulk_create(
         [
             StatusLog(
@@ -248,7 +276,6 @@ def status_logs_ingest(*, device_id: int, lines: list[StatusLine]) -> int:
             for line in lines
         ]
     )
-    return len(lines)
 
 
 def history_purge(*, now: dt.datetime | None = None) -> dict[str, int]:

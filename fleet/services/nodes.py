@@ -87,6 +87,9 @@ def last_seen_flush() -> int:
         return 0
     try:
         with transaction.atomic():
+            from .inventory import relaxed_commit
+
+            relaxed_commit()
             ids = list(
                 Device.objects.filter(pk__in=batch)
                 .order_by("pk")
