@@ -492,7 +492,18 @@ class AttendanceApi(APIView):
         day = serializers.DateField()
         records = serializers.ListField(child=serializers.DictField(), max_length=2000)
 
-    @extend_schema(parameters=[FilterSerializer])
+    @extend_schema(
+        parameters=[FilterSerializer],
+        responses=inline_serializer(
+            "RollSheet",
+            {
+                "school": serializers.IntegerField(),
+                "day": serializers.DateField(),
+                "taken": serializers.BooleanField(),
+                "children": serializers.ListField(child=serializers.DictField()),
+            },
+        ),
+    )
     def get(self, request):
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -548,7 +559,16 @@ class ForecastApi(APIView):
         days = serializers.IntegerField(required=False, min_value=1, max_value=31, default=1)
         school = serializers.IntegerField(required=False, min_value=1)
 
-    @extend_schema(parameters=[FilterSerializer])
+    @extend_schema(
+        parameters=[FilterSerializer],
+        responses=inline_serializer(
+            "KitchenForecast",
+            {
+                "start": serializers.DateField(),
+                "rows": serializers.ListField(child=serializers.DictField()),
+            },
+        ),
+    )
     def get(self, request):
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -571,7 +591,17 @@ class KitchenListApi(APIView):
         school = serializers.IntegerField(min_value=1)
         day = serializers.DateField(required=False)
 
-    @extend_schema(parameters=[FilterSerializer])
+    @extend_schema(
+        parameters=[FilterSerializer],
+        responses=inline_serializer(
+            "KitchenList",
+            {
+                "school": serializers.IntegerField(),
+                "day": serializers.DateField(),
+                "children": serializers.ListField(child=serializers.DictField()),
+            },
+        ),
+    )
     def get(self, request):
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
