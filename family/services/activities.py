@@ -75,7 +75,7 @@ def activity_registration_cancel(
     with transaction.atomic():
         activity = _lock(registration.activity)
         locked = (
-            ActivityRegistration.objects.select_for_update()
+            ActivityRegistration.objects.select_for_update(of=("self",))
             .select_related("child")
             .get(pk=registration.pk)
         )
@@ -108,7 +108,7 @@ def activity_waiting_list_promote(*, activity: Activity) -> list[ActivityRegistr
         if free <= 0:
             return []
         waiting = list(
-            ActivityRegistration.objects.select_for_update()
+            ActivityRegistration.objects.select_for_update(of=("self",))
             .filter(activity=activity, state=R.WAITING)
             .select_related("child__household")
             .order_by("created_at", "id")[:free]

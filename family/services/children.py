@@ -303,7 +303,7 @@ def change_request_create(
 def change_request_approve(*, actor, change_request: ChangeRequest) -> ChangeRequest:
     with transaction.atomic():
         locked = (
-            ChangeRequest.objects.select_for_update()
+            ChangeRequest.objects.select_for_update(of=("self",))
             .select_related("household", "child")
             .get(pk=change_request.pk)
         )

@@ -381,7 +381,7 @@ def application_event_notify(*, event_id: int) -> bool:
     delivery finds the event notified and does nothing."""
     with transaction.atomic():
         event = (
-            ApplicationEvent.objects.select_for_update()
+            ApplicationEvent.objects.select_for_update(of=("self",))
             .select_related("application__child", "application__household")
             .filter(pk=event_id)
             .first()

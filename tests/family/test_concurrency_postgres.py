@@ -50,12 +50,20 @@ def test_concurrent_registrations_never_overbook(transactional_db):
     school = SchoolFactory()
     activity = ActivityFactory(school=school, capacity=3)
     children = make_children(school, 12)
-    errors = run_in_threads([
-        (lambda u=user, c=child: services.activity_register(actor=u, activity=Activity(pk=activity.pk), child=c))
-        for user, child in children
-    ])
+    errors = run_in_threads(
+        [
+            (
+                lambda u=user, c=child: services.activity_register(
+                    actor=u, activity=Activity(pk=activity.pk), child=c
+                )
+            )
+            for user, child in children
+        ]
+    )
     assert errors == []
-    states = list(ActivityRegistration.objects.filter(activity=activity).values_list("state", flat=True))
+    states = list(
+        ActivityRegistration.objects.filter(activity=activity).values_list("state", flat=True)
+    )
     assert states.count("confirmed") == 3
     assert states.count("waiting") == 9
 
@@ -64,9 +72,12 @@ def test_same_child_twice_at_once_registers_once(transactional_db):
     school = SchoolFactory()
     activity = ActivityFactory(school=school, capacity=5)
     [(user, child)] = make_children(school, 1)
-    errors = run_in_threads([
-        (lambda: services.activity_register(actor=user, activity=activity, child=child)) for _ in range(6)
-    ])
+    errors = run_in_threads(
+        [
+            (lambda: services.activity_register(actor=user, activity=activity, child=child))
+            for _ in range(6)
+        ]
+    )
     assert len(errors) == 5
     assert ActivityRegistration.objects.filter(activity=activity, child=child).count() == 1
 
@@ -75,16 +86,20 @@ def test_concurrent_cancellations_promote_in_order_without_overbooking(transacti
     school = SchoolFactory()
     activity = ActivityFactory(school=school, capacity=4)
     children = make_children(school, 10)
-    registrations = [services.activity_register(actor=u, activity=activity, child=c) for u, c in children]
+    registrations = [
+        services.activity_register(actor=u, activity=activity, child=c) for u, c in children
+    ]
     confirmed = [r for r in registrations if r.state == "confirmed"]
     waiting = [r for r in registrations if r.state == "waiting"]
     assert len(confirmed) == 4 and len(waiting) == 6
     # all four confirmed children cancel at once, while two new children register
     newcomers = make_children(school, 2)
     calls = [
-        (lambda r=r: services.activity_registration_cancel(actor=None, registration=r)) for r in confirmed
+        (lambda r=r: services.activity_registration_cancel(actor=None, registration=r))
+        for r in confirmed
     ] + [
-        (lambda u=u, c=c: services.activity_register(actor=u, activity=activity, child=c)) for u, c in newcomers
+        (lambda u=u, c=c: services.activity_register(actor=u, activity=activity, child=c))
+        for u, c in newcomers
     ]
     assert run_in_threads(calls) == []
     confirmed_now = ActivityRegistration.objects.filter(activity=activity, state="confirmed")
