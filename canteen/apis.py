@@ -22,6 +22,17 @@ from .deadlines import monday_of
 from .models import AllergenPresence, AttendanceRecord, Booking, Dish, Variant
 from .permissions import child_for_user, school_for_staff, staff_schools, visible_children
 
+
+class BoundedDateField(serializers.DateField):
+    """A date between 2000 and 2100: anything else is a typing mistake, answered with a 400."""
+
+    def to_internal_value(self, value):
+        day = super().to_internal_value(value)
+        if not dt.date(2000, 1, 1) <= day <= dt.date(2100, 12, 31):
+            raise serializers.ValidationError(_("Date hors limites (2000–2100)."))
+        return day
+
+
 FAMILY_ROLES = RolePermission.for_roles("parent", "staff", "admin")
 STAFF_ROLES = RolePermission.for_roles("staff", "admin")
 MAX_RANGE_DAYS = 400
@@ -90,8 +101,8 @@ class MenuListApi(APIView):
 
     class FilterSerializer(serializers.Serializer):
         school = serializers.IntegerField(required=False, min_value=1)
-        start = serializers.DateField(required=False)
-        end = serializers.DateField(required=False)
+        start = BoundedDateField(required=False)
+        end = BoundedDateField(required=False)
 
     @extend_schema(
         parameters=[FilterSerializer],
@@ -99,7 +110,7 @@ class MenuListApi(APIView):
             "CanteenMenu",
             {
                 "id": serializers.IntegerField(),
-                "day": serializers.DateField(),
+                "day": BoundedDateField(),
                 "school": serializers.IntegerField(allow_null=True),
                 "published": serializers.BooleanField(),
                 "note": serializers.CharField(),
@@ -135,7 +146,7 @@ class MenuSaveApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         school = serializers.IntegerField(required=False, allow_null=True, min_value=1)
-        day = serializers.DateField()
+        day = BoundedDateField()
         dishes = DishSerializer(many=True)
         publish = serializers.BooleanField(default=False)
         note = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
@@ -177,14 +188,14 @@ class MenuCopyWeekApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         school = serializers.IntegerField(required=False, allow_null=True, min_value=1)
-        source_week = serializers.DateField(help_text="any day of the week to copy")
-        target_week = serializers.DateField(help_text="any day of the week to fill")
+        source_week = BoundedDateField(help_text="any day of the week to copy")
+        target_week = BoundedDateField(help_text="any day of the week to fill")
 
     @extend_schema(
         request=InputSerializer,
         responses={
             201: inline_serializer(
-                "MenusCopied", {"days": serializers.ListField(child=serializers.DateField())}
+                "MenusCopied", {"days": serializers.ListField(child=BoundedDateField())}
             )
         },
     )
@@ -229,17 +240,17 @@ class BookingsApi(APIView):
 
     class FilterSerializer(serializers.Serializer):
         child = serializers.IntegerField(required=False, min_value=1)
-        start = serializers.DateField(required=False)
-        end = serializers.DateField(required=False)
+        start = BoundedDateField(required=False)
+        end = BoundedDateField(required=False)
         status = serializers.ChoiceField(choices=Booking.Status.choices, required=False)
 
     class InputSerializer(serializers.Serializer):
         children = serializers.ListField(
             child=serializers.IntegerField(min_value=1), min_length=1, max_length=20
         )
-        days = serializers.ListField(child=serializers.DateField(), required=False, max_length=400)
-        start = serializers.DateField(required=False)
-        end = serializers.DateField(required=False)
+        days = serializers.ListField(child=BoundedDateField(), required=False, max_length=400)
+        start = BoundedDateField(required=False)
+        end = BoundedDateField(required=False)
         weekdays = serializers.ListField(
             child=serializers.IntegerField(min_value=0, max_value=4),
             required=False,
@@ -307,9 +318,9 @@ class BookingsCancelApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         child = serializers.IntegerField(min_value=1)
-        days = serializers.ListField(child=serializers.DateField(), required=False, max_length=400)
-        start = serializers.DateField(required=False)
-        end = serializers.DateField(required=False)
+        days = serializers.ListField(child=BoundedDateField(), required=False, max_length=400)
+        start = BoundedDateField(required=False)
+        end = BoundedDateField(required=False)
 
         def validate(self, attrs):
             if not attrs.get("days") and not (attrs.get("start") and attrs.get("end")):
@@ -340,8 +351,8 @@ class BookingsCopyWeekApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         child = serializers.IntegerField(min_value=1)
-        source_week = serializers.DateField()
-        target_week = serializers.DateField()
+        source_week = BoundedDateField()
+        target_week = BoundedDateField()
 
     @extend_schema(request=InputSerializer, responses=RESULT_SCHEMA)
     def post(self, request):
@@ -376,7 +387,7 @@ class ChildCalendarApi(APIView):
         responses=inline_serializer(
             "CalendarDay",
             {
-                "day": serializers.DateField(),
+                "day": BoundedDateField(),
                 "state": serializers.CharField(),
                 "deadline": serializers.DateTimeField(),
             },
@@ -439,7 +450,7 @@ class PriceApi(APIView):
 
     class FilterSerializer(serializers.Serializer):
         child = serializers.IntegerField(min_value=1)
-        day = serializers.DateField()
+        day = BoundedDateField()
         unbooked = serializers.BooleanField(default=False)
 
     @extend_schema(
@@ -481,7 +492,7 @@ class AttendanceApi(APIView):
 
     class FilterSerializer(serializers.Serializer):
         school = serializers.IntegerField(min_value=1)
-        day = serializers.DateField(required=False)
+        day = BoundedDateField(required=False)
 
     class RecordSerializer(serializers.Serializer):
         child = serializers.IntegerField(min_value=1)
@@ -489,7 +500,7 @@ class AttendanceApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         school = serializers.IntegerField(min_value=1)
-        day = serializers.DateField()
+        day = BoundedDateField()
         records = serializers.ListField(child=serializers.DictField(), max_length=2000)
 
     @extend_schema(
@@ -498,7 +509,7 @@ class AttendanceApi(APIView):
             "RollSheet",
             {
                 "school": serializers.IntegerField(),
-                "day": serializers.DateField(),
+                "day": BoundedDateField(),
                 "taken": serializers.BooleanField(),
                 "children": serializers.ListField(child=serializers.DictField()),
             },
@@ -555,7 +566,7 @@ class ForecastApi(APIView):
     permission_classes = [STAFF_ROLES]
 
     class FilterSerializer(serializers.Serializer):
-        start = serializers.DateField(required=False)
+        start = BoundedDateField(required=False)
         days = serializers.IntegerField(required=False, min_value=1, max_value=31, default=1)
         school = serializers.IntegerField(required=False, min_value=1)
 
@@ -564,7 +575,7 @@ class ForecastApi(APIView):
         responses=inline_serializer(
             "KitchenForecast",
             {
-                "start": serializers.DateField(),
+                "start": BoundedDateField(),
                 "rows": serializers.ListField(child=serializers.DictField()),
             },
         ),
@@ -589,7 +600,7 @@ class KitchenListApi(APIView):
 
     class FilterSerializer(serializers.Serializer):
         school = serializers.IntegerField(min_value=1)
-        day = serializers.DateField(required=False)
+        day = BoundedDateField(required=False)
 
     @extend_schema(
         parameters=[FilterSerializer],
@@ -597,7 +608,7 @@ class KitchenListApi(APIView):
             "KitchenList",
             {
                 "school": serializers.IntegerField(),
-                "day": serializers.DateField(),
+                "day": BoundedDateField(),
                 "children": serializers.ListField(child=serializers.DictField()),
             },
         ),

@@ -73,6 +73,8 @@ def _validate_days(days: Sequence[dt.date]) -> list[dt.date]:
     unique = sorted(set(days))
     if not unique:
         raise ApplicationError(_("Aucun jour choisi."))
+    if unique[0] < dt.date(2000, 1, 1) or unique[-1] > dt.date(2100, 12, 31):
+        raise ApplicationError(_("Date hors limites (2000–2100)."))
     if len(unique) > MAX_BULK_DAYS or (unique[-1] - unique[0]).days > MAX_BULK_DAYS:
         raise ApplicationError(
             _("Période trop longue : %(n)s jours au plus.") % {"n": MAX_BULK_DAYS}

@@ -72,9 +72,10 @@ def _parse_date(value: str | None, default: dt.date | None = None) -> dt.date | 
     if not value:
         return default
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         return default
+    return day if dt.date(2000, 1, 1) <= day <= dt.date(2100, 12, 31) else default
 
 
 # --- home ----------------------------------------------------------------------------------------

@@ -374,3 +374,51 @@ def test_menu_editing_scoped(world):
         "dishes": [{"course": "main", "name": "X", "allergens": {"kryptonite": "contains"}}],
     }
     assert admin.post(reverse("canteen-api:menu-save"), bad, format="json").status_code == 400
+
+
+@pytest.mark.parametrize(
+    "name, method, body",
+    [
+        ("bookings", "post", {"children": [1], "days": ["0001-01-01"]}),
+        (
+            "bookings",
+            "post",
+            {"children": [1], "start": "9999-12-31", "end": "9999-12-31", "weekdays": [0]},
+        ),
+        (
+            "bookings-copy-week",
+            "post",
+            {"child": 1, "source_week": "9999-12-31", "target_week": "0001-01-01"},
+        ),
+        ("bookings-cancel", "post", {"child": 1, "start": "0001-01-01", "end": "0001-01-02"}),
+        ("menus", "get", {"start": "0001-01-01"}),
+        ("price", "get", {"child": 1, "day": "9999-12-31"}),
+    ],
+)
+def test_extreme_dates_are_400_not_500(world, name, method, body):
+    client = api_client_for(world["parent"])
+    url = reverse(f"canteen-api:{name}")
+    response = client.post(url, body, format="json") if method == "post" else client.get(url, body)
+    assert response.status_code in (400, 404)
+    assert "message" in response.json()
+
+
+def test_extreme_dates_on_pages_fall_back(client, world):
+    client.force_login(world["staff_a"])
+    assert (
+        client.get(
+            reverse("canteen:menu-week-public", args=[world["school_a"].code]),
+            {"semaine": "0001-01-01"},
+        ).status_code
+        == 200
+    )
+    assert (
+        client.get(
+            reverse("canteen:roll", args=[world["school_a"].id]), {"jour": "9999-12-31"}
+        ).status_code
+        == 200
+    )
+    assert (
+        client.get(reverse("canteen:forecast"), {"debut": "9999-12-31", "jours": "x"}).status_code
+        == 200
+    )
