@@ -228,6 +228,12 @@ def _fmt(cents: int, currency: str) -> str:
 
 
 def _on_success(payment: Payment) -> None:
+    from ..models import PaymentSettings
+
+    if PaymentSettings.current().mode == PaymentSettings.Mode.PREPAID:
+        from .prepaid import prepaid_check_alerts
+
+        transaction.on_commit(lambda: prepaid_check_alerts(account_ids=[payment.account_id]))
     ledger_entry_add(
         account=payment.account,
         kind=LedgerEntry.Kind.PAYMENT,
