@@ -247,3 +247,28 @@ MINOT_SCHEDULES = [
 # Extra processes `make demo` starts beside web/worker/beat: {"name": "command"}, where
 # {py} is the virtualenv's python and {port} the web port.
 MINOT_DEMO_PROCESSES: dict[str, str] = {}
+
+# --- family: stable OpenAPI names for the family module's choice sets (drf-spectacular) ------
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        f"{name}Enum": f"family.models.{path}"
+        for name, path in [
+            ("SchoolKind", "School.Kind"),
+            ("ActivityKind", "Activity.Kind"),
+            ("DocumentKind", "DocumentKind"),
+            ("ApplicationEventKind", "ApplicationEvent.Kind"),
+            ("ApplicationState", "SchoolApplication.State"),
+            ("DerogationReason", "SchoolApplication.DerogationReason"),
+            ("ActivityRegistrationState", "ActivityRegistration.State"),
+            ("InvitationState", "GuardianInvitation.State"),
+            ("ChangeRequestState", "ChangeRequest.State"),
+            ("ChangeRequestCategory", "ChangeRequest.Category"),
+            ("IncomeStatus", "IncomeAssessment.Status"),
+            ("IncomeSource", "IncomeAssessment.Source"),
+            ("DocumentStatus", "Document.Status"),
+            ("ChildDiet", "Child.Diet"),
+            ("ChildCustody", "Child.Custody"),
+            ("CustodyWeeks", "ChildGuardian.Weeks"),
+        ]
+    }
+)
