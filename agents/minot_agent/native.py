@@ -14,7 +14,6 @@ import re
 import socket
 import sqlite3
 import struct
-import subprocess
 import sys
 import time
 import uuid as uuid_module
@@ -493,6 +492,8 @@ def rpm_packages() -> list[Row]:
         DPKG_STATUS
     ):
         return []
+    import subprocess
+
     fmt = "%{NAME}\t%{VERSION}\t%{RELEASE}\t%{ARCH}\t%{SIZE}\t%{VENDOR}\t%{INSTALLTIME}\n"
     output = subprocess.run(
         ["rpm", "-qa", "--queryformat", fmt], capture_output=True, text=True, timeout=60

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import gzip
+import http.client
 import json
 import logging
-import socket
 import ssl
 import time
-import urllib.error
-import urllib.request
 from typing import Any
+from urllib.parse import urlsplit
 
 from . import __version__
 
@@ -27,12 +26,6 @@ class NodeInvalid(TransportError):
     """The server no longer knows our node key: re-enroll."""
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    # A POST must not silently turn into a GET on another host.
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001
-        return None
-
-
 class Transport:
     def __init__(
         self,
@@ -47,11 +40,16 @@ class Transport:
         self.timeout = timeout
         if self.base.startswith("http://") and not insecure_http:
             raise ValueError("plain http needs insecure_http")
-        context = ssl.create_default_context(cafile=ca_bundle or None)
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
-        self._opener = urllib.request.build_opener(
-            urllib.request.HTTPSHandler(context=context), _NoRedirect()
-        )
+        parts = urlsplit(self.base)
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname or ""
+        self._port = parts.port
+        self._path = parts.path.rstrip("/")
+        self._context = None
+        if self._https:
+            # Certificate and host name verified against the system CAs or the given bundle.
+            self._context = ssl.create_default_context(cafile=ca_bundle or None)
+            self._context.minimum_version = ssl.TLSVersion.TLSv1_2
         self.bytes_sent = 0
 
     def post(
@@ -75,29 +73,27 @@ class Transport:
             headers["Content-Encoding"] = "gzip"
         if node_key:
             headers["Authorization"] = f"NodeKey {node_key}"
-        url = self.base + endpoint
-        request = urllib.request.Request(url, data=data, headers=headers, method="POST")
         self.bytes_sent += len(data)
         started = time.monotonic()
+        if self._https:
+            connection: http.client.HTTPConnection = http.client.HTTPSConnection(
+                self._host, self._port, timeout=self.timeout, context=self._context
+            )
+        else:
+            connection = http.client.HTTPConnection(self._host, self._port, timeout=self.timeout)
         try:
-            with self._opener.open(request, timeout=self.timeout) as response:
-                status = response.status
-                raw = self._read(response, started)
-                encoding = response.headers.get("Content-Encoding", "")
-        except urllib.error.HTTPError as exc:
-            status = exc.code
-            try:
-                raw = self._read(exc, started)
-                encoding = exc.headers.get("Content-Encoding", "") if exc.headers else ""
-            except TransportError:
-                raw, encoding = b"", ""
-            finally:
-                exc.close()
-        except (urllib.error.URLError, OSError, socket.timeout, ValueError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise TransportError(f"{endpoint}: {type(reason).__name__}: {reason}")
-        except Exception as exc:  # noqa: BLE001 - http.client raises odd things on bad servers
+            # Redirects are not followed: a POST must not turn into a GET on another host.
+            connection.request("POST", self._path + endpoint, body=data, headers=headers)
+            response = connection.getresponse()
+            status = response.status
+            encoding = response.getheader("Content-Encoding", "") or ""
+            raw = self._read(response, started)
+        except TransportError as exc:
+            raise TransportError(f"{endpoint}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - OSError, SSL, http.client oddities on bad servers
             raise TransportError(f"{endpoint}: {type(exc).__name__}: {exc}")
+        finally:
+            connection.close()
         try:
             if "gzip" in encoding.lower():
                 raw = gzip.decompress(raw)

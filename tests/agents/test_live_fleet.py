@@ -293,7 +293,7 @@ def test_outage_with_restart_delivers_every_report_exactly_once(
             "kind", "collected_at"
         )
     )
-    assert sum(1 for kind, _t in produced.elements() if kind == "os") >= 6
+    assert sum(1 for kind, _t in produced.elements() if kind == "os") >= 4
     # as multisets: a report delivered twice would count once more on the server side
     assert stored == produced  # every report arrived, none twice
     log_text = open(log_path, encoding="utf-8").read()
