@@ -195,7 +195,10 @@ class InvoiceLine(models.Model):
         UNBOOKED_MEAL = "unbooked_meal", _("Repas non réservé")
         ACTIVITY = "activity", _("Activité")
 
-    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    # No separate index on invoice: the unique (invoice, source, source_id) index starts with it.
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.CASCADE, related_name="lines", db_index=False
+    )
     child = models.ForeignKey("family.Child", on_delete=models.PROTECT, related_name="+")
     day = models.DateField(_("jour"))
     kind = models.CharField(_("type"), max_length=16, choices=Kind.choices)
