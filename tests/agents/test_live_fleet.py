@@ -268,7 +268,8 @@ def test_outage_with_restart_delivers_every_report_exactly_once(
         time.sleep(4)
         proxy.mode = "error"  # server answering 500
         time.sleep(2)
-        stop_agent(agent)  # restart in the middle of the outage
+        agent.kill()  # crash (SIGKILL) and restart in the middle of the outage
+        agent.wait(10)
         agent = start_agent(proxy.port, state_dir, log_path)
         time.sleep(4)
         proxy.mode = "up"
