@@ -18,6 +18,8 @@ target that is not a loopback address. Prints one JSON line with req/s, p50/p95/
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import asyncio
 import gzip
 import json
@@ -35,6 +37,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from fleet.simulation import SimDevice  # noqa: E402 - plain module, no Django
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """utime + stime of the given processes (Linux /proc), 0 for those that are gone."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -60,11 +74,11 @@ async def enroll_all(session, url, devices, secret, concurrency):
     return [d for d in devices if d.node_key]
 
 
-def build_request(device: SimDevice, rng: random.Random):
+def build_request(device: SimDevice, rng: random.Random, mix: tuple[float, float] = (0.60, 0.85)):
     roll = rng.random()
-    if roll < 0.60:
+    if roll < mix[0]:
         return "/api/osquery/distributed/read", {"node_key": device.node_key}, False
-    if roll < 0.85:
+    if roll < mix[1]:
         body = device.status_body() if rng.random() < 0.5 else device.inventory_body()
         return "/api/osquery/log", body, rng.random() < 0.5
     return "/api/osquery/config", {"node_key": device.node_key}, False
@@ -78,8 +92,11 @@ async def run(args) -> dict:
     duration = min(args.duration, 600.0)
     concurrency = min(args.concurrency, 512)
     connector = aiohttp.TCPConnector(limit=concurrency, force_close=args.no_keepalive)
-    timeout = aiohttp.ClientTimeout(total=30)
+    timeout = aiohttp.ClientTimeout(total=60)
+    read, log, _config = (float(x) for x in args.mix.split(","))
+    mix = (read / 100, (read + log) / 100)
     latencies: list[float] = []
+    by_path: dict[str, list[float]] = {}
     codes: Counter = Counter()
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         devices: list[SimDevice] = []
@@ -88,7 +105,7 @@ async def run(args) -> dict:
                 SimDevice(i, seed=args.seed, prefix=args.prefix) for i in range(1, devices_n + 1)
             ]
             started = time.perf_counter()
-            devices = await enroll_all(session, url, devices, args.secret, min(concurrency, 32))
+            devices = await enroll_all(session, url, devices, args.secret, 4)
             enroll_seconds = time.perf_counter() - started
             if not devices:
                 raise SystemExit("No device enrolled: check --secret and the server.")
@@ -107,7 +124,7 @@ async def run(args) -> dict:
                     method, path, data, headers = "GET", "/healthz", None, {}
                 else:
                     device = devices[rng.randrange(len(devices))]
-                    path, body, compress = build_request(device, rng)
+                    path, body, compress = build_request(device, rng, mix)
                     data = json.dumps(body).encode()
                     headers = {"Content-Type": "application/json", "User-Agent": "osquery/5.12.1"}
                     if compress:
@@ -128,17 +145,26 @@ async def run(args) -> dict:
                 elapsed = time.perf_counter() - started
                 if started >= warmup_until:
                     latencies.append(elapsed)
+                    by_path.setdefault(path.rsplit("/osquery", 1)[-1], []).append(elapsed)
                     codes[code] += 1
 
+        pids = [int(p) for p in args.pids.split()] if args.pids else []
         measure_start = time.perf_counter()
+        server_cpu_start = cpu_seconds(pids)
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        own_cpu_start = own.ru_utime + own.ru_stime
         await asyncio.gather(*(worker(i) for i in range(concurrency)))
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        own_cpu = own.ru_utime + own.ru_stime - own_cpu_start
+        server_cpu = cpu_seconds(pids) - server_cpu_start
         measured = time.perf_counter() - max(measure_start, warmup_until)
+        whole = time.perf_counter() - measure_start
     total = sum(codes.values())
     errors = total - codes.get(200, 0)
     return {
         "target": "GET /healthz (trivial Django view)"
         if args.baseline
-        else "osquery mix 60% read / 25% log / 15% config",
+        else f"osquery mix read,log,config % = {args.mix}",
         "devices": len(devices),
         "enroll_seconds": round(enroll_seconds, 1),
         "concurrency": concurrency,
@@ -151,6 +177,12 @@ async def run(args) -> dict:
         "mean_ms": round(statistics.fmean(latencies) * 1000, 1) if latencies else 0.0,
         "errors": errors,
         "codes": {str(k): v for k, v in codes.items()},
+        "server_cpu_ms_per_request": round(server_cpu * 1000 / total * measured / whole, 3) if total and pids else None,
+        "loadgen_cpu_ms_per_request": round(own_cpu * 1000 / total * measured / whole, 3) if total else None,
+        "machine_load_average": os.getloadavg()[0],
+        "p50_ms_by_path": {
+            k: round(percentile(v, 50) * 1000, 1) for k, v in sorted(by_path.items())
+        },
     }
 
 
@@ -166,6 +198,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--prefix", default="BENCH")
+    parser.add_argument("--pids", default="", help="server process ids (gunicorn workers, postgres backends) to count CPU")
+    parser.add_argument("--mix", default="60,25,15", help="percent read,log,config")
     parser.add_argument(
         "--baseline", action="store_true", help="GET /healthz instead of the osquery mix"
     )

@@ -18,6 +18,7 @@ DEFAULTS = {
     "FLEET_RATE_LIMIT_ENROLL_PER_ADDRESS": 120,  # enroll attempts per minute per address
     "FLEET_LIVE_QUERY_CACHE_SECONDS": 3,
     "FLEET_SYNCHRONOUS_COMMIT": False,
+    "FLEET_LOG_QUEUE_URL": "",  # redis://127.0.0.1:6379/4 to queue log batches (see services/log_queue.py)
     # Config sent to devices
     "FLEET_DISTRIBUTED_INTERVAL": 60,
     "FLEET_LOGGER_TLS_PERIOD": 60,

@@ -14,6 +14,7 @@ from django.http import JsonResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
+from redis.exceptions import RedisError
 
 from . import conf
 from .protocol import (
@@ -28,6 +29,7 @@ from .services.config import config_for_school
 from .services.enrollment import device_enroll
 from .services.inventory import results_ingest, status_logs_ingest
 from .services.live_queries import distributed_read, distributed_write
+from .services.log_queue import log_enqueue, queue_enabled
 from .services.nodes import node_lookup, node_seen, rate_limited
 
 logger = logging.getLogger(__name__)
@@ -106,6 +108,14 @@ def config(request, body, node):
 @osquery_endpoint()
 def log(request, body, node):
     log_type, lines = parse_log(body, timezone.now())
+    if queue_enabled():
+        try:
+            log_enqueue(
+                device_id=node.device_id, serial=node.serial, log_type=log_type, lines=lines
+            )
+            return JsonResponse({})
+        except RedisError:
+            logger.warning("fleet: log queue unavailable, ingesting inline")
     if log_type == "status":
         status_logs_ingest(device_id=node.device_id, lines=lines)
     else:

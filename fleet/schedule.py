@@ -1,6 +1,12 @@
 """Fleet periodic tasks (declared into django-celery-beat by `manage.py setup_periodic_tasks`)."""
 
 PERIODIC_TASKS: list[dict] = [
+    # no-op unless FLEET_LOG_QUEUE_URL is set
+    {
+        "name": "fleet: drain queued logs",
+        "task": "fleet.tasks.fleet_drain_logs_task",
+        "every_seconds": 5,
+    },
     {
         "name": "fleet: status and alerts",
         "task": "fleet.tasks.fleet_evaluate_task",

@@ -29,3 +29,16 @@ def fleet_weekly_report_task():
     from .services.reporting import weekly_report_send
 
     return weekly_report_send()
+
+
+@shared_task(ignore_result=True)
+def fleet_drain_logs_task():
+    from .services.log_queue import log_queue_drain, queue_enabled
+
+    total = 0
+    while queue_enabled():
+        drained = log_queue_drain(max_items=1000)
+        total += drained
+        if drained < 1000:
+            break
+    return total

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.cache import cache
-
 from .. import conf
+from ..cache import fleet_cache
 from ..models import SchoolFleetSettings
 
 DISK_POSIX = (
@@ -83,8 +82,8 @@ def config_build(*, school_id: int | None) -> dict[str, Any]:
 
 def config_for_school(school_id: int | None) -> dict[str, Any]:
     key = f"fleet:config:{school_id}"
-    config = cache.get(key)
+    config = fleet_cache().get(key)
     if config is None:
         config = config_build(school_id=school_id)
-        cache.set(key, config, 60)
+        fleet_cache().set(key, config, 60)
     return config

@@ -1,6 +1,7 @@
 """Hot path helpers for the agent endpoints: cached node-key lookup, batched last-seen, rate limits.
 
-The cache is Django's default cache (locmem per process by default, Redis with CACHE_URL).
+The cache is fleet.cache.fleet_cache(): a large process-local LocMemCache by default, or the shared
+default cache (Redis via CACHE_URL) or CACHES["fleet"] when configured.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ import threading
 import time
 from dataclasses import dataclass
 
-from django.core.cache import cache
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from .. import conf
+from ..cache import fleet_cache
 from ..models import Device, DeviceStatus
 from ..protocol import key_hash
 
@@ -37,7 +38,7 @@ def _cache_key(hashed: str) -> str:
 def node_lookup(node_key: str) -> Node | None:
     """The enrolled, non-revoked device holding ``node_key``; cached (positive and negative)."""
     hashed = key_hash(node_key)
-    cached = cache.get(_cache_key(hashed))
+    cached = fleet_cache().get(_cache_key(hashed))
     if cached == _MISS:
         return None
     if cached is not None:
@@ -48,15 +49,15 @@ def node_lookup(node_key: str) -> Node | None:
         .first()
     )
     if row is None:
-        cache.set(_cache_key(hashed), _MISS, conf.get("FLEET_NODE_NEGATIVE_CACHE_SECONDS"))
+        fleet_cache().set(_cache_key(hashed), _MISS, conf.get("FLEET_NODE_NEGATIVE_CACHE_SECONDS"))
         return None
-    cache.set(_cache_key(hashed), tuple(row), conf.get("FLEET_NODE_CACHE_SECONDS"))
+    fleet_cache().set(_cache_key(hashed), tuple(row), conf.get("FLEET_NODE_CACHE_SECONDS"))
     return Node(*row)
 
 
 def node_forget(hashed: str | None) -> None:
     if hashed:
-        cache.delete(_cache_key(hashed))
+        fleet_cache().delete(_cache_key(hashed))
 
 
 # --- last seen, batched -------------------------------------------------------------------------
@@ -137,11 +138,11 @@ def rate_limited(scope: str, ident: str, per_minute: int) -> bool:
         return False
     window = int(time.time() // 60)
     key = f"fleet:rl:{scope}:{ident}:{window}"
-    if cache.add(key, 1, 70):
+    if fleet_cache().add(key, 1, 70):
         return False
     try:
-        count = cache.incr(key)
+        count = fleet_cache().incr(key)
     except ValueError:
-        cache.set(key, 1, 70)
+        fleet_cache().set(key, 1, 70)
         return False
     return count > per_minute

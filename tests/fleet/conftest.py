@@ -14,3 +14,15 @@ def _live_server_media_url():
 @pytest.fixture(scope="session")
 def live_server(_live_server_media_url, live_server):  # noqa: F811 - extends pytest-django's
     return live_server
+
+
+@pytest.fixture(autouse=True)
+def _clear_fleet_cache():
+    from django.core.cache import cache
+
+    from fleet.cache import fleet_cache
+
+    cache.clear()
+    fleet_cache().clear()
+    yield
+    fleet_cache().clear()
