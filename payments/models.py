@@ -240,7 +240,7 @@ class Payment(TimeStampedModel):
         SUCCEEDED = "succeeded", _("Réussi")
 
     # Forward-only transitions: a status only moves to a higher rank.
-    STATUS_RANK = {
+    STATUS_RANK: dict[str, int] = {
         Status.PENDING: 0,
         Status.PROCESSING: 1,
         Status.CANCELED: 2,

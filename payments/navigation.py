@@ -1,4 +1,4 @@
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
 
 from backend.core.nav import NavItem
 from backend.core.permissions import is_parent, is_staff_or_admin

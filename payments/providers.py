@@ -153,7 +153,7 @@ class StripeProvider:
         stripe_configure()
         amount, _currency = to_provider_amount(refund.amount_cents, refund.currency)
         try:
-            result = stripe.Refund.create(
+            created = stripe.Refund.create(
                 payment_intent=refund.payment.provider_reference,
                 amount=amount,
                 metadata={
@@ -167,9 +167,9 @@ class StripeProvider:
                 status=Refund.Status.FAILED,
                 failure_message=getattr(exc, "user_message", "") or str(exc),
             )
-        result = as_dict(result)
+        result = as_dict(created)
         status = {"succeeded": Refund.Status.SUCCEEDED, "failed": Refund.Status.FAILED}.get(
-            result.get("status"), Refund.Status.PENDING
+            str(result.get("status")), Refund.Status.PENDING
         )
         return ProviderResult(status=status, reference=result.get("id") or "", raw=dict(result))
 

@@ -36,7 +36,10 @@ def booking_block_reason(*, household) -> str | None:
     return _(
         "La facture %(number)s est impayée depuis le %(due)s : les nouvelles réservations sont "
         "suspendues jusqu'à son règlement. Les repas déjà réservés restent servis."
-    ) % {"number": oldest.number, "due": oldest.due_date.strftime("%d/%m/%Y")}
+    ) % {
+        "number": oldest.number,
+        "due": oldest.due_date.strftime("%d/%m/%Y") if oldest.due_date else "",
+    }
 
 
 def account_balance_cents(*, account: Account) -> int:

@@ -120,7 +120,13 @@ def pay(request):
         if payment_method is None and payment.status == Payment.Status.PENDING:
             # Production: the Payment Element confirms the PaymentIntent in the browser.
             context.update(payment=payment, publishable_key=settings.STRIPE_PUBLISHABLE_KEY)
-            return _no_store(render(request, "payments/pay_element.html", context))
+            response = _no_store(render(request, "payments/pay_element.html", context))
+            # PCI DSS SAQ A: no third-party script on the payment page but Stripe's own.
+            response["Content-Security-Policy"] = (
+                "default-src 'self'; script-src 'self' 'unsafe-inline' https://js.stripe.com; "
+                "frame-src https://js.stripe.com https://hooks.stripe.com; connect-src 'self' https://api.stripe.com"
+            )
+            return response
         return redirect("payments:payment", pk=payment.pk)
     return _no_store(render(request, "payments/pay.html", context))
 

@@ -22,7 +22,7 @@ from .billing import period_bounds
 
 logger = logging.getLogger(__name__)
 
-SERVICE_OF_KIND = {
+SERVICE_OF_KIND: dict[str, str] = {
     LedgerEntry.Kind.MEAL_CHARGE: "restauration",
     LedgerEntry.Kind.ACTIVITY_CHARGE: "periscolaire",
 }
@@ -212,6 +212,8 @@ def dunning_send_reminders(*, today: dt.date | None = None) -> int:
         status__in=Invoice.OPEN_STATUSES, due_date__lt=today - dt.timedelta(days=levels[0] - 1)
     ).select_related("account__guardian__user")
     for invoice in overdue.iterator(chunk_size=500):
+        if invoice.due_date is None:
+            continue
         late = (today - invoice.due_date).days
         reached = [i for i, days in enumerate(levels, start=1) if late >= days]
         if not reached:

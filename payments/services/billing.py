@@ -452,7 +452,7 @@ def _issue_batch(ids: list[int], *, conf: PaymentSettings, today: dt.date, actor
             ) % {
                 "number": invoice.number,
                 "amount": format_cents(invoice.total_cents, invoice.currency),
-                "due": invoice.due_date.strftime("%d/%m/%Y"),
+                "due": due.strftime("%d/%m/%Y"),
             }
             if invoice.debit_date:
                 body += " " + _(

@@ -67,7 +67,7 @@ def sepa_mandate_setup(*, actor, account: Account, iban: str) -> Account:
     stripe_configure()
     try:
         customer = _ensure_customer(account)
-        intent = stripe.SetupIntent.create(
+        setup = stripe.SetupIntent.create(  # type: ignore[call-arg]
             customer=customer,
             payment_method_types=["sepa_debit"],
             metadata={"minot_account_id": str(account.pk)},
@@ -75,7 +75,7 @@ def sepa_mandate_setup(*, actor, account: Account, iban: str) -> Account:
         )
         intent = as_dict(
             stripe.SetupIntent.confirm(
-                intent["id"],
+                setup["id"],
                 payment_method_data={"type": "sepa_debit", "sepa_debit": {"iban": iban}},
             )
         )

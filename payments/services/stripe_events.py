@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ..models import Account, Payment, StripeEvent
-from ..providers import ProviderError, StripeProvider, stripe_configure
+from ..providers import ProviderError, StripeProvider, as_dict, stripe_configure
 from .payments import payment_apply_status, refund_record_from_provider
 
 logger = logging.getLogger(__name__)
@@ -160,7 +160,7 @@ def stripe_catch_up(
     try:
         for event in stripe.Event.list(created={"gte": created_gte}, limit=100).auto_paging_iter():
             fetched += 1
-            data = event.to_dict() if hasattr(event, "to_dict") else dict(event)
+            data = as_dict(event)
             if data.get("type") not in HANDLED_TYPES:
                 continue
             _stored, created = stripe_event_store(event=data)

@@ -113,3 +113,68 @@ def test_catch_up_recovers_a_missed_webhook(localstripe):
     assert result["fetched"] >= 1
     assert Payment.objects.get(pk=payment.pk).status == Payment.Status.SUCCEEDED
     assert LedgerEntry.objects.filter(kind="payment", payment=payment).count() == 1
+
+
+def test_production_path_creates_an_intent_for_the_payment_element(localstripe, client):
+    # without server-side confirmation (production), the page gets a client secret and Stripe.js
+    from django.conf import settings
+
+    settings.MINOT_PAYMENTS_SERVER_CONFIRM = False
+    _h, user, _k, invoice = billed_family()
+    client.force_login(user)
+    response = client.post("/paiements/payer/", {"invoice": [invoice.pk]})
+    assert response.status_code == 200
+    payment = Payment.objects.get()
+    assert payment.status == Payment.Status.PENDING and payment.client_secret.startswith(
+        payment.provider_reference
+    )
+    assert payment.client_secret.encode() in response.content
+    assert "https://js.stripe.com" in response["Content-Security-Policy"]
+    # a second click reuses the same payment and PaymentIntent (same idempotency key)
+    client.post("/paiements/payer/", {"invoice": [invoice.pk]})
+    assert Payment.objects.count() == 1
+
+
+def test_api_pays_two_invoices_in_one_payment(localstripe):
+    import datetime as dt
+
+    from django.urls import reverse
+
+    from tests.conftest import api_client_for
+
+    from .factories import extra_invoice
+
+    _h, user, _k, october = billed_family()
+    september = extra_invoice(user=user, period=dt.date(2026, 9, 1))
+    response = api_client_for(user).post(
+        reverse("payments-api:payments"),
+        {"invoices": [october.pk, september.pk], "payment_method": "pm_card_visa"},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (
+        body["status"] == "succeeded"
+        and body["amount_cents"] == october.total_cents + september.total_cents
+    )
+    assert sorted(body["invoices"]) == sorted([october.pk, september.pk])
+    assert set(Invoice.objects.values_list("status", flat=True)) == {Invoice.Status.PAID}
+
+
+def test_failed_sepa_debit_reopens_the_invoice_and_notifies(localstripe_webhook, localstripe):
+    from django.core import mail
+
+    from payments.services.billing import invoices_issue
+
+    _h, user, _k, invoice = billed_family(issue=False)
+    account = Account.objects.get(guardian__user=user)
+    sepa_mandate_setup(
+        actor=user, account=account, iban="DE62370400440532013001"
+    )  # localstripe's failing IBAN
+    invoices_issue(invoice_ids=[invoice.pk])
+    invoice.refresh_from_db()
+    sepa_debits_create_due(today=invoice.debit_date)
+    assert _wait(lambda: Payment.objects.get().status == Payment.Status.FAILED)
+    invoice.refresh_from_db()
+    assert invoice.status == Invoice.Status.ISSUED and invoice.paid_cents == 0
+    assert any("rejeté" in m.body for m in mail.outbox)
