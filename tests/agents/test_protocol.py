@@ -11,6 +11,7 @@ import threading
 
 import pytest
 from minot_agent.agent import Agent, parse_schedule
+from minot_agent.transport import TransportError
 
 CONFIG = {
     "options": {"distributed_interval": 30, "logger_tls_period": 20, "logger_tls_max_lines": 2},
@@ -156,7 +157,7 @@ def test_live_queries_discovery_accelerate_and_write_retry(server, agent_setting
     }
     OsqueryTestServer.fail_write_once = True
 
-    with pytest.raises(Exception):  # the write fails once (503)...
+    with pytest.raises(TransportError):  # the write fails once (503)...
         agent.distributed()
     assert agent.pending_write is not None
     OsqueryTestServer.answers["/distributed/read"] = {"queries": {}}
@@ -183,6 +184,6 @@ def test_enroll_accepts_the_id_key_and_refuses_an_empty_answer(
     assert agent.enroll() == "legacy-key"
 
     OsqueryTestServer.answers["/enroll"] = {"node_key": ""}
-    with pytest.raises(Exception, match="no node_key"):
+    with pytest.raises(TransportError, match="no node_key"):
         agent.enroll()
     agent.close()
