@@ -13,6 +13,9 @@ export ALLOWED_HOSTS=127.0.0.1,localhost SECURE_SSL_REDIRECT=False LOG_LEVEL=WAR
 export CELERY_BROKER_URL=${CELERY_BROKER_URL:-redis://127.0.0.1:6379/4}
 # the load comes from one address: lift the per-address limits for the run (per-node stays on)
 export FLEET_RATE_LIMIT_PER_ADDRESS=0 FLEET_RATE_LIMIT_ENROLL_PER_ADDRESS=0
+# QUEUE=1 (default): log batches go to a Redis list, drained in bulk by fleet_log_worker
+QUEUE=${QUEUE:-1}
+if [ "$QUEUE" = 1 ]; then export FLEET_LOG_QUEUE_URL=${FLEET_LOG_QUEUE_URL:-redis://127.0.0.1:6379/4}; fi
 export GUNICORN_BIND=127.0.0.1:$PORT GUNICORN_WORKERS=${GUNICORN_WORKERS:-3}
 export GUNICORN_WORKER_CLASS=${GUNICORN_WORKER_CLASS:-gthread} GUNICORN_THREADS=${GUNICORN_THREADS:-4}
 DB=${DATABASE_URL##*/}
@@ -22,12 +25,18 @@ psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$DB
 .venv/bin/python manage.py seed_demo --no-progress >/dev/null
 .venv/bin/gunicorn -c infra/gunicorn-fleet-bench.conf.py backend.wsgi &
 MASTER=$!
-trap 'kill -TERM $MASTER 2>/dev/null; wait $MASTER 2>/dev/null || true' EXIT
+DRAINER=""
+if [ "$QUEUE" = 1 ]; then .venv/bin/python manage.py fleet_log_worker & DRAINER=$!; fi
+trap 'kill -TERM $MASTER $DRAINER 2>/dev/null; wait $MASTER 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
-pids() { echo "$(pgrep -P $MASTER | tr '\n' ' ') $(psql -h 127.0.0.1 -U postgres -tAc "SELECT string_agg(pid::text, ' ') FROM pg_stat_activity WHERE datname='$DB'")"; }
+pids() { echo "$(pgrep -P $MASTER | tr '\n' ' ') $DRAINER $(psql -h 127.0.0.1 -U postgres -tAc "SELECT string_agg(pid::text, ' ') FROM pg_stat_activity WHERE datname='$DB'")"; }
 URL=http://127.0.0.1:$PORT
 # warm the workers' connections, then measure
 .venv/bin/python bench/fleet_load.py --url "$URL" --baseline --duration 3 --concurrency "$CONCURRENCY" >/dev/null
 .venv/bin/python bench/fleet_load.py --url "$URL" --baseline --duration "$DURATION" --concurrency "$CONCURRENCY" --pids "$(pids)"
 .venv/bin/python bench/fleet_load.py --url "$URL" --devices "$DEVICES" --duration 5 --concurrency "$CONCURRENCY" --prefix BENCH >/dev/null
 .venv/bin/python bench/fleet_load.py --url "$URL" --devices "$DEVICES" --duration "$DURATION" --concurrency "$CONCURRENCY" --prefix BENCH --pids "$(pids)"
+if [ "$QUEUE" = 1 ]; then
+  sleep 3
+  echo "queue left after the run: $(redis-cli -u "$FLEET_LOG_QUEUE_URL" llen fleet:logs)"
+fi

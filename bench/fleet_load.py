@@ -18,12 +18,12 @@ target that is not a loopback address. Prints one JSON line with req/s, p50/p95/
 from __future__ import annotations
 
 import argparse
-import os
-import resource
 import asyncio
 import gzip
 import json
+import os
 import random
+import resource
 import statistics
 import sys
 import time
@@ -177,8 +177,12 @@ async def run(args) -> dict:
         "mean_ms": round(statistics.fmean(latencies) * 1000, 1) if latencies else 0.0,
         "errors": errors,
         "codes": {str(k): v for k, v in codes.items()},
-        "server_cpu_ms_per_request": round(server_cpu * 1000 / total * measured / whole, 3) if total and pids else None,
-        "loadgen_cpu_ms_per_request": round(own_cpu * 1000 / total * measured / whole, 3) if total else None,
+        "server_cpu_ms_per_request": round(server_cpu * 1000 / total * measured / whole, 3)
+        if total and pids
+        else None,
+        "loadgen_cpu_ms_per_request": round(own_cpu * 1000 / total * measured / whole, 3)
+        if total
+        else None,
         "machine_load_average": os.getloadavg()[0],
         "p50_ms_by_path": {
             k: round(percentile(v, 50) * 1000, 1) for k, v in sorted(by_path.items())
@@ -198,7 +202,11 @@ def main(argv=None) -> dict:
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--prefix", default="BENCH")
-    parser.add_argument("--pids", default="", help="server process ids (gunicorn workers, postgres backends) to count CPU")
+    parser.add_argument(
+        "--pids",
+        default="",
+        help="server process ids (gunicorn workers, postgres backends) to count CPU",
+    )
     parser.add_argument("--mix", default="60,25,15", help="percent read,log,config")
     parser.add_argument(
         "--baseline", action="store_true", help="GET /healthz instead of the osquery mix"

@@ -128,8 +128,11 @@ def results_ingest(*, device_id: int, serial: str, results: list[ResultRow]) -> 
     if not known and not conflict:
         return {"stored": 0, "dropped": len(results)}
 
-    with transaction.atomic():
-        relaxed_commit()
+    nested = transaction.get_connection().in_atomic_block
+    # inside the drainer's transaction: no savepoint round trips (a failure requeues the chunk)
+    with transaction.atomic(savepoint=not nested):
+        if not nested:
+            relaxed_commit()
         needs_current = any(CATEGORIES[r.name] == "apps" for r in known) or conflict
         device = (
             Device.objects.select_for_update(no_key=True)
@@ -257,11 +260,11 @@ def status_logs_ingest(*, device_id: int, lines: list[StatusLine]) -> int:
         return 0
     with transaction.atomic():
         relaxed_commit()
-        _status_bulk(device_id, lines)
+        status_bulk([(device_id, line) for line in lines])
     return len(lines)
 
 
-def _status_bulk(device_id: int, lines: list[StatusLine]) -> None:
+def status_bulk(pairs: list[tuple[int, StatusLine]]) -> None:
     StatusLog.objects.bulk_create(
         [
             StatusLog(
@@ -273,8 +276,9 @@ def _status_bulk(device_id: int, lines: list[StatusLine]) -> None:
                 message=line.message,
                 version=line.version,
             )
-            for line in lines
-        ]
+            for device_id, line in pairs
+        ],
+        batch_size=1000,
     )
 
 

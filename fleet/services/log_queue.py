@@ -18,7 +18,7 @@ from django.db import DatabaseError, transaction
 
 from .. import conf
 from ..protocol import ResultRow, StatusLine
-from .inventory import _status_bulk, relaxed_commit, results_ingest
+from .inventory import relaxed_commit, results_ingest, status_bulk
 
 logger = logging.getLogger(__name__)
 QUEUE = "fleet:logs"
@@ -107,9 +107,14 @@ def log_queue_drain(*, max_items: int = 1000) -> int:
                 )
                 # device rows are locked in id order (like the last-seen flush): no deadlock cycle
                 results.sort(key=lambda r: r[0])
-                for device_id, lines in status_by_device.items():
-                    if device_id in existing:
-                        _status_bulk(device_id, lines)
+                status_bulk(
+                    [
+                        (device_id, line)
+                        for device_id, lines in status_by_device.items()
+                        if device_id in existing
+                        for line in lines
+                    ]
+                )
                 for device_id, serial, lines in results:
                     if device_id in existing:
                         results_ingest(device_id=device_id, serial=serial, results=lines)

@@ -35,13 +35,32 @@ def queue(settings):
 @pytest.mark.django_db
 def test_logs_are_queued_then_drained_in_bulk(queue):
     school_with_secret()
-    post = lambda path, body: Client().post(f"/api/osquery{path}", json.dumps(body), content_type="application/json")  # noqa: E731
+    post = lambda path, body: Client().post(
+        f"/api/osquery{path}", json.dumps(body), content_type="application/json"
+    )  # noqa: E731
     node_key = post("/enroll", enroll_body()).json()["node_key"]
-    battery = result_line("minot_battery", rows=[{"percent_remaining": "50", "designed_capacity": "100", "max_capacity": "75"}])
-    status = {"unixTime": "1795421521", "severity": "1", "filename": "f.cpp", "line": "1", "message": "m"}
+    battery = result_line(
+        "minot_battery",
+        rows=[{"percent_remaining": "50", "designed_capacity": "100", "max_capacity": "75"}],
+    )
+    status = {
+        "unixTime": "1795421521",
+        "severity": "1",
+        "filename": "f.cpp",
+        "line": "1",
+        "message": "m",
+    }
     for _ in range(3):
-        assert post("/log", {"node_key": node_key, "log_type": "result", "data": [battery]}).json() == {}
-        assert post("/log", {"node_key": node_key, "log_type": "status", "data": [status, status]}).json() == {}
+        assert (
+            post("/log", {"node_key": node_key, "log_type": "result", "data": [battery]}).json()
+            == {}
+        )
+        assert (
+            post(
+                "/log", {"node_key": node_key, "log_type": "status", "data": [status, status]}
+            ).json()
+            == {}
+        )
     # bad input is still refused at the door, never queued
     assert post("/log", {"node_key": node_key, "log_type": "nope", "data": []}).status_code == 400
     assert log_queue_length() == 6
