@@ -38,7 +38,6 @@ def config_build(*, school_id: int | None) -> dict[str, Any]:
             "logger_tls_max_lines": 1024,
             "config_refresh": conf.get("FLEET_CONFIG_REFRESH"),
             "schedule_splay_percent": 10,
-            "host_identifier": "uuid",
         },
         "decorators": {"load": ["SELECT hardware_serial AS serial_number FROM system_info;"]},
         "schedule": {
