@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from family.models import CarePlan, Child, School
 
@@ -241,16 +242,16 @@ class CalendarDay:
 
 
 STATE_LABELS = {
-    "booked": "Réservé",
-    "not_booked": "Non réservé",
-    "closed": "Fermé",
-    "past_deadline": "Délai dépassé",
-    "absent": "Absent",
+    "booked": gettext_lazy("Réservé"),
+    "not_booked": gettext_lazy("Non réservé"),
+    "closed": gettext_lazy("Fermé"),
+    "past_deadline": gettext_lazy("Délai dépassé"),
+    "absent": gettext_lazy("Absent"),
 }
 
 
 def state_label(state: str) -> str:
-    return _(STATE_LABELS[state])
+    return str(STATE_LABELS[state])
 
 
 @dataclass

@@ -78,29 +78,6 @@ def _parse_date(value: str | None, default: dt.date | None = None) -> dt.date | 
     return day if dt.date(2000, 1, 1) <= day <= dt.date(2100, 12, 31) else default
 
 
-# --- home ----------------------------------------------------------------------------------------
-@role_required("parent", "staff", "admin")
-def home(request):
-    if is_parent(request.user):
-        today = timezone.localdate()
-        children = visible_children(request.user).select_related("school")
-        return render(
-            request,
-            "canteen/home_parent.html",
-            {"children": children, "today": today, "title": _("Cantine")},
-        )
-    return render(
-        request,
-        "canteen/home_staff.html",
-        {
-            "schools": staff_schools(request.user),
-            "today": timezone.localdate(),
-            "title": _("Cantine — personnel"),
-            "citywide": can_edit_citywide_menus(request.user),
-        },
-    )
-
-
 # --- parent calendar -----------------------------------------------------------------------------
 class PatternForm(forms.Form):
     start = forms.DateField(
@@ -255,6 +232,58 @@ def child_calendar(request, child_id: int, year: int | None = None, month: int |
             "booked_total": sum(d.price.amount_cents for d in booked),
             "warnings": warnings,
             "month_label": f"{MONTH_NAMES[month - 1]} {year}",
+        },
+    )
+
+
+# --- home ----------------------------------------------------------------------------------------
+class FamilyPatternForm(PatternForm):
+    children = forms.ModelMultipleChoiceField(
+        label=gettext_lazy("Enfants"), queryset=None, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args, children_qs, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["children"].queryset = children_qs
+        self.order_fields(["children", "start", "end", "weekdays"])
+
+
+@role_required("parent", "staff", "admin")
+@require_http_methods(["GET", "POST"])
+def home(request):
+    if is_parent(request.user):
+        today = timezone.localdate()
+        children = visible_children(request.user).select_related("school", "household")
+        form = FamilyPatternForm(prefix="f", children_qs=children)
+        if request.method == "POST":
+            form = FamilyPatternForm(request.POST, prefix="f", children_qs=children)
+            if form.is_valid():
+                v = form.cleaned_data
+                try:
+                    result = services.bookings_create_pattern(
+                        children=list(v["children"]),
+                        start=v["start"],
+                        end=v["end"],
+                        weekdays=v["weekdays"],
+                        actor=request.user,
+                    )
+                    _report(request, result, _("%(n)s repas réservés."))
+                except ApplicationError as exc:
+                    messages.error(request, exc.message)
+                return redirect("canteen:home")
+            messages.error(request, _("Vérifiez le formulaire ci-dessous."))
+        context = {"children": children, "today": today, "form": form, "title": _("Cantine")}
+        return render(request, "canteen/home_parent.html", context)
+    if request.method == "POST":
+        raise Http404
+    return render(
+        request,
+        "canteen/home_staff.html",
+        {
+            "schools": staff_schools(request.user),
+            "today": timezone.localdate(),
+            "title": _("Cantine — personnel"),
+            "citywide": can_edit_citywide_menus(request.user),
         },
     )
 

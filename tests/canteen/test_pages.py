@@ -195,3 +195,40 @@ def test_kitchen_forecast_command(world, capsys, tmp_path):
     assert openpyxl.load_workbook(target).sheetnames == ["Prévisions", "PAI et allergies"]
     call_command("kitchen_forecast", "--start", "2026-11-03", "--pai")
     assert "PAI" in capsys.readouterr().out
+
+
+def test_parent_books_a_month_for_both_children_from_home(client, world):
+    client.force_login(world["parent"])
+    assert client.get(reverse("canteen:home")).status_code == 200
+    response = client.post(
+        reverse("canteen:home"),
+        {
+            "f-children": [world["lea"].id, world["hugo"].id],
+            "f-start": "2026-11-01",
+            "f-end": "2026-11-30",
+            "f-weekdays": ["0", "1", "3", "4"],
+        },
+        follow=True,
+    )
+    html = response.content.decode()
+    assert "repas réservés" in html, html[html.find("<main") : html.find("<main") + 1500]
+    assert (
+        Booking.objects.filter(child=world["lea"]).count()
+        == Booking.objects.filter(child=world["hugo"]).count()
+        == 14
+    )
+    # a foreign child is not a valid choice: nothing written
+    before = Booking.objects.count()
+    client.post(
+        reverse("canteen:home"),
+        {
+            "f-children": [world["ines"].id],
+            "f-start": "2026-11-01",
+            "f-end": "2026-11-30",
+            "f-weekdays": ["0"],
+        },
+    )
+    assert (
+        Booking.objects.count() == before
+        and not Booking.objects.filter(child=world["ines"]).exists()
+    )
