@@ -68,6 +68,12 @@ FLAG_NAMES = [
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["extension"]:
+        # osquery extension (Linux battery table); its flags are osquery-python's own.
+        from .extension import main as extension_main
+
+        return extension_main(argv[1:])
     args = build_parser().parse_args(argv)
     from . import logs
 

@@ -380,7 +380,7 @@ def _battery_row(directory: str) -> Row | None:
     }
 
 
-POWER_SUPPLY_DIR = "/sys/class/power_supply"
+POWER_SUPPLY_DIR = os.environ.get("MINOT_POWER_SUPPLY_DIR", "/sys/class/power_supply")
 
 
 def battery() -> list[Row]:

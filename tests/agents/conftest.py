@@ -145,6 +145,7 @@ class ExtensionManagerHandler:
     def __init__(self, rows, missing=()):
         self.rows = {t: r for t, r in rows.items() if t not in missing}
         self.queries = []
+        self.registered = []
 
     def ping(self):
         from osquery.extensions.ttypes import ExtensionStatus
@@ -170,6 +171,7 @@ class ExtensionManagerHandler:
     def registerExtension(self, info, registry):
         from osquery.extensions.ttypes import ExtensionStatus
 
+        self.registered.append((info, registry))
         return ExtensionStatus(code=0, message="OK", uuid=1)
 
     def deregisterExtension(self, uuid):
@@ -230,6 +232,7 @@ class ThriftOsquery:
         self.thread = threading.Thread(target=self._serve, daemon=True)
 
         self.stopped = False
+        self.clients = []
 
     def _serve(self):
         # TThreadedServer.serve() without its endless retry after the socket is closed.
@@ -241,6 +244,7 @@ class ThriftOsquery:
                     return
                 continue
             if client:
+                self.clients.append(client)
                 threading.Thread(target=self.server.handle, args=(client,), daemon=True).start()
 
     def start(self):
@@ -249,8 +253,19 @@ class ThriftOsquery:
         return self
 
     def stop(self):
+        """Like osqueryd exiting: the socket and every open connection close."""
+        import socket as socket_module
+
         self.stopped = True
         self.transport.close()
+        for client in self.clients:
+            handle = getattr(client, "handle", None)
+            if handle is not None:
+                try:
+                    handle.shutdown(socket_module.SHUT_RDWR)
+                except OSError:
+                    pass
+            client.close()
 
 
 @pytest.fixture

@@ -108,3 +108,75 @@ def test_check_command_through_osquery(osquery_server, capsys):
     assert output["results"]["minot_system"][0]["hardware_serial"] == "PF3AGENT1"
     assert output["results"]["minot_os"][0]["name"] == "Ubuntu"
     assert output["host_details"]["platform_info"]["vendor"] == "LENOVO"
+
+
+def test_battery_extension_registers_with_osquery_and_serves_the_table(osquery_server, tmp_path):
+    """``minot-agent extension`` (osquery-python's start_extension) against the manager."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from osquery import ExtensionClient
+
+    supply = tmp_path / "power_supply" / "BAT0"
+    supply.mkdir(parents=True)
+    for name, value in {
+        "type": "Battery",
+        "status": "Charging",
+        "capacity": "64",
+        "cycle_count": "230",
+        "charge_full_design": "4000000",
+        "charge_full": "3600000",
+        "charge_now": "2300000",
+    }.items():
+        (supply / name).write_text(value + "\n")
+    server = osquery_server()
+    env = dict(os.environ, MINOT_POWER_SUPPLY_DIR=str(tmp_path / "power_supply"))
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "minot_agent",
+            "extension",
+            "--socket",
+            server.path,
+            "--interval",
+            "1",
+            "--timeout",
+            "3",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while not os.path.exists(server.path + ".1"):
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        ((info, registry),) = server.handler.registered
+        assert info.name == "minot_battery"
+        assert "battery" in registry["table"]
+
+        client = ExtensionClient(path=server.path, uuid=1)
+        assert client.open(timeout=5)
+        response = client.extension_client().call(
+            "table", "battery", {"action": "generate", "context": "{}"}
+        )
+        assert response.status.code == 0
+        (row,) = response.response
+        assert (row["percent_remaining"], row["cycle_count"], row["charging"]) == ("64", "230", "1")
+        assert (row["designed_capacity"], row["max_capacity"]) == ("4000", "3600")
+        columns = client.extension_client().call("table", "battery", {"action": "columns"})
+        assert {c["name"] for c in columns.response} >= {"cycle_count", "designed_capacity"}
+        client.close()
+
+        # osqueryd goes away: the extension's watchdog ends it
+        server.stop()
+        assert process.wait(15) != 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
