@@ -215,7 +215,7 @@ def test_parent_books_a_month_for_both_children_from_home(client, world):
     assert (
         Booking.objects.filter(child=world["lea"]).count()
         == Booking.objects.filter(child=world["hugo"]).count()
-        == 14
+        == 15
     )
     # a foreign child is not a valid choice: nothing written
     before = Booking.objects.count()
