@@ -35,7 +35,7 @@ class Spool:
         self.path = path
         self.max_entries = max(10, max_entries)
         self.max_bytes = max(64 * 1024, max_bytes)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: put() may build a status line
         self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         try:
             os.chmod(path, 0o600)
