@@ -67,12 +67,19 @@ _seen_lock = threading.Lock()
 _last_flush = [time.monotonic()]
 
 
+_written: dict[int, float] = {}  # device id → when this process last wrote its last-seen
+
+
 def node_seen(device_id: int) -> None:
-    """Remember a check-in; write the buffered ones at most every FLEET_LAST_SEEN_FLUSH_SECONDS."""
+    """Remember a check-in; write the buffered ones at most every FLEET_LAST_SEEN_FLUSH_SECONDS,
+    and at once when this process has not written this device recently (first contact shows the
+    device online immediately; afterwards the stored time lags by at most a few minutes)."""
     now = time.time()
+    stale_after = conf.get("FLEET_ONLINE_WINDOW_SECONDS") / 3
     with _seen_lock:
         _seen[device_id] = now
         due = time.monotonic() - _last_flush[0] >= conf.get("FLEET_LAST_SEEN_FLUSH_SECONDS")
+        due = due or now - _written.get(device_id, 0.0) > stale_after
     if due:
         last_seen_flush()
 
@@ -120,6 +127,11 @@ def last_seen_flush() -> int:
                 [d for d in devices if d.pk in changed],
                 ["last_seen_at", "status", "status_expected", "status_changed_at"],
             )
+        written_at = time.time()
+        with _seen_lock:
+            if len(_written) > 200_000:
+                _written.clear()
+            _written.update(dict.fromkeys(ids, written_at))
     except DatabaseError:
         logger.warning("fleet: last-seen flush failed, will retry", exc_info=True)
         with _seen_lock:

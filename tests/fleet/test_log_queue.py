@@ -35,9 +35,12 @@ def queue(settings):
 @pytest.mark.django_db
 def test_logs_are_queued_then_drained_in_bulk(queue):
     school_with_secret()
-    post = lambda path, body: Client().post(
-        f"/api/osquery{path}", json.dumps(body), content_type="application/json"
-    )  # noqa: E731
+
+    def post(path, body):
+        return Client().post(
+            f"/api/osquery{path}", json.dumps(body), content_type="application/json"
+        )  # noqa: E731
+
     node_key = post("/enroll", enroll_body()).json()["node_key"]
     battery = result_line(
         "minot_battery",

@@ -491,3 +491,17 @@ def test_rate_limit_on_enroll_per_address(school, settings):
     settings.FLEET_RATE_LIMIT_ENROLL_PER_ADDRESS = 2
     codes = [post("/enroll", enroll_body(secret="bad-secret-0000")).status_code for _ in range(3)]
     assert codes == [200, 200, 429]
+
+
+def test_last_seen_is_batched_but_first_contact_is_immediate(node_key, settings):
+    from fleet.services import nodes
+
+    settings.FLEET_LAST_SEEN_FLUSH_SECONDS = 3600
+    nodes._written.clear()
+    post("/distributed/read", {"node_key": node_key})
+    first = Device.objects.get().last_seen_at
+    assert first is not None  # first contact written at once
+    post("/distributed/read", {"node_key": node_key})
+    assert Device.objects.get().last_seen_at == first  # later ones buffered
+    assert nodes.last_seen_flush() == 1
+    assert Device.objects.get().last_seen_at > first
