@@ -21,7 +21,7 @@ from family.models import School
 
 from . import forecasts, selectors, services
 from .deadlines import monday_of
-from .models import AllergenPresence, AttendanceRecord, Dish, Menu, Variant
+from .models import COURSE_ORDER, AllergenPresence, AttendanceRecord, Dish, Menu, Variant
 from .permissions import (
     can_edit_citywide_menus,
     child_for_user,
@@ -556,7 +556,11 @@ def menu_day_edit(request, scope: str, day: str):
             messages.error(request, _("Vérifiez le formulaire ci-dessous."))
     else:
         initial = []
-        for dish in menu.dishes.all() if menu else []:
+        dishes = sorted(
+            menu.dishes.all() if menu else [],
+            key=lambda d: (COURSE_ORDER.index(d.course), d.variant != Variant.STANDARD, d.variant),
+        )
+        for dish in dishes:
             row = {"course": dish.course, "variant": dish.variant, "name": dish.name}
             row.update({f"a_{a.value}": dish.presence(a.value) for a in Allergen})
             initial.append(row)
