@@ -73,6 +73,7 @@ def test_demo_story(browser, live_server, tmp_path):
     last_next = (first_next + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
 
     page = browser.new_page()
+    page.set_default_timeout(90_000)  # the machine is shared: be patient with a loaded live server
     # --- the parent books next month for both children ---
     browser_login(page, live_server, parent.email, PASSWORD)
     for child in (lea, hugo):
