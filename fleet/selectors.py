@@ -145,3 +145,25 @@ def cart_battery_forecast(cart) -> dict[str, int]:
         "6m": devices.filter(battery_forecast_date__lte=today + dt.timedelta(days=182)).count(),
         "12m": devices.filter(battery_forecast_date__lte=today + dt.timedelta(days=365)).count(),
     }
+
+
+ALERT_PRIORITY = [
+    "missing",
+    "identity_conflict",
+    "battery_worn",
+    "low_storage",
+    "battery_forecast",
+    "outdated_os",
+]
+
+
+def alerts_by_priority(alerts):
+    """Most urgent kinds first (a missing device before an outdated system), newest first within."""
+    from django.db.models import Case, IntegerField, Value, When
+
+    rank = Case(
+        *(When(kind=kind, then=Value(i)) for i, kind in enumerate(ALERT_PRIORITY)),
+        default=Value(len(ALERT_PRIORITY)),
+        output_field=IntegerField(),
+    )
+    return alerts.annotate(priority=rank).order_by("priority", "-opened_at", "-id")

@@ -74,7 +74,9 @@ def dashboard(request):
         ),
         "os_chart": charts.bar_chart(os_versions, title=_("Versions du système")),
         "alerts_chart": charts.bar_chart(alerts_weeks, title=_("Alertes ouvertes par semaine")),
-        "recent_alerts": alerts_for_user(request.user).exclude(state=Alert.State.RESOLVED)[:8],
+        "recent_alerts": selectors.alerts_by_priority(
+            alerts_for_user(request.user).exclude(state=Alert.State.RESOLVED)
+        )[:8],
     }
     return render(request, "fleet/dashboard.html", context)
 
@@ -319,7 +321,7 @@ def alert_list(request):
     kind = request.GET.get("kind")
     if kind in AlertKind.values:
         alerts = alerts.filter(kind=kind)
-    page = Paginator(alerts, 50).get_page(request.GET.get("page"))
+    page = Paginator(selectors.alerts_by_priority(alerts), 50).get_page(request.GET.get("page"))
     return render(
         request,
         "fleet/alerts.html",
