@@ -122,9 +122,9 @@ def build(*, households: int, schools: int, log=print) -> None:
                     school=c.school,
                     state="submitted",
                     tracking_code=f"B{c.pk:07d}"[-8:],
-                    submitted_at=now - dt.timedelta(days=c.pk % 30),
+                    submitted_at=now - dt.timedelta(days=(n * 7) % 30),
                 )
-                for c in children[::2]
+                for n, c in enumerate(children[::2])
             ]
         )
     log(
