@@ -491,6 +491,15 @@ class Agent:
                 self.distributed()
             self.failures[task] = 0
             self.next_due[task] = time.monotonic() + self._jittered(self._interval(task))
+            # The server answers again: do not leave the other requests in a long back-off
+            # (spooled reports go out now rather than at the end of the back-off).
+            for other in ("config", "flush", "distributed"):
+                if other != task and self.failures.get(other):
+                    self.failures[other] = 0
+                    self.next_due[other] = min(
+                        self.next_due.get(other, 0.0),
+                        time.monotonic() + self.rng.uniform(0, 1),
+                    )
         except TransportError as exc:
             failures = self.failures.get(task, 0) + 1
             self.failures[task] = failures
