@@ -63,7 +63,15 @@ class ChildAdmin(admin.ModelAdmin):
 
 @admin.register(models.IncomeAssessment)
 class IncomeAssessmentAdmin(admin.ModelAdmin):
-    list_display = ["household", "quotient", "source", "status", "bracket", "valid_from", "valid_until"]
+    list_display = [
+        "household",
+        "quotient",
+        "source",
+        "status",
+        "bracket",
+        "valid_from",
+        "valid_until",
+    ]
     list_filter = ["status", "source"]
     raw_id_fields = ["household", "document"]
 
@@ -72,7 +80,15 @@ class EventInline(admin.TabularInline):
     model = models.ApplicationEvent
     extra = 0
     can_delete = False
-    readonly_fields = ["created_at", "kind", "from_state", "to_state", "message", "actor", "actor_kind"]
+    readonly_fields = [
+        "created_at",
+        "kind",
+        "from_state",
+        "to_state",
+        "message",
+        "actor",
+        "actor_kind",
+    ]
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -450,6 +450,7 @@ class HouseholdDetailApi(APIView):
     @extend_schema(responses={200: HouseholdDetailOut})
     def get(self, request, household_id: int):
         household = perms.household_any_for_user(request.user, household_id)
+        services.household_record_read(actor=request.user, household=household, via="api")
         return Response(HouseholdDetailOut(household).data)
 
 

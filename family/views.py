@@ -761,6 +761,7 @@ def counter(request):
 @role_required(STAFF)
 def counter_household(request, household_id: int):
     household = perms.household_for_staff(request.user, household_id)
+    services.household_record_read(actor=request.user, household=household, via="counter")
     children = household.children.select_related("school")
     form = forms.ApplicationForm(
         request.POST or None,

@@ -14,6 +14,7 @@ from .children import (  # noqa: F401
     child_create,
     child_record_read,
     child_update_identity,
+    household_record_read,
 )
 from .documents import document_check, document_read_audit, document_upload  # noqa: F401
 from .households import (  # noqa: F401

@@ -421,3 +421,17 @@ def change_request_cancel(*, actor, change_request: ChangeRequest) -> ChangeRequ
             household_id=locked.household_id,
         )
     return locked
+
+
+def household_record_read(*, actor, household: Household, via: str = "page") -> None:
+    """Staff opening a family's record (its children listed) leaves an audit row."""
+    if is_parent(actor):
+        return
+    audit(
+        action="family.household.read",
+        actor=actor,
+        target=household,
+        household_id=household.pk,
+        data={"via": via},
+        family_side=False,
+    )

@@ -208,3 +208,20 @@ def test_parent_cannot_set_class_but_staff_can(world):
         .json()["first_name"]
         == "Léo"
     )
+
+
+def test_staff_reads_of_a_household_are_audited(world):
+    api_client_for(world.parent).get(
+        reverse("family-api:household-detail", args=[world.household.pk])
+    )
+    api_client_for(world.staff).get(
+        reverse("family-api:household-detail", args=[world.household.pk])
+    )
+    client = Client()
+    client.force_login(world.staff)
+    client.get(reverse("family:counter-household", args=[world.household.pk]))
+    reads = AuditEvent.objects.filter(action="family.household.read")
+    assert [(e.actor, e.data["via"]) for e in reads.order_by("id")] == [
+        (world.staff, "api"),
+        (world.staff, "counter"),
+    ]
