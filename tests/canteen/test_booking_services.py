@@ -255,7 +255,7 @@ def test_block_reason_tolerates_missing_payments_selector(family, monkeypatch):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_double_click_creates_one_booking():
     school = SchoolFactory()
     make_year()

@@ -13,7 +13,11 @@ from tests.canteen.factories import make_assessment, make_menu, make_tariff
 from tests.conftest import browser_login
 from tests.factories import PASSWORD, SchoolFactory, StaffFactory, household_with_parent
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def weekday_on_or_after(day: dt.date) -> dt.date:
