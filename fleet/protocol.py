@@ -142,6 +142,11 @@ class EnrollRequest:
         return (self.serial or self.hardware_uuid or self.host_identifier)[:128]
 
 
+def clean(value: Any, size: int) -> str:
+    """A string safe for every database: NUL characters removed (PostgreSQL refuses them), capped."""
+    return ("" if value is None else str(value)).replace("\x00", "")[:size]
+
+
 def _str_map(value: Any, what: str) -> dict[str, str]:
     if value is None:
         return {}
@@ -153,7 +158,7 @@ def _str_map(value: Any, what: str) -> dict[str, str]:
             raise ProtocolError(
                 _("%(w)s : la valeur de %(k)s doit être une chaîne.") % {"w": what, "k": key[:40]}
             )
-        out[str(key)[:64]] = "" if item is None else str(item)[:512]
+        out[clean(key, 64)] = clean(item, 512)
     return out
 
 
@@ -215,7 +220,7 @@ def _unix_time(value: Any, now: dt.datetime) -> dt.datetime:
         raise ProtocolError(_("unixTime doit être un nombre."))
     try:
         seconds = float(value)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise ProtocolError(_("unixTime doit être un nombre ou une chaîne numérique.")) from exc
     if not (0 <= seconds < 4102444800):  # before 2100
         raise ProtocolError(_("unixTime hors limites."))
@@ -272,7 +277,7 @@ def _result_line(line: Any, now: dt.datetime) -> list[ResultRow]:
         raise ProtocolError(_("Ligne de résultat sans nom de requête (name)."))
     at = _unix_time(line.get("unixTime"), now)
     decorations = _str_map(line.get("decorations"), "decorations")
-    name = query_name(name)[:128]
+    name = clean(query_name(name), 128)
     if "diffResults" in line:
         diff = line["diffResults"]
         if not isinstance(diff, dict):
@@ -305,7 +310,7 @@ def _status_line(line: Any, now: dt.datetime) -> StatusLine:
         severity = int(line.get("severity", 0) or 0)
         number = line.get("line")
         number = int(number) if number not in (None, "") else None
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise ProtocolError(_("severity et line doivent être des nombres.")) from exc
     message = line.get("message", "")
     if not isinstance(message, str):
@@ -313,10 +318,10 @@ def _status_line(line: Any, now: dt.datetime) -> StatusLine:
     return StatusLine(
         at=_unix_time(line.get("unixTime"), now),
         severity=max(0, min(severity, 9)),
-        filename=str(line.get("filename", ""))[:128],
+        filename=clean(line.get("filename", ""), 128),
         line=number if number is None or abs(number) < 2**31 else None,
-        message=message[:4000],
-        version=str(line.get("version", ""))[:32],
+        message=clean(message, 4000),
+        version=clean(line.get("version", ""), 32),
     )
 
 
@@ -351,7 +356,7 @@ def parse_distributed_write(body: dict[str, Any]) -> list[DistributedAnswer]:
         status = parts["statuses"].get(external, 0)
         try:
             status = int(status)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise ProtocolError(_("statuses : un code numérique est attendu.")) from exc
         message = parts["messages"].get(external, "")
         stats = parts["stats"].get(external) or {}
@@ -360,5 +365,12 @@ def parse_distributed_write(body: dict[str, Any]) -> list[DistributedAnswer]:
         query_id = live_query_id(external)
         if query_id is None:
             continue
-        answers.append(DistributedAnswer(query_id, rows, status, str(message or "")[:2000], stats))
+        if not -(2**31) < status < 2**31:
+            raise ProtocolError(_("statuses : code hors limites."))
+        stats = {
+            clean(k, 32): v
+            for k, v in stats.items()
+            if isinstance(v, (int, float)) and abs(v) < 2**53
+        }
+        answers.append(DistributedAnswer(query_id, rows, status, clean(message or "", 2000), stats))
     return answers

@@ -31,7 +31,7 @@ MAX_APPS = 5000
 def _int(value: Any) -> int | None:
     try:
         number = int(float(value))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     return number if abs(number) < 2**62 else None
 
