@@ -403,6 +403,13 @@ class ChildCalendarApi(APIView):
         if not 2000 <= year <= 2100:
             raise ApplicationError(_("Mois hors limites."))
         days = selectors.child_month_calendar(child=child, year=year, month=mon)
+        services.staff_read_record(
+            user=request.user,
+            action="canteen.calendar.view",
+            target=child,
+            household_id=child.household_id,
+            data={"month": month},
+        )
         return Response(
             {
                 "child": child.id,
@@ -521,6 +528,12 @@ class AttendanceApi(APIView):
         school = school_for_staff(request.user, params.validated_data["school"])
         day = params.validated_data.get("day") or timezone.localdate()
         roll, rows = selectors.roll_sheet(school=school, day=day)
+        services.staff_read_record(
+            user=request.user,
+            action="canteen.roll.view",
+            target=school,
+            data={"day": day.isoformat()},
+        )
         return Response(
             {
                 "school": school.id,
@@ -619,6 +632,12 @@ class KitchenListApi(APIView):
         school = school_for_staff(request.user, params.validated_data["school"])
         day = params.validated_data.get("day") or timezone.localdate() + dt.timedelta(days=1)
         entries = selectors.kitchen_daily_list(school=school, day=day)
+        services.staff_read_record(
+            user=request.user,
+            action="canteen.kitchen_list.view",
+            target=school,
+            data={"day": day.isoformat()},
+        )
         return Response(
             {"school": school.id, "day": day.isoformat(), "children": [e.__dict__ for e in entries]}
         )

@@ -576,3 +576,19 @@ def menus_copy_week(
             },
         )
     return copied
+
+
+def staff_read_record(
+    *, user, action: str, target=None, household_id: int | None = None, data=None
+) -> None:
+    """Staff reads of children's records (calendar, roll, kitchen list) are audited; parents' are not."""
+    if user is None or is_parent(user):
+        return
+    audit_record(
+        action=action,
+        actor=user,
+        actor_kind=ActorKind.STAFF_FOR_FAMILY if household_id else ActorKind.PERSON,
+        target=target,
+        household_id=household_id,
+        data=data or {},
+    )

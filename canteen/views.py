@@ -200,6 +200,13 @@ def child_calendar(request, child_id: int, year: int | None = None, month: int |
             return redirect(here)
         messages.error(request, _("Vérifiez le formulaire ci-dessous."))
     days = selectors.child_month_calendar(child=child, year=year, month=month)
+    services.staff_read_record(
+        user=request.user,
+        action="canteen.calendar.view",
+        target=child,
+        household_id=child.household_id,
+        data={"month": f"{year}-{month:02d}"},
+    )
     weeks: list[list] = []
     for d in days:
         if d.day.weekday() >= 5:
@@ -371,6 +378,9 @@ def roll(request, school_id: int):
             messages.error(request, exc.message)
         return redirect(here)
     taken, rows = selectors.roll_sheet(school=school, day=day)
+    services.staff_read_record(
+        user=request.user, action="canteen.roll.view", target=school, data={"day": day.isoformat()}
+    )
     return render(
         request,
         "canteen/roll.html",

@@ -232,3 +232,18 @@ def test_parent_books_a_month_for_both_children_from_home(client, world):
         Booking.objects.count() == before
         and not Booking.objects.filter(child=world["ines"]).exists()
     )
+
+
+def test_staff_reads_are_audited_parent_reads_are_not(client, world):
+    from backend.core.models import AuditEvent
+
+    client.force_login(world["parent"])
+    client.get(reverse("canteen:calendar", args=[world["lea"].id, 2026, 11]))
+    assert not AuditEvent.objects.filter(action="canteen.calendar.view").exists()
+    client.force_login(world["staff"])
+    client.get(reverse("canteen:calendar", args=[world["lea"].id, 2026, 11]))
+    client.get(reverse("canteen:roll", args=[world["school"].id]))
+    event = AuditEvent.objects.get(action="canteen.calendar.view")
+    assert event.actor == world["staff"] and event.household_id == world["lea"].household_id
+    assert event.actor_kind == "staff_for_family"
+    assert AuditEvent.objects.filter(action="canteen.roll.view", actor=world["staff"]).count() == 1
