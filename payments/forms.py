@@ -146,6 +146,12 @@ class SepaMandateForm(forms.Form):
 
 class TopUpForm(forms.Form):
     amount = EurosField(label=_("Montant du rechargement (€)"), max_length=12)
+    token = forms.RegexField(r"^[0-9a-f]{32}$", widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial["token"] = uuid.uuid4().hex
 
 
 TEST_CARDS = [

@@ -261,6 +261,7 @@ def top_up(request):
                 account=account,
                 amount_cents=form.cleaned_data["amount"],
                 payment_method=card.cleaned_data["payment_method"] if card else None,
+                token=form.cleaned_data.get("token") or None,
             )
         except ApplicationError as exc:
             messages.error(request, exc.message)

@@ -327,11 +327,23 @@ def payment_record_counter(
 
 
 def payment_top_up(
-    *, actor, account: Account, amount_cents: int, payment_method: str | None = None
+    *,
+    actor,
+    account: Account,
+    amount_cents: int,
+    payment_method: str | None = None,
+    token: str | None = None,
 ) -> Payment:
-    """Prepaid mode: credit the account online (no invoice)."""
+    """Prepaid mode: credit the account online (no invoice).
+
+    ``token`` comes from the form: the same form submitted twice is one payment, one key.
+    """
     if not isinstance(amount_cents, int) or amount_cents < 100:
         raise ApplicationError(_("Le rechargement minimum est de 1,00 €."))
+    key = f"minot:topup:{account.pk}:{token or uuid.uuid4().hex}"
+    existing = Payment.objects.filter(idempotency_key=key).first()
+    if existing is not None:
+        return existing
     with transaction.atomic():
         payment = Payment(
             account=account,
@@ -340,7 +352,7 @@ def payment_top_up(
             amount_cents=amount_cents,
             currency=account.currency,
             is_top_up=True,
-            idempotency_key=f"minot:topup:{uuid.uuid4()}",
+            idempotency_key=key,
             created_by=actor,
         )
         payment.save(force_insert=True)

@@ -178,3 +178,28 @@ def test_failed_sepa_debit_reopens_the_invoice_and_notifies(localstripe_webhook,
     invoice.refresh_from_db()
     assert invoice.status == Invoice.Status.ISSUED and invoice.paid_cents == 0
     assert any("rejeté" in m.body for m in mail.outbox)
+
+
+def test_prepaid_top_up_by_card_credits_the_account(localstripe, client):
+    from payments.models import PaymentSettings
+
+    conf = PaymentSettings.current()
+    conf.mode = PaymentSettings.Mode.PREPAID
+    conf.save()
+    _h, user, _k, _invoice = billed_family()
+    client.force_login(user)
+    form = {"amount": "20,00", "payment_method": "pm_card_visa", "token": "a" * 32}
+    assert client.post("/paiements/recharger/", form).status_code == 302
+    assert (
+        client.post("/paiements/recharger/", form).status_code == 302
+    )  # double submit: one payment
+    payment = Payment.objects.get(is_top_up=True)
+    assert payment.status == Payment.Status.SUCCEEDED and payment.amount_cents == 2000
+    assert LedgerEntry.objects.get(kind="payment").amount_cents == 2000
+    assert (
+        client.post(
+            "/paiements/recharger/", {"amount": "0,5", "payment_method": "pm_card_visa"}
+        ).status_code
+        == 200
+    )
+    assert Payment.objects.filter(is_top_up=True).count() == 1
