@@ -7,6 +7,8 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -254,6 +256,10 @@ def invitation(request, token: str):
             if not request.user.is_authenticated:
                 if signup is None or not signup.is_valid():
                     raise ApplicationError(_("Complétez le formulaire pour créer votre compte."))
+                try:
+                    validate_password(signup.cleaned_data["password"], User(email=invitation.email))
+                except DjangoValidationError as exc:
+                    raise ApplicationError(" ".join(exc.messages))
                 user = User.objects.create_user(
                     email=invitation.email,
                     password=signup.cleaned_data["password"],

@@ -60,6 +60,12 @@ def test_invitation_link_creates_an_account_with_its_own_login(
     client = Client()
     page = client.get(f"/famille/invitation/{token}/")
     assert page.status_code == 200 and "Créez votre compte" in page.content.decode()
+    weak = client.post(
+        f"/famille/invitation/{token}/",
+        {"decision": "accept", "first_name": "Sam", "last_name": "Martin", "password": "12345678"},
+    )
+    assert weak.status_code == 200
+    assert not User.objects.filter(email="second@example.test").exists()
     r = client.post(
         f"/famille/invitation/{token}/",
         {
