@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -217,9 +217,32 @@ class MenuCopyWeekApi(APIView):
 
 # --- bookings ------------------------------------------------------------------------------------
 class BookingOutput(serializers.ModelSerializer):
+    price = serializers.SerializerMethodField()
+
     class Meta:
         model = Booking
-        fields = ["id", "child", "day", "status", "variant", "created_at", "cancelled_at"]
+        fields = ["id", "child", "day", "status", "variant", "created_at", "cancelled_at", "price"]
+
+    @extend_schema_field(
+        inline_serializer(
+            "BookingPrice",
+            {
+                "amount_cents": serializers.IntegerField(),
+                "currency": serializers.CharField(),
+                "explanation": serializers.CharField(),
+            },
+            allow_null=True,
+        )
+    )
+    def get_price(self, booking):
+        quote = self.context.get("prices", {}).get(booking.id)
+        if quote is None:
+            return None
+        return {
+            "amount_cents": quote.amount_cents,
+            "currency": quote.currency,
+            "explanation": quote.explanation,
+        }
 
 
 RESULT_SCHEMA = inline_serializer(
@@ -285,7 +308,10 @@ class BookingsApi(APIView):
             qs = qs.filter(status=v["status"])
         paginator = Pagination()
         page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(BookingOutput(page, many=True).data)
+        prices = selectors.booking_prices(list(page))
+        return paginator.get_paginated_response(
+            BookingOutput(page, many=True, context={"prices": prices}).data
+        )
 
     @extend_schema(request=InputSerializer, responses={201: RESULT_SCHEMA, 200: RESULT_SCHEMA})
     def post(self, request):

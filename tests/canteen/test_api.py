@@ -88,6 +88,11 @@ def test_parent_bulk_books_by_pattern_and_lists(world):
     assert len(r.json()["booked"]) == 12  # 5,6,9,10,12,13 × 2 children (2 and 3 past deadline)
     listed = client.get(reverse("canteen-api:bookings"), {"child": world["lea"].id}).json()
     assert listed["count"] == 6
+    assert listed["results"][0]["price"] == {
+        "amount_cents": 265,
+        "currency": "EUR",
+        "explanation": "tranche 3, 1er enfant, résident : 2,65\u00a0€",
+    }
 
 
 def test_parent_cannot_book_for_a_foreign_child(world):
