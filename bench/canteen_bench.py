@@ -205,7 +205,7 @@ def measure(*, repeat: int = 5, billing: bool = True, log=print) -> dict:
     from backend.accounts.models import User
     from canteen import forecasts, selectors, services
     from canteen.models import Booking
-    from family.models import Child, ChildGuardian, Guardian, Household
+    from family.models import Child, ChildGuardian, Guardian, Household, School
 
     results: dict = {
         "bookings": Booking.objects.count(),
@@ -255,6 +255,14 @@ def measure(*, repeat: int = 5, billing: bool = True, log=print) -> dict:
         results["forecast_ms"] = {"median": round(med, 1), "max": round(worst, 1)}
         results["forecast_meals"] = int(frame["meals"].sum())
         results["forecast_schools"] = int(frame["school_id"].nunique())
+        all_schools = list(
+            School.objects.filter(code__startswith="BENCH").values_list("id", flat=True)
+        )
+        med, worst, lists = timed(
+            lambda: selectors.kitchen_lists(school_ids=all_schools, day=tomorrow), repeat
+        )
+        results["kitchen_lists_ms"] = {"median": round(med, 1), "max": round(worst, 1)}
+        results["kitchen_lists_children"] = sum(len(v) for v in lists.values())
 
         # 3. bulk booking of a whole term for 3 children (their term bookings removed first)
         household = Household.objects.create(name="Bench term")

@@ -606,9 +606,8 @@ def forecast(request):
     report = forecasts.attendance_report(
         start=start - dt.timedelta(days=28), end=start, school_ids=school_ids
     )
-    kitchen = [
-        (school, selectors.kitchen_daily_list(school=school, day=start)) for school in schools[:50]
-    ]
+    lists = selectors.kitchen_lists(school_ids=school_ids, day=start)
+    kitchen = [(school, lists[school.id]) for school in schools if school.id in lists]
     kitchen_frame = forecasts.kitchen_frame(kitchen, day=start)
     fmt = request.GET.get("format")
     stamp = f"{start.isoformat()}_{n_days}j"

@@ -199,3 +199,28 @@ def test_kitchen_daily_list_names_allergy_and_pai_children(setup):
     assert [e.child_id for e in entries] == [first.id]
     assert entries[0].has_pai and entries[0].level == "contains"
     assert "Trousse en classe" in entries[0].action
+
+
+def test_kitchen_lists_for_many_schools_in_constant_queries(setup, django_assert_max_num_queries):
+    from canteen.selectors import kitchen_lists
+
+    school, _h, _user, (first, second) = setup
+    other = SchoolFactory()
+    _h2, _u2, (pai_only,) = household_with_parent(children=1, school=other)
+    CarePlan.objects.create(
+        child=pai_only,
+        valid_from=dt.date(2026, 9, 1),
+        valid_until=dt.date(2027, 7, 3),
+        packed_lunch=True,
+    )
+    Booking.objects.create(child=pai_only, day=dt.date(2026, 11, 2), variant="packed_lunch")
+    first.allergies = ["milk"]
+    first.save()
+    make_menu(dt.date(2026, 11, 2), dishes=[("dairy", "standard", "Yaourt", {"milk": "contains"})])
+    with django_assert_max_num_queries(5):
+        lists = kitchen_lists(school_ids=[school.id, other.id], day=dt.date(2026, 11, 2))
+    assert [e.child_id for e in lists[school.id]] == [first.id]
+    assert lists[school.id][0].level == "contains"
+    assert [(e.child_id, e.level, e.has_pai) for e in lists[other.id]] == [
+        (pai_only.id, "packed_lunch", True)
+    ]

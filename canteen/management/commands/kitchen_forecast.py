@@ -52,10 +52,9 @@ class Command(BaseCommand):
         elapsed = time.perf_counter() - began
         kitchen_frame = None
         if opts["pai"] or opts["format"] == "xlsx":
-            kitchen = [
-                (s, selectors.kitchen_daily_list(school=s, day=start))
-                for s in schools.filter(id__in=set(frame["school_id"]))
-            ]
+            ids = list(schools.values_list("id", flat=True))
+            lists = selectors.kitchen_lists(school_ids=ids, day=start)
+            kitchen = [(s, lists[s.id]) for s in schools.filter(id__in=list(lists))]
             kitchen_frame = forecasts.kitchen_frame(kitchen, day=start)
         if opts["format"] == "xlsx":
             if not opts["output"]:
