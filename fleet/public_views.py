@@ -78,7 +78,7 @@ def osquery_endpoint(*, authenticated: bool = True):
                         _("Trop de requêtes pour cet appareil, réessayez plus tard."), 429
                     )
                 response = handler(request, body, node)
-                node_seen(node.device_id)
+                node_seen(node)
                 return response
             except ProtocolError as exc:
                 return _error(exc.message, exc.status)

@@ -29,6 +29,7 @@ class Node:
     device_id: int
     school_id: int | None
     serial: str
+    online: bool = False  # as stored when the key was looked up
 
 
 def _cache_key(hashed: str) -> str:
@@ -45,14 +46,15 @@ def node_lookup(node_key: str) -> Node | None:
         return Node(*cached)
     row = (
         Device.objects.filter(node_key_hash=hashed, revoked_at__isnull=True)
-        .values_list("id", "school_id", "serial")
+        .values_list("id", "school_id", "serial", "status")
         .first()
     )
     if row is None:
         fleet_cache().set(_cache_key(hashed), _MISS, conf.get("FLEET_NODE_NEGATIVE_CACHE_SECONDS"))
         return None
-    fleet_cache().set(_cache_key(hashed), tuple(row), conf.get("FLEET_NODE_CACHE_SECONDS"))
-    return Node(*row)
+    node = (row[0], row[1], row[2], row[3] == DeviceStatus.ONLINE)
+    fleet_cache().set(_cache_key(hashed), node, conf.get("FLEET_NODE_CACHE_SECONDS"))
+    return Node(*node)
 
 
 def node_forget(hashed: str | None) -> None:
@@ -67,19 +69,21 @@ _seen_lock = threading.Lock()
 _last_flush = [time.monotonic()]
 
 
-_written: dict[int, float] = {}  # device id → when this process last wrote its last-seen
+_written: set[int] = set()  # devices this process has already marked online
 
 
-def node_seen(device_id: int) -> None:
-    """Remember a check-in; write the buffered ones at most every FLEET_LAST_SEEN_FLUSH_SECONDS,
-    and at once when this process has not written this device recently (first contact shows the
-    device online immediately; afterwards the stored time lags by at most a few minutes)."""
+def node_seen(node: Node | int) -> None:
+    """Remember a check-in; buffered check-ins are written at most every
+    FLEET_LAST_SEEN_FLUSH_SECONDS. A device that was not online when its key was looked up is
+    written at once (it shows online immediately); the others wait for the batch."""
+    device_id = node if isinstance(node, int) else node.device_id
+    immediate = not isinstance(node, int) and not node.online and device_id not in _written
     now = time.time()
-    stale_after = conf.get("FLEET_ONLINE_WINDOW_SECONDS") / 3
     with _seen_lock:
         _seen[device_id] = now
-        due = time.monotonic() - _last_flush[0] >= conf.get("FLEET_LAST_SEEN_FLUSH_SECONDS")
-        due = due or now - _written.get(device_id, 0.0) > stale_after
+        due = immediate or time.monotonic() - _last_flush[0] >= conf.get(
+            "FLEET_LAST_SEEN_FLUSH_SECONDS"
+        )
     if due:
         last_seen_flush()
 
@@ -127,11 +131,10 @@ def last_seen_flush() -> int:
                 [d for d in devices if d.pk in changed],
                 ["last_seen_at", "status", "status_expected", "status_changed_at"],
             )
-        written_at = time.time()
         with _seen_lock:
-            if len(_written) > 200_000:
+            if len(_written) > 500_000:
                 _written.clear()
-            _written.update(dict.fromkeys(ids, written_at))
+            _written.update(ids)
     except DatabaseError:
         logger.warning("fleet: last-seen flush failed, will retry", exc_info=True)
         with _seen_lock:
