@@ -24,6 +24,12 @@ def items(user) -> list[NavItem]:
                 reverse("family:activities"),
                 _("Accueil du matin, étude, mercredis : places et liste d'attente."),
             ),
+            NavItem(
+                _("Calendrier scolaire"),
+                reverse("family:calendar"),
+                _("Rentrée, périodes, vacances et jours sans école."),
+                in_header=False,
+            ),
         ]
     if is_school_staff(user) or is_city_admin(user):
         return [

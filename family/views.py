@@ -884,3 +884,28 @@ def activity_capacity(request, activity_id: int):
 
 def reverse_application(application) -> str:
     return reverse("family:application-detail", args=[application.pk])
+
+
+def school_calendar(request):
+    """The school calendar (terms, holidays, days off), public like the menus."""
+    from .models import CalendarClosure
+
+    today = timezone.localdate()
+    years = (
+        SchoolYear.objects.filter(end_date__gte=today)
+        .order_by("start_date")
+        .prefetch_related("terms")[:2]
+    )
+    closures = CalendarClosure.objects.filter(
+        school__isnull=True, end_date__gte=today
+    ).select_related("school_year")
+    return render(
+        request,
+        "family/calendar.html",
+        {
+            "title": _("Calendrier scolaire"),
+            "years": years,
+            "closures": closures,
+            "today": today,
+        },
+    )

@@ -126,3 +126,13 @@ def test_activities_page(world):
     assert "Étude du soir" in html
     client.force_login(world.staff)
     assert "Étude du soir" in client.get(reverse("family:activities")).content.decode()
+
+
+def test_school_calendar_page_is_public(db):
+    from django.utils import timezone
+
+    from family.demo import seed_school_year
+
+    seed_school_year(timezone.localdate())
+    html = Client().get(reverse("family:calendar")).content.decode()
+    assert "Vacances de Noël" in html
