@@ -137,10 +137,17 @@ class Dish(models.Model):
 
     def presence(self, allergen: str) -> str:
         value = (self.allergens or {}).get(allergen)
-        return value if value in AllergenPresence.values else AllergenPresence.UNKNOWN
+        return value if value in _STATED else AllergenPresence.UNKNOWN
 
 
 COURSE_ORDER = [c.value for c in Dish.Course]
+_STATED = frozenset(
+    {
+        AllergenPresence.CONTAINS.value,
+        AllergenPresence.MAY_CONTAIN.value,
+        AllergenPresence.FREE.value,
+    }
+)
 
 
 class Booking(TimeStampedModel):

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 
-from backend.core.allergens import Allergen
+from backend.core.allergens import ALLERGEN_CODES, Allergen
 
 from .models import COURSE_ORDER, AllergenPresence, Dish, Variant
 
@@ -33,6 +33,12 @@ class Level:
 
 
 WARNING_LEVELS = frozenset({Level.UNKNOWN, Level.MAY_CONTAIN, Level.CONTAINS})
+KNOWN_ALLERGENS = frozenset(ALLERGEN_CODES)
+_LABELS = dict(Allergen.choices)  # lazy labels: translated when turned into text
+
+
+def allergen_label(code: str) -> str:
+    return str(_LABELS.get(code, code))
 
 
 def child_variant(*, diet: str, packed_lunch_pai: bool) -> str:
@@ -97,13 +103,13 @@ def check_menu(*, allergies: Iterable[str], variant: str, dishes: list[Dish] | N
 
     ``dishes`` is ``None`` when no menu is published for the day: everything is unknown.
     """
-    codes = [a for a in dict.fromkeys(allergies) if a in Allergen.values]
+    codes = [a for a in dict.fromkeys(allergies) if a in KNOWN_ALLERGENS]
     if variant == Variant.PACKED_LUNCH:
         return SafetyCheck(Level.PACKED_LUNCH, _("Panier-repas fourni par la famille (PAI)."))
     if not codes:
         return SafetyCheck(Level.NO_ALLERGY, "")
     if not dishes:
-        findings = [Finding(c, str(Allergen(c).label), AllergenPresence.UNKNOWN) for c in codes]
+        findings = [Finding(c, allergen_label(c), AllergenPresence.UNKNOWN) for c in codes]
         return SafetyCheck(
             Level.UNKNOWN,
             _("Menu non publié : allergènes inconnus (%(list)s). À vérifier avant le repas.")
@@ -121,7 +127,7 @@ def check_menu(*, allergies: Iterable[str], variant: str, dishes: list[Dish] | N
                 worst, names = presence, [dish.name]
             elif presence == worst and presence != AllergenPresence.FREE:
                 names.append(dish.name)
-        findings.append(Finding(code, str(Allergen(code).label), worst, names))
+        findings.append(Finding(code, allergen_label(code), worst, names))
     if not served:
         for f in findings:
             f.presence = AllergenPresence.UNKNOWN
