@@ -375,6 +375,17 @@ def _calendar_day(ctx: ChildContext, day, booking, record, roll_taken, menu, now
         else:
             result.state = "booked"
         result.label = str(AttendanceRecord.Status(record.status).label)
+        if record.status == AttendanceRecord.Status.ABSENT_JUSTIFIED:
+            result.price = None
+            result.notes.append(_("Absence justifiée : repas non facturé."))
+        elif record.status == AttendanceRecord.Status.PRESENT_UNBOOKED and price is not None:
+            result.price = ctx.tariffs.quote(
+                day=day,
+                bracket=ctx.assessments.bracket(child.household_id, day),
+                rank=ctx.rank,
+                resident=child.household.is_resident,
+                kind=UNBOOKED_MEAL if kind == MEAL else kind,
+            )
         return result
     if roll_taken:
         result.locked = True

@@ -224,3 +224,26 @@ def test_kitchen_lists_for_many_schools_in_constant_queries(setup, django_assert
     assert [(e.child_id, e.level, e.has_pai) for e in lists[other.id]] == [
         (pai_only.id, "packed_lunch", True)
     ]
+
+
+def test_calendar_shows_attendance_prices_like_billing(setup):
+    school, _h, user, (first, second) = setup
+    _h2, _u2, (stranger,) = household_with_parent(children=1, school=school)
+    with time_machine.travel(dt.datetime(2026, 11, 3, 12, 0, tzinfo=dt.UTC), tick=False):
+        services.roll_take(
+            school=school,
+            day=dt.date(2026, 11, 3),
+            statuses={first.id: "absent_justified", second.id: "present", stranger.id: "present"},
+            actor=user,
+        )
+    now = dt.datetime(2026, 11, 3, 13, 0, tzinfo=dt.UTC)
+    day_first = {d.day: d for d in child_month_calendar(child=first, year=2026, month=11, now=now)}
+    assert (
+        day_first[dt.date(2026, 11, 3)].state == "absent"
+        and day_first[dt.date(2026, 11, 3)].price is None
+    )
+    assert "non facturé" in day_first[dt.date(2026, 11, 3)].notes[0]
+    day_stranger = {
+        d.day: d for d in child_month_calendar(child=stranger, year=2026, month=11, now=now)
+    }
+    assert day_stranger[dt.date(2026, 11, 3)].price.kind == "unbooked_meal"
