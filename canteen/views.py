@@ -615,6 +615,14 @@ def forecast(request):
         response = HttpResponse(forecasts.to_csv(pivot), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="previsions-cantine-{stamp}.csv"'
         return response
+    if fmt == "pai_csv":
+        response = HttpResponse(
+            forecasts.to_csv(kitchen_frame), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = (
+            f'attachment; filename="liste-pai-{start.isoformat()}.csv"'
+        )
+        return response
     if fmt == "xlsx":
         data = forecasts.to_xlsx(
             {_("Prévisions"): pivot, _("PAI et allergies"): kitchen_frame, _("Présence"): report}

@@ -127,6 +127,11 @@ def test_demo_story(browser, live_server, tmp_path):
     path = tmp_path / "forecast.csv"
     info.value.save_as(path)
     assert school.code in path.read_text(encoding="utf-8-sig")
+    with page.expect_download() as info:
+        page.click("text=Liste PAI et allergies (CSV)")
+    pai_path = tmp_path / "pai.csv"
+    info.value.save_as(pai_path)
+    assert "Léa" in pai_path.read_text(encoding="utf-8-sig")
     page.context.clear_cookies()
 
     # --- the public menu page, no login ---

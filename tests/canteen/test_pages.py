@@ -171,6 +171,8 @@ def test_forecast_page_and_downloads(client, world):
     assert csv["Content-Disposition"].startswith("attachment")
     assert world["school"].code in text and world["other_school"].code not in text
     assert text.splitlines()[1].endswith(";1;1;0;0;2")
+    pai = client.get(url, {"debut": "2026-11-03", "format": "pai_csv"}).content.decode("utf-8-sig")
+    assert str(world["lea"]) in pai and str(world["hugo"]) not in pai
     xlsx = client.get(url, {"debut": "2026-11-03", "format": "xlsx"})
     book = openpyxl.load_workbook(io.BytesIO(xlsx.content))
     assert book.sheetnames == ["Prévisions", "PAI et allergies", "Présence"]
