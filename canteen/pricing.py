@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from backend.core.exceptions import ApplicationError
 from family.models import Child, IncomeAssessment, IncomeBracket
 
-from .models import Tariff
+from .models import Tariff, TariffLine
 
 MEAL = "meal"
 PACKED_LUNCH = "packed_lunch"
@@ -57,27 +57,44 @@ def rank_label(rank: int) -> str:
 class TariffBook:
     """Every tariff overlapping a period, with its lines indexed in memory."""
 
-    def __init__(self, tariffs: list[Tariff]):
+    def __init__(
+        self,
+        tariffs: list[Tariff],
+        lines: list[tuple[int, int | None, int, bool, int]] | None = None,
+    ):
+        """``lines``: (tariff_id, bracket, sibling_rank, resident, amount_cents); when omitted, each
+        tariff's own lines are read."""
         self.tariffs = sorted(tariffs, key=lambda t: t.valid_from)
         self._starts = [t.valid_from for t in self.tariffs]
-        self._lines: dict[int, dict[tuple[int | None, int, bool], int]] = {}
-        self._max_rank: dict[int, int] = {}
-        for tariff in self.tariffs:
-            grid: dict[tuple[int | None, int, bool], int] = {}
-            for line in tariff.lines.all():
-                grid[(line.bracket, line.sibling_rank, line.resident)] = line.amount_cents
-            self._lines[tariff.id] = grid
-            self._max_rank[tariff.id] = max((k[1] for k in grid), default=1)
+        self._lines: dict[int, dict[tuple[int | None, int, bool], int]] = {
+            t.id: {} for t in self.tariffs
+        }
+        if lines is None:
+            lines = [
+                (t.id, line.bracket, line.sibling_rank, line.resident, line.amount_cents)
+                for t in self.tariffs
+                for line in t.lines.all()
+            ]
+        for tariff_id, bracket, rank, resident, cents in lines:
+            self._lines[tariff_id][(bracket, rank, resident)] = cents
+        self._max_rank = {
+            tid: max((k[1] for k in grid), default=1) for tid, grid in self._lines.items()
+        }
 
     @classmethod
     def load(cls, *, start: dt.date, end: dt.date) -> TariffBook:
-        return cls(
-            list(
-                Tariff.objects.filter(valid_from__lte=end, valid_until__gte=start).prefetch_related(
-                    "lines"
-                )
+        """Every tariff in force over [start, end] with its grid: one query."""
+        tariffs: dict[int, Tariff] = {}
+        lines = []
+        rows = TariffLine.objects.filter(
+            tariff__valid_from__lte=end, tariff__valid_until__gte=start
+        ).select_related("tariff")
+        for line in rows:
+            tariffs.setdefault(line.tariff_id, line.tariff)
+            lines.append(
+                (line.tariff_id, line.bracket, line.sibling_rank, line.resident, line.amount_cents)
             )
-        )
+        return cls(list(tariffs.values()), lines)
 
     def tariff_for(self, day: dt.date) -> Tariff:
         i = bisect_right(self._starts, day) - 1
@@ -194,9 +211,19 @@ class AssessmentBook:
         )
         if household_ids is not None:
             qs = qs.filter(household_id__in=household_ids)
-        rows = qs.values_list("household_id", "valid_from", "valid_until", "bracket", "quotient")
-        brackets = IncomeBracket.objects.values_list("min_quotient", "number")
-        return cls(rows.iterator(chunk_size=5000), list(brackets))
+        rows = list(
+            qs.values_list(
+                "household_id", "valid_from", "valid_until", "bracket", "quotient"
+            ).iterator(chunk_size=5000)
+        )
+        # The bracket thresholds are read only when an assessment does not carry its bracket.
+        needs_brackets = any(row[3] is None for row in rows)
+        brackets = (
+            list(IncomeBracket.objects.values_list("min_quotient", "number"))
+            if needs_brackets
+            else []
+        )
+        return cls(rows, brackets)
 
     def bracket(self, household_id: int, day: dt.date) -> int | None:
         for start, end, bracket in self._by_household.get(household_id, ()):
