@@ -23,7 +23,8 @@ psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$DB
   || psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE $DB" >/dev/null
 .venv/bin/python manage.py migrate -v0
 .venv/bin/python manage.py seed_demo --no-progress >/dev/null
-.venv/bin/gunicorn -c infra/gunicorn-fleet-bench.conf.py backend.wsgi &
+# APP=backend.wsgi to measure the plain application (full middleware stack on agent paths too)
+.venv/bin/gunicorn -c infra/gunicorn-fleet-bench.conf.py "${APP:-fleet.agent_wsgi:application}" &
 MASTER=$!
 DRAINER=""
 if [ "$QUEUE" = 1 ]; then .venv/bin/python manage.py fleet_log_worker & DRAINER=$!; fi
