@@ -15,7 +15,7 @@ from .factories import billed_family
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _wait(predicate, timeout=8.0):
+def _wait(predicate, timeout=20.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
