@@ -106,3 +106,79 @@ def test_weekly_report(mailoutbox, django_capture_on_commit_callbacks):
         assert weekly_report_send() == 1
     assert len(mailoutbox) == 1 and "Appareils : 2" in mailoutbox[0].body
     assert RepairTicket.objects.count() == 0
+
+
+def test_history_purge_keeps_recent_rows(settings):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from fleet.models import BatterySample, InventoryReport, StatusLog
+    from fleet.services.inventory import history_purge
+
+    device = DeviceFactory()
+    now = timezone.now()
+    old, recent = now - dt.timedelta(days=500), now - dt.timedelta(days=1)
+    for at in (old, recent):
+        InventoryReport.objects.create(device=device, kind="os", collected_at=at, data={})
+        BatterySample.objects.create(device=device, measured_at=at, health_percent=90.0)
+        StatusLog.objects.create(device=device, logged_at=at, message="m")
+    StatusLog.objects.create(device=device, logged_at=now - dt.timedelta(days=20), message="m")
+    assert history_purge(now=now) == {"inventory": 1, "battery": 1, "status": 2}
+    assert (
+        InventoryReport.objects.count()
+        == BatterySample.objects.count()
+        == StatusLog.objects.count()
+        == 1
+    )
+
+
+def test_periodic_tasks_are_declared():
+    from django.core.management import call_command
+    from django_celery_beat.models import PeriodicTask
+
+    call_command("setup_periodic_tasks")
+    names = set(
+        PeriodicTask.objects.filter(task__startswith="fleet.").values_list("task", flat=True)
+    )
+    assert names == {
+        "fleet.tasks.fleet_evaluate_task",
+        "fleet.tasks.fleet_battery_forecast_task",
+        "fleet.tasks.fleet_purge_task",
+        "fleet.tasks.fleet_weekly_report_task",
+        "fleet.tasks.fleet_drain_logs_task",
+    }
+
+
+def test_tasks_run_eagerly():
+    from fleet import tasks
+
+    DeviceFactory(battery_health_percent=60.0)
+    assert tasks.fleet_evaluate_task.delay() is not None
+    assert Alert.objects.filter(kind="battery_worn").count() == 1
+    tasks.fleet_battery_forecast_task.delay()
+    tasks.fleet_purge_task.delay()
+    tasks.fleet_drain_logs_task.delay()
+
+
+def test_demo_seed_is_idempotent_and_tells_the_story():
+    from backend.core.management.commands.seed_demo import ensure_demo_accounts
+    from family.demo import seed as family_seed
+    from fleet.demo import seed
+    from fleet.models import Device
+    from fleet.protocol import key_hash
+
+    ensure_demo_accounts()
+    family_seed(progress=lambda label, it, total=None: it)
+    seed(progress=lambda label, it, total=None: it)
+    count = Device.objects.count()
+    seed(progress=lambda label, it, total=None: it)
+    assert Device.objects.count() == count >= 300
+    assert (
+        EnrollSecret.objects.get(secret_hash=key_hash("demo-enroll-secret")).school.code
+        == "0759000X"
+    )
+    assert Device.objects.filter(status="missing").count() >= 1
+    assert Device.objects.exclude(conflict_serial="").count() == 1
+    assert Alert.objects.filter(kind="battery_worn").exists()
+    assert RepairTicket.objects.filter(state="waiting_part").exists()
