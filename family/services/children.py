@@ -4,6 +4,7 @@ that staff validate), and audited staff reads."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from django.db import transaction
@@ -102,7 +103,7 @@ def child_update_identity(
     class_name: str | None = None,
 ) -> Child:
     """Identity is edited directly (a typo is not sensitive); the class only by staff."""
-    changes = {}
+    changes: dict[str, Any] = {}
     if first_name is not None:
         if not first_name.strip():
             raise ApplicationError(_("Le prénom ne peut pas être vide."))
@@ -169,15 +170,15 @@ def _validate_changes(
         raise ApplicationError(_("Aucune modification demandée."))
     C = ChangeRequest.Category
     if category == C.ADDRESS:
-        clean = {}
+        clean: dict[str, Any] = {}
         for key, size in (("address_line", 255), ("postal_code", 10), ("city", 100)):
             if key in changes:
-                value = str(changes[key] or "").strip()
-                if not value:
+                text = str(changes[key] or "").strip()
+                if not text:
                     raise ApplicationError(
                         _("L'adresse, le code postal et la ville ne peuvent pas être vides.")
                     )
-                clean[key] = value[:size]
+                clean[key] = text[:size]
         if not clean:
             raise ApplicationError(_("Aucune modification demandée."))
         return clean, {k: getattr(household, k) for k in clean}
@@ -229,10 +230,10 @@ def _validate_changes(
             if not isinstance(row, dict):
                 raise ApplicationError(_("Droits des responsables invalides."))
             try:
-                guardianship = ChildGuardian.objects.get(pk=int(row.get("id")), child=child)
+                guardianship = ChildGuardian.objects.get(pk=int(row.get("id") or 0), child=child)
             except (ChildGuardian.DoesNotExist, TypeError, ValueError):
                 raise ApplicationError(_("Responsable inconnu pour cet enfant."))
-            item = {"id": guardianship.pk}
+            item: dict[str, Any] = {"id": guardianship.pk}
             for key, kind in GUARDIANSHIP_FIELDS.items():
                 if key in row:
                     value = row[key]
@@ -340,6 +341,7 @@ def _apply(request: ChangeRequest) -> None:
         household.save(update_fields=[*changes, "updated_at"])
         return
     child = request.child
+    assert child is not None, "health and guardians requests name a child"
     if request.category == C.HEALTH:
         fields = [k for k in ("allergies", "diet") if k in changes]
         for key in fields:

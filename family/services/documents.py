@@ -136,7 +136,7 @@ def document_upload(
                 )
                 application_documents_received(actor=actor, application=application, kind=kind)
         except Exception:
-            document.file.storage.delete(stored_name)
+            document.file.storage.delete(stored_name or "")
             raise
     return document
 
@@ -148,7 +148,7 @@ def document_check(*, actor, document: Document, accepted: bool, reason: str = "
         raise ApplicationError(_("Indiquez le motif du refus du document."))
     with transaction.atomic():
         document = Document.objects.select_for_update().get(pk=document.pk)
-        if document.application_id and document.application.is_final:
+        if document.application is not None and document.application.is_final:
             raise ApplicationError(
                 _("Cette demande est close : ses documents ne peuvent plus être vérifiés.")
             )

@@ -229,7 +229,7 @@ def invitation_accept(*, invitation: GuardianInvitation, user) -> Guardian:
             target=locked,
             household_id=locked.household_id,
         )
-        if locked.invited_by_id:
+        if locked.invited_by is not None:
             from backend.core.services import notification_send
 
             notification_send(
@@ -297,7 +297,7 @@ def guardian_leave(*, actor, guardian: Guardian) -> None:
                 _(
                     "%(child)s n'aurait plus de responsable légal : modifiez d'abord les droits des autres responsables."
                 )
-                % {"child": orphans.first().first_name}
+                % {"child": orphans[0].first_name}
             )
         household_id = guardian.household_id
         audit(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import pandas as pd
 from django.core.exceptions import ValidationError
@@ -423,7 +424,7 @@ def schools_import(*, schools_csv, catchment_csv=None, dry_run: bool = False) ->
                     report.add(
                         "catchment", line, "school_code", f"école « {row['school_code']} » inconnue"
                     )
-                numbers = {}
+                numbers: dict[str, Any] = {}
                 for column, default in (("number_from", 1), ("number_to", None)):
                     value = row[column]
                     if not value:
