@@ -6,11 +6,12 @@ Invalid node keys/secrets → 200 {"node_invalid": true}; bad input → 4xx {"er
 
 from __future__ import annotations
 
+import json
 import logging
 from functools import wraps
 
 from django.db import DatabaseError, transaction
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -100,9 +101,27 @@ def enroll(request, body):
     return JsonResponse({"node_key": node_key})
 
 
+_encoded: dict[int, tuple[dict, bytes]] = {}
+
+
+def _config_bytes(config: dict) -> bytes:
+    """The cached config dict is the same object for a while: encode it once (keyed by identity;
+    the memo holds the dict, so its id cannot be reused while it is there)."""
+    found = _encoded.get(id(config))
+    if found is not None and found[0] is config:
+        return found[1]
+    if len(_encoded) > 1000:
+        _encoded.clear()
+    body = json.dumps(config).encode()
+    _encoded[id(config)] = (config, body)
+    return body
+
+
 @osquery_endpoint()
 def config(request, body, node):
-    return JsonResponse(config_for_school(node.school_id))
+    return HttpResponse(
+        _config_bytes(config_for_school(node.school_id)), content_type="application/json"
+    )
 
 
 @osquery_endpoint()
