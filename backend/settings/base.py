@@ -272,3 +272,15 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
         ]
     }
 )
+
+# --- payments: stable OpenAPI names for the payments module's choice sets (drf-spectacular) ----
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "InvoiceStatusEnum": "payments.models.Invoice.Status",
+        "PaymentStatusEnum": "payments.models.Payment.Status",
+        "PaymentProviderEnum": "payments.models.Payment.Provider",
+        "RefundStatusEnum": "payments.models.Refund.Status",
+        "InvoiceLineKindEnum": "payments.models.InvoiceLine.Kind",
+        "LedgerEntryKindEnum": "payments.models.LedgerEntry.Kind",
+    }
+)
