@@ -38,6 +38,10 @@ URL=http://127.0.0.1:$PORT
 .venv/bin/python bench/fleet_load.py --url "$URL" --devices "$DEVICES" --duration 5 --concurrency "$CONCURRENCY" --prefix BENCH >/dev/null
 .venv/bin/python bench/fleet_load.py --url "$URL" --devices "$DEVICES" --duration "$DURATION" --concurrency "$CONCURRENCY" --prefix BENCH --pids "$(pids)"
 if [ "$QUEUE" = 1 ]; then
-  sleep 3
-  echo "queue left after the run: $(redis-cli -u "$FLEET_LOG_QUEUE_URL" llen fleet:logs)"
+  # the drainer's backlog is part of the cost: time it and count its CPU
+  left=$(redis-cli -u "$FLEET_LOG_QUEUE_URL" llen fleet:logs)
+  cpu0=$(awk '{print $14+$15}' /proc/$DRAINER/stat); t0=$(date +%s.%N)
+  for _ in $(seq 600); do [ "$(redis-cli -u "$FLEET_LOG_QUEUE_URL" llen fleet:logs)" = 0 ] && break; sleep 0.2; done
+  cpu1=$(awk '{print $14+$15}' /proc/$DRAINER/stat); t1=$(date +%s.%N)
+  echo "{\"queued_batches_left_at_end\": $left, \"drain_seconds_after\": $(echo "$t1 - $t0" | bc), \"drainer_cpu_seconds_after\": $(echo "($cpu1 - $cpu0) / $(getconf CLK_TCK)" | bc -l | cut -c1-6)}"
 fi
