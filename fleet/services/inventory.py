@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -112,134 +113,212 @@ def _net(row: dict[str, str]) -> dict[str, str]:
     }
 
 
-def results_ingest(*, device_id: int, serial: str, results: list[ResultRow]) -> dict[str, int]:
-    """Apply one log batch. Unknown query names are dropped (minimal data). One transaction."""
-    known = [r for r in results if r.name in CATEGORIES]
-    reported_serials = {
+@dataclass
+class Plan:
+    """What one log batch changes: computed first, applied with other batches in bulk."""
+
+    device_id: int
+    fields: dict[str, Any]
+    reports: list[InventoryReport]
+    samples: list[BatterySample]
+    conflict: str
+    dropped: int
+
+
+def _conflict(serial: str, results: list[ResultRow], known: list[ResultRow]) -> str:
+    reported = {
         r.decorations.get("serial_number", "").strip()
         for r in results
         if r.decorations.get("serial_number")
     }
     for r in known:
         if CATEGORIES[r.name] == "system":
-            reported_serials.update(row.get("hardware_serial", "").strip() for row in r.rows)
-    reported_serials = {s for s in reported_serials if s.lower() not in PLACEHOLDER_SERIALS}
-    conflict = next((s for s in sorted(reported_serials) if serial and s != serial), "")
-    if not known and not conflict:
-        return {"stored": 0, "dropped": len(results)}
+            reported.update(row.get("hardware_serial", "").strip() for row in r.rows)
+    reported = {s for s in reported if s.lower() not in PLACEHOLDER_SERIALS}
+    return next((s for s in sorted(reported) if serial and s != serial), "")
 
-    nested = transaction.get_connection().in_atomic_block
-    # inside the drainer's transaction: no savepoint round trips (a failure requeues the chunk)
-    with transaction.atomic(savepoint=not nested):
-        if not nested:
-            relaxed_commit()
-        needs_current = any(CATEGORIES[r.name] == "apps" for r in known) or conflict
-        device = (
-            Device.objects.select_for_update(no_key=True)
-            .only("apps", "inventory_at", "conflict_serial")
-            .get(pk=device_id)
-            if needs_current
-            else None
-        )
-        fields: dict[str, Any] = {}
-        reports: list[InventoryReport] = []
-        samples: list[BatterySample] = []
-        apps = {(a.get("name"), a.get("version")) for a in device.apps} if device else set()
-        apps_changed = False
-        latest_at: dt.datetime | None = None
-        for r in sorted(known, key=lambda r: r.at):
-            kind = CATEGORIES[r.name]
-            latest_at = r.at if latest_at is None or r.at > latest_at else latest_at
-            if kind == "apps":
-                entries = [a for a in (_app(row) for row in r.rows) if a]
-                keys = {(a["name"], a["version"]) for a in entries}
-                new = (
-                    keys
-                    if r.action == "snapshot"
-                    else (apps | keys if r.action == "added" else apps - keys)
-                )
-                if new != apps:
-                    apps, apps_changed = new, True
-                continue
-            if r.action == "removed" or not r.rows:
-                continue
-            row = r.rows[-1]
-            if kind == "system":
-                fields.update(system_fields(row))
-                data: Any = {
-                    k: row.get(k, "")
-                    for k in ("hardware_vendor", "hardware_model", "cpu_brand", "physical_memory")
-                }
-            elif kind == "os":
-                fields.update(os_fields(row))
-                data = {
-                    k: row.get(k, "")
-                    for k in ("name", "version", "major", "minor", "patch", "build", "platform")
-                }
-            elif kind == "battery":
-                battery = battery_fields(row)
-                fields.update(battery)
-                samples.append(
-                    BatterySample(
-                        device_id=device_id,
-                        measured_at=r.at,
-                        percent=battery["battery_percent"],
-                        cycle_count=battery["battery_cycle_count"],
-                        health_percent=battery["battery_health_percent"],
-                    )
-                )
-                data = {
-                    k: row.get(k, "")
-                    for k in (
-                        "percent_remaining",
-                        "cycle_count",
-                        "designed_capacity",
-                        "max_capacity",
-                        "charging",
-                    )
-                }
-            elif kind == "disk":
-                fields["storage_total_bytes"] = _int(row.get("total_bytes"))
-                fields["storage_free_bytes"] = _int(row.get("free_bytes"))
-                data = {k: row.get(k, "") for k in ("total_bytes", "free_bytes")}
-            else:  # network
-                data = [_net(x) for x in r.rows[:32]] if r.action == "snapshot" else [_net(row)]
-                fields["network"] = data
-            reports.append(
-                InventoryReport(device_id=device_id, kind=kind, collected_at=r.at, data=data)
+
+def _needs_current(results: list[ResultRow]) -> bool:
+    return any(CATEGORIES.get(r.name) == "apps" for r in results)
+
+
+def _plan(
+    device_id: int, serial: str, results: list[ResultRow], current: dict | None
+) -> Plan | None:
+    """``current``: the device's stored apps and conflict serial (needed for apps diffs and
+    conflicts), updated in place so that several batches of one device chain correctly."""
+    known = [r for r in results if r.name in CATEGORIES]
+    conflict = _conflict(serial, results, known)
+    if not known and not conflict:
+        return None
+    fields: dict[str, Any] = {}
+    reports: list[InventoryReport] = []
+    samples: list[BatterySample] = []
+    apps = {(a.get("name"), a.get("version")) for a in current["apps"]} if current else set()
+    apps_changed = False
+    latest_at: dt.datetime | None = None
+    for r in sorted(known, key=lambda r: r.at):
+        kind = CATEGORIES[r.name]
+        latest_at = r.at if latest_at is None or r.at > latest_at else latest_at
+        if kind == "apps":
+            entries = [a for a in (_app(row) for row in r.rows) if a]
+            keys = {(a["name"], a["version"]) for a in entries}
+            new = (
+                keys
+                if r.action == "snapshot"
+                else (apps | keys if r.action == "added" else apps - keys)
             )
-        if apps_changed:
-            app_list = [{"name": n, "version": v} for n, v in sorted(apps)][:MAX_APPS]
-            fields["apps"] = app_list
-            reports.append(
-                InventoryReport(
+            if new != apps:
+                apps, apps_changed = new, True
+            continue
+        if r.action == "removed" or not r.rows:
+            continue
+        row = r.rows[-1]
+        if kind == "system":
+            fields.update(system_fields(row))
+            data: Any = {
+                k: row.get(k, "")
+                for k in ("hardware_vendor", "hardware_model", "cpu_brand", "physical_memory")
+            }
+        elif kind == "os":
+            fields.update(os_fields(row))
+            data = {
+                k: row.get(k, "")
+                for k in ("name", "version", "major", "minor", "patch", "build", "platform")
+            }
+        elif kind == "battery":
+            battery = battery_fields(row)
+            fields.update(battery)
+            samples.append(
+                BatterySample(
                     device_id=device_id,
-                    kind="apps",
-                    collected_at=latest_at or timezone.now(),
-                    data=app_list,
+                    measured_at=r.at,
+                    percent=battery["battery_percent"],
+                    cycle_count=battery["battery_cycle_count"],
+                    health_percent=battery["battery_health_percent"],
                 )
             )
-        if latest_at is not None:
-            fields["inventory_at"] = latest_at
-        if conflict and device is not None and conflict != device.conflict_serial:
-            fields["conflict_serial"] = conflict[:128]
-            fields["conflict_at"] = timezone.now()
-        if fields:
-            Device.objects.filter(pk=device_id).update(**fields)
-        InventoryReport.objects.bulk_create(reports)
-        BatterySample.objects.bulk_create(samples)
-        if conflict:
-            Alert.objects.bulk_create(
-                [
-                    Alert(
-                        device_id=device_id,
-                        kind=AlertKind.IDENTITY_CONFLICT,
-                        message=f"serial {conflict[:100]}",
-                    )
-                ],
-                ignore_conflicts=True,
+            data = {
+                k: row.get(k, "")
+                for k in (
+                    "percent_remaining",
+                    "cycle_count",
+                    "designed_capacity",
+                    "max_capacity",
+                    "charging",
+                )
+            }
+        elif kind == "disk":
+            fields["storage_total_bytes"] = _int(row.get("total_bytes"))
+            fields["storage_free_bytes"] = _int(row.get("free_bytes"))
+            data = {k: row.get(k, "") for k in ("total_bytes", "free_bytes")}
+        else:  # network
+            data = [_net(x) for x in r.rows[:32]] if r.action == "snapshot" else [_net(row)]
+            fields["network"] = data
+        reports.append(
+            InventoryReport(device_id=device_id, kind=kind, collected_at=r.at, data=data)
+        )
+    if apps_changed:
+        app_list = [{"name": n, "version": v} for n, v in sorted(apps)][:MAX_APPS]
+        fields["apps"] = app_list
+        reports.append(
+            InventoryReport(
+                device_id=device_id,
+                kind="apps",
+                collected_at=latest_at or timezone.now(),
+                data=app_list,
             )
-    return {"stored": len(reports) + len(samples), "dropped": len(results) - len(known)}
+        )
+    if latest_at is not None:
+        fields["inventory_at"] = latest_at
+    if conflict and current is not None and conflict != current["conflict_serial"]:
+        fields["conflict_serial"] = conflict[:128]
+        fields["conflict_at"] = timezone.now()
+    if current is not None:
+        if "apps" in fields:
+            current["apps"] = fields["apps"]
+        if "conflict_serial" in fields:
+            current["conflict_serial"] = fields["conflict_serial"]
+    return Plan(device_id, fields, reports, samples, conflict, len(results) - len(known))
+
+
+def _currents(device_ids) -> dict[int, dict]:
+    """Stored apps/conflict of these devices, rows locked in id order (no deadlock with flushes)."""
+    rows = (
+        Device.objects.filter(pk__in=device_ids)
+        .order_by("pk")
+        .select_for_update(no_key=True)
+        .values("pk", "apps", "conflict_serial")
+    )
+    return {
+        row["pk"]: {"apps": row["apps"], "conflict_serial": row["conflict_serial"]} for row in rows
+    }
+
+
+def _apply(plans: list[Plan]) -> None:
+    merged: dict[int, dict[str, Any]] = {}
+    for plan in plans:
+        merged.setdefault(plan.device_id, {}).update(plan.fields)
+    groups: dict[tuple[str, ...], list[Device]] = {}
+    for device_id in sorted(merged):
+        fields = merged[device_id]
+        if fields:
+            groups.setdefault(tuple(sorted(fields)), []).append(Device(pk=device_id, **fields))
+    for names, devices in groups.items():
+        if len(devices) == 1:
+            Device.objects.filter(pk=devices[0].pk).update(
+                **{n: getattr(devices[0], n) for n in names}
+            )
+        else:
+            Device.objects.bulk_update(devices, list(names), batch_size=500)
+    InventoryReport.objects.bulk_create([r for p in plans for r in p.reports], batch_size=1000)
+    BatterySample.objects.bulk_create([x for p in plans for x in p.samples], batch_size=1000)
+    alerts = [
+        Alert(
+            device_id=p.device_id,
+            kind=AlertKind.IDENTITY_CONFLICT,
+            message=f"serial {p.conflict[:100]}",
+        )
+        for p in plans
+        if p.conflict
+    ]
+    if alerts:
+        Alert.objects.bulk_create(alerts, ignore_conflicts=True)
+
+
+def results_ingest(*, device_id: int, serial: str, results: list[ResultRow]) -> dict[str, int]:
+    """Apply one log batch. Unknown query names are dropped (minimal data). One transaction."""
+    if not any(r.name in CATEGORIES for r in results) and not _conflict(serial, results, []):
+        return {"stored": 0, "dropped": len(results)}
+    with transaction.atomic():
+        relaxed_commit()
+        needs = _needs_current(results) or bool(
+            _conflict(serial, results, [r for r in results if r.name in CATEGORIES])
+        )
+        current = _currents([device_id]).get(device_id) if needs else None
+        plan = _plan(device_id, serial, results, current)
+        if plan is None:
+            return {"stored": 0, "dropped": len(results)}
+        _apply([plan])
+    return {"stored": len(plan.reports) + len(plan.samples), "dropped": plan.dropped}
+
+
+def results_ingest_many(items: list[tuple[int, str, list[ResultRow]]]) -> int:
+    """The drainer's bulk path: many batches of many devices in the caller's transaction."""
+    needs = {
+        device_id
+        for device_id, serial, results in items
+        if _needs_current(results)
+        or _conflict(serial, results, [r for r in results if r.name in CATEGORIES])
+    }
+    currents = _currents(needs) if needs else {}
+    plans = []
+    for device_id, serial, results in items:
+        plan = _plan(device_id, serial, results, currents.get(device_id))
+        if plan is not None:
+            plans.append(plan)
+    _apply(plans)
+    return len(plans)
 
 
 def relaxed_commit() -> None:

@@ -18,7 +18,7 @@ from django.db import DatabaseError, transaction
 
 from .. import conf
 from ..protocol import ResultRow, StatusLine
-from .inventory import relaxed_commit, results_ingest, status_bulk
+from .inventory import relaxed_commit, results_ingest_many, status_bulk
 
 logger = logging.getLogger(__name__)
 QUEUE = "fleet:logs"
@@ -115,9 +115,7 @@ def log_queue_drain(*, max_items: int = 1000) -> int:
                         for line in lines
                     ]
                 )
-                for device_id, serial, lines in results:
-                    if device_id in existing:
-                        results_ingest(device_id=device_id, serial=serial, results=lines)
+                results_ingest_many([r for r in results if r[0] in existing])
         except DatabaseError:
             logger.exception("fleet: log drain failed, batches requeued")
             while redis_client.lmove(PROCESSING, QUEUE, "RIGHT", "LEFT") is not None:
