@@ -242,14 +242,19 @@ def _plan(
     return Plan(device_id, fields, reports, samples, conflict, len(results) - len(known))
 
 
-def _currents(device_ids) -> dict[int, dict]:
-    """Stored apps/conflict of these devices, rows locked in id order (no deadlock with flushes)."""
-    rows = (
-        Device.objects.filter(pk__in=device_ids)
+def _currents(device_ids, *, lock_ids=()) -> dict[int, dict]:
+    """Lock every device row the chunk will update, in id order (the last-seen flush locks in id
+    order too: no deadlock cycle), then read the stored apps/conflict of those that need them."""
+    locked = sorted(set(device_ids) | set(lock_ids))
+    list(
+        Device.objects.filter(pk__in=locked)
         .order_by("pk")
         .select_for_update(no_key=True)
-        .values("pk", "apps", "conflict_serial")
+        .values_list("pk", flat=True)
     )
+    if not device_ids:
+        return {}
+    rows = Device.objects.filter(pk__in=device_ids).values("pk", "apps", "conflict_serial")
     return {
         row["pk"]: {"apps": row["apps"], "conflict_serial": row["conflict_serial"]} for row in rows
     }
@@ -311,7 +316,7 @@ def results_ingest_many(items: list[tuple[int, str, list[ResultRow]]]) -> int:
         if _needs_current(results)
         or _conflict(serial, results, [r for r in results if r.name in CATEGORIES])
     }
-    currents = _currents(needs) if needs else {}
+    currents = _currents(needs, lock_ids={device_id for device_id, _s, _r in items})
     plans = []
     for device_id, serial, results in items:
         plan = _plan(device_id, serial, results, currents.get(device_id))
