@@ -228,8 +228,8 @@ def seed(*, progress) -> None:
     Device.objects.bulk_update(
         devices, ["battery_health_percent", "battery_full_capacity"], batch_size=500
     )
-    BatterySample.objects.bulk_create(samples, batch_size=2000)
-    InventoryReport.objects.bulk_create(reports, batch_size=2000)
+    BatterySample.objects.bulk_create(samples, batch_size=2000, ignore_conflicts=True)
+    InventoryReport.objects.bulk_create(reports, batch_size=2000, ignore_conflicts=True)
     DeviceAssignment.objects.bulk_create(assignments, batch_size=1000)
 
     # A swap (a spare replaced a broken tablet) and a loan to a school without a cart.

@@ -241,6 +241,12 @@ class InventoryReport(models.Model):
         indexes = [
             models.Index(fields=["device", "kind", "-collected_at"], name="fleet_inv_device_kind")
         ]
+        constraints = [
+            # A batch replayed by an agent (stored, then the answer lost) is stored once.
+            models.UniqueConstraint(
+                fields=["device", "kind", "collected_at"], name="fleet_inv_unique_report"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.device} {self.kind} {self.collected_at:%Y-%m-%d %H:%M}"
@@ -258,6 +264,11 @@ class BatterySample(models.Model):
     class Meta:
         ordering = ["measured_at", "id"]
         indexes = [models.Index(fields=["device", "measured_at"], name="fleet_battery_device_time")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["device", "measured_at"], name="fleet_battery_unique_sample"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.device} {self.health_percent}"

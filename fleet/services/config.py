@@ -54,7 +54,8 @@ def config_build(*, school_id: int | None) -> dict[str, Any]:
             "minot_battery": q(
                 "SELECT percent_remaining, cycle_count, designed_capacity, max_capacity, charging FROM battery;",
                 every,
-                platform="darwin,windows",
+                # linux: the table comes from the Minot agent (native or its osquery extension).
+                platform="darwin,windows,linux",
             ),
             "minot_disk_posix": q(DISK_POSIX, every, platform="posix"),
             "minot_disk_windows": q(DISK_WINDOWS, every, platform="windows"),

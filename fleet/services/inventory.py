@@ -276,8 +276,13 @@ def _apply(plans: list[Plan]) -> None:
             )
         else:
             Device.objects.bulk_update(devices, list(names), batch_size=500)
-    InventoryReport.objects.bulk_create([r for p in plans for r in p.reports], batch_size=1000)
-    BatterySample.objects.bulk_create([x for p in plans for x in p.samples], batch_size=1000)
+    # ignore_conflicts: a replayed batch (an agent that never saw our answer) adds nothing.
+    InventoryReport.objects.bulk_create(
+        [r for p in plans for r in p.reports], batch_size=1000, ignore_conflicts=True
+    )
+    BatterySample.objects.bulk_create(
+        [x for p in plans for x in p.samples], batch_size=1000, ignore_conflicts=True
+    )
     alerts = [
         Alert(
             device_id=p.device_id,

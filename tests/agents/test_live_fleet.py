@@ -79,7 +79,9 @@ def test_enroll_config_logs_and_live_query(live_server, school, agent_settings, 
         {"interface": "wlp1s0", "mac": "3c:21:9c:aa:bb:cc", "address": "10.42.7.23"}
     ]
     kinds = Counter(InventoryReport.objects.values_list("kind", flat=True))
-    assert kinds == {"system": 1, "os": 1, "disk": 1, "apps": 1, "network": 1}
+    # the battery too: a Linux device's battery comes from the agent's own battery table
+    assert kinds == {"system": 1, "os": 1, "disk": 1, "apps": 1, "network": 1, "battery": 1}
+    assert device.battery_percent == 87
     assert len(agent.spool) == 0
 
     # a technician's live query is answered on the next cycle

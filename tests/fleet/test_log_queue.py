@@ -42,10 +42,14 @@ def test_logs_are_queued_then_drained_in_bulk(queue):
         )  # noqa: E731
 
     node_key = post("/enroll", enroll_body()).json()["node_key"]
-    battery = result_line(
-        "minot_battery",
-        rows=[{"percent_remaining": "50", "designed_capacity": "100", "max_capacity": "75"}],
-    )
+
+    def battery(i):
+        return result_line(
+            "minot_battery",
+            rows=[{"percent_remaining": "50", "designed_capacity": "100", "max_capacity": "75"}],
+            unix_time=str(1795421500 + i),
+        )
+
     status = {
         "unixTime": "1795421521",
         "severity": "1",
@@ -53,9 +57,9 @@ def test_logs_are_queued_then_drained_in_bulk(queue):
         "line": "1",
         "message": "m",
     }
-    for _ in range(3):
+    for i in range(3):
         assert (
-            post("/log", {"node_key": node_key, "log_type": "result", "data": [battery]}).json()
+            post("/log", {"node_key": node_key, "log_type": "result", "data": [battery(i)]}).json()
             == {}
         )
         assert (

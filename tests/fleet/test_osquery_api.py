@@ -506,3 +506,49 @@ def test_last_seen_is_batched_but_first_contact_is_immediate(node_key, settings)
     assert Device.objects.get().last_seen_at == first  # later ones buffered
     assert nodes.last_seen_flush() == 1
     assert Device.objects.get().last_seen_at > first
+
+
+def test_a_replayed_log_batch_is_stored_once(node_key):
+    # given: an agent whose batch was stored but which never saw our answer
+    body = {
+        "node_key": node_key,
+        "log_type": "result",
+        "data": [
+            result_line(
+                "minot_battery",
+                rows=[
+                    {
+                        "percent_remaining": "50",
+                        "cycle_count": "10",
+                        "designed_capacity": "100",
+                        "max_capacity": "90",
+                        "charging": "0",
+                    }
+                ],
+                unix_time="1795421522",
+            ),
+            result_line(
+                "pack/minot/minot_disk_posix",
+                rows=[{"path": "/", "total_bytes": "1000", "free_bytes": "500"}],
+                unix_time="1795421522",
+            ),
+        ],
+    }
+    assert post("/log", body).json() == {}
+    # when: it sends the same batch again
+    assert post("/log", body).json() == {}
+    # then: the history holds each report once
+    assert sorted(InventoryReport.objects.values_list("kind", flat=True)) == ["battery", "disk"]
+    assert BatterySample.objects.count() == 1
+
+
+def test_linux_devices_are_asked_for_their_battery(node_key):
+    config = post("/config", {"node_key": node_key}).json()
+    battery = [q for name, q in config["schedule"].items() if "battery" in name]
+    battery += [
+        q
+        for pack in config.get("packs", {}).values()
+        for name, q in pack.get("queries", {}).items()
+        if "battery" in name
+    ]
+    assert battery and all("linux" in q.get("platform", "linux") for q in battery)
