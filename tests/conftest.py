@@ -68,9 +68,12 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Debian's headless Chromium driven by Playwright (``page = browser.new_page()``)."""
+    """Debian's headless Chromium driven by Playwright (``page = browser.new_page()``).
+
+    Module-scoped: Playwright's sync API keeps an asyncio loop running on the main thread while it
+    lives, which would break ``asyncio.run()`` in later tests of the same process."""
     import os
     import shutil
 

@@ -33,20 +33,29 @@ def in_process_wsgi(settings):
     signals.request_finished.connect(close_old_connections)
 
 
-@pytest.fixture
-def role_headers(db):
-    """A token per role, for users that have real objects around them (the demo data)."""
+@pytest.fixture(scope="module")
+def demo_tokens(django_db_setup, django_db_blocker):
+    """The demo data, seeded once for the whole module (each case still runs in a transaction
+    that is rolled back), and a token per role for users with real objects around them."""
     from django.core.management import call_command
 
-    call_command("seed_demo", "--no-progress", verbosity=0)
-    emails = {role: email for email, role, *_ in DEMO_ACCOUNTS}
     from backend.accounts.models import User
 
-    headers = {"anonymous": {}}
-    for role in ROLES[1:]:
-        token, _ = Token.objects.get_or_create(user=User.objects.get(email=emails[role]))
-        headers[role] = {"Authorization": f"Token {token.key}"}
-    return headers
+    emails = {role: email for email, role, *_ in DEMO_ACCOUNTS}
+    with django_db_blocker.unblock():
+        call_command("seed_demo", "--no-progress", verbosity=0)
+        headers = {"anonymous": {}}
+        for role in ROLES[1:]:
+            token, _ = Token.objects.get_or_create(user=User.objects.get(email=emails[role]))
+            headers[role] = {"Authorization": f"Token {token.key}"}
+    yield headers
+    with django_db_blocker.unblock():
+        call_command("flush", "--no-input", verbosity=0)
+
+
+@pytest.fixture
+def role_headers(db, demo_tokens):
+    return demo_tokens
 
 
 @pytest.mark.slow
