@@ -7,7 +7,7 @@ UV := $(VENV)/bin/uv
 PORT ?= 8000
 export PORT
 
-.PHONY: demo test install lint check messages stack clean-demo bench typecheck
+.PHONY: browser-deps demo test install lint check messages stack clean-demo bench typecheck
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,9 +32,17 @@ demo: install
 	DJANGO_SETTINGS_MODULE=backend.settings.local $(PY) manage.py setup_periodic_tasks
 	DJANGO_SETTINGS_MODULE=backend.settings.local $(PY) -m backend.demo
 
-test: install
+test: install browser-deps
 	@mkdir -p var
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Debian's Chromium for the browser tests (Playwright drives it; nothing is downloaded at run time).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Debian's chromium for the browser tests..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
+	  else echo "chromium not found: browser tests will be skipped (apt-get install chromium)"; fi; }
 
 lint: install
 	$(VENV)/bin/ruff check .

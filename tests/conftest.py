@@ -79,7 +79,10 @@ def browser():
 
     executable = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
     if not executable:
-        pytest.fail("Chromium is not installed: apt-get install chromium (done by .ci/run)")
+        message = "Chromium is not installed: apt-get install chromium (make test does it as root)"
+        if os.environ.get("MINOT_REQUIRE_BROWSER"):
+            pytest.fail(message)
+        pytest.skip(message)
     from playwright.sync_api import sync_playwright
 
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
