@@ -49,6 +49,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 check: install
+	@mkdir -p var
 	DJANGO_SETTINGS_MODULE=backend.settings.test $(PY) manage.py makemigrations --check --dry-run
 	SECRET_KEY=$$(head -c 48 /dev/urandom | base64) ALLOWED_HOSTS=minot.example.org DJANGO_SETTINGS_MODULE=backend.settings.production \
 	  $(PY) manage.py check --deploy --fail-level WARNING
