@@ -20,7 +20,12 @@ def test_every_scheduled_task_exists():
 def test_periodic_tasks_run(localstripe):
     assert tasks.dunning_task.delay().get(**NO_JOIN_CHECK) == 0
     assert tasks.sepa_debits_task.delay().get(**NO_JOIN_CHECK) == 0
-    assert tasks.prepaid_debit_task.delay().get(**NO_JOIN_CHECK) == 0  # post-paid mode: nothing to debit
-    assert tasks.billing_run_previous_month_task.delay().get(**NO_JOIN_CHECK) == BillingRun.objects.get().pk
+    assert (
+        tasks.prepaid_debit_task.delay().get(**NO_JOIN_CHECK) == 0
+    )  # post-paid mode: nothing to debit
+    assert (
+        tasks.billing_run_previous_month_task.delay().get(**NO_JOIN_CHECK)
+        == BillingRun.objects.get().pk
+    )
     assert tasks.stripe_catch_up_task.delay().get(**NO_JOIN_CHECK)["repolled"] == 0
     assert tasks.stripe_event_process_task.delay(12345).get(**NO_JOIN_CHECK) == "missing"
