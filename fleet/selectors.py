@@ -43,11 +43,13 @@ def status_by_school() -> list[dict]:
                 "id", filter=Q(status__in=[DeviceStatus.OFFLINE, DeviceStatus.NEVER_SEEN])
             ),
             missing=Count("id", filter=Q(status=DeviceStatus.MISSING)),
-            alerts=Count("alerts", filter=~Q(alerts__state=Alert.State.RESOLVED), distinct=True),
+            alerts=Count(  # type: ignore[no-redef]  # a count, named like the relation on purpose
+                "alerts", filter=~Q(alerts__state=Alert.State.RESOLVED), distinct=True
+            ),
         )
         .order_by("school__name")
     )
-    return list(rows)
+    return [dict(row) for row in rows]
 
 
 def battery_health_distribution() -> list[tuple[str, int]]:
@@ -61,8 +63,10 @@ def battery_health_distribution() -> list[tuple[str, int]]:
     values = Device.objects.filter(battery_health_percent__isnull=False).values_list(
         "battery_health_percent", flat=True
     )
-    counts = Counter()
+    counts: Counter[str] = Counter()
     for value in values:
+        if value is None:
+            continue
         for label, low, high in buckets:
             if low <= value < high:
                 counts[label] += 1
@@ -127,13 +131,14 @@ def fleet_totals() -> dict[str, int]:
 
 def battery_series(device: Device, *, days: int = 180) -> list[tuple[dt.datetime, float]]:
     since = timezone.now() - dt.timedelta(days=days)
-    return list(
+    rows = (
         BatterySample.objects.filter(
             device=device, measured_at__gte=since, health_percent__isnull=False
         )
         .order_by("measured_at")
         .values_list("measured_at", "health_percent")
     )
+    return [(at, health) for at, health in rows if health is not None]
 
 
 def cart_battery_forecast(cart) -> dict[str, int]:

@@ -19,7 +19,7 @@ from rest_framework.views import exception_handler
 class ApplicationError(Exception):
     """A business rule refused the action. ``message`` is shown to the person who acted."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
 
     def __init__(
         self, message: str, extra: dict[str, Any] | None = None, *, status_code: int | None = None

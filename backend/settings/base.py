@@ -4,6 +4,7 @@ Nothing here is only meaningful in production: production.py tightens, it does n
 """
 
 from pathlib import Path
+from typing import Any
 
 import environ
 from django.utils.translation import gettext_lazy as _
@@ -170,7 +171,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"auth": env("API_AUTH_THROTTLE", default="30/min")},
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
-SPECTACULAR_SETTINGS = {
+SPECTACULAR_SETTINGS: dict[str, Any] = {
     "TITLE": "Minot API",
     "DESCRIPTION": "Families, schools, canteen, payments and the classroom device fleet.",
     "VERSION": "1.0.0",

@@ -20,7 +20,7 @@ DISK_WINDOWS = (
 
 def school_settings(school_id: int | None) -> SchoolFleetSettings:
     found = SchoolFleetSettings.objects.filter(school_id=school_id).first() if school_id else None
-    return found or SchoolFleetSettings(school_id=school_id)
+    return found or SchoolFleetSettings(school_id=school_id)  # type: ignore[misc]  # unsaved defaults
 
 
 def config_build(*, school_id: int | None) -> dict[str, Any]:

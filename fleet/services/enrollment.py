@@ -81,6 +81,7 @@ def device_enroll(*, request: EnrollRequest) -> str | None:
             except IntegrityError:  # enrolled concurrently by another request
                 device = Device.objects.select_for_update().get(identity=request.identity)
                 created = False
+        assert device is not None  # noqa: S101 - narrowed for the type checker
         old_hash = device.node_key_hash
         moved = device.school_id != secret.school_id
         device.node_key_hash = key_hash(node_key)

@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import logging
 from functools import cache
+from typing import Any
 
 from django.db import DatabaseError, transaction
 
@@ -59,6 +60,7 @@ def log_enqueue(*, device_id: int, serial: str, log_type: str, lines: list) -> N
 def _decode(item: bytes) -> tuple[int, str, str, list]:
     data = json.loads(item)
     when = lambda ts: dt.datetime.fromtimestamp(ts, tz=dt.UTC)  # noqa: E731
+    lines: list[Any]
     if data["t"] == "status":
         lines = [StatusLine(when(a), s, f, n, m, v) for a, s, f, n, m, v in data["l"]]
     else:
