@@ -216,6 +216,7 @@ MINOT_SITE_URL = env("MINOT_SITE_URL", default="http://127.0.0.1:8000")
 MINOT_CITY_NAME = env("MINOT_CITY_NAME", default="Ville de Minot")
 # Each app contributes its navigation entries and home-page cards here (see backend/core/nav.py).
 MINOT_NAVIGATION_PROVIDERS = [
+    "backend.core.navigation.items",
     "family.navigation.items",
     "canteen.navigation.items",
     "payments.navigation.items",

@@ -85,3 +85,12 @@ def test_french_by_default_even_for_an_english_browser(client):
     html = client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
     assert '<html lang="fr">' in html
     assert "Se connecter" in html
+
+
+def test_city_admin_home_links_to_the_reference_data(client):
+    users = {u.email: u for u in ensure_demo_accounts()}
+    client.force_login(users["admin@example.org"])
+    html = client.get("/ville/").content.decode()
+    assert 'href="/admin/"' in html
+    client.force_login(users["staff@example.org"])
+    assert 'href="/admin/"' not in client.get("/ecole/").content.decode()

@@ -1,0 +1,20 @@
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from .nav import NavItem
+from .permissions import is_city_admin
+
+
+def items(user) -> list[NavItem]:
+    """The city administrator's reference data lives in the Django admin."""
+    if not is_city_admin(user):
+        return []
+    return [
+        NavItem(
+            _("Référentiels"),
+            reverse("admin:index"),
+            _(
+                "Écoles, calendriers, secteurs, tarifs, utilisateurs et rôles (administration Django)."
+            ),
+        )
+    ]
