@@ -479,11 +479,7 @@ class HouseholdInviteApi(APIView):
 class InvitationRevokeApi(APIView):
     @extend_schema(request=None, responses={200: InvitationOut})
     def post(self, request, invitation_id: int):
-        households = perms.households_for_user(request.user)
-        try:
-            invitation = GuardianInvitation.objects.get(pk=invitation_id, household__in=households)
-        except (GuardianInvitation.DoesNotExist, ValueError):
-            raise Http404
+        invitation = perms.invitation_for_user(request.user, invitation_id)
         return Response(
             InvitationOut(
                 services.invitation_revoke(actor=request.user, invitation=invitation)
@@ -546,12 +542,7 @@ class ContactCreateApi(APIView):
 class ContactDeleteApi(APIView):
     @extend_schema(responses={204: None})
     def delete(self, request, contact_id: int):
-        try:
-            contact = EmergencyContact.objects.get(
-                pk=contact_id, household__in=perms.households_for_user(request.user)
-            )
-        except (EmergencyContact.DoesNotExist, ValueError):
-            raise Http404
+        contact = perms.contact_for_user(request.user, contact_id)
         services.emergency_contact_delete(actor=request.user, contact=contact)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

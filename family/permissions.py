@@ -25,6 +25,8 @@ from .models import (
     ChangeRequest,
     Child,
     Document,
+    EmergencyContact,
+    GuardianInvitation,
     Household,
     IncomeAssessment,
     School,
@@ -213,3 +215,17 @@ def activity_registrations_for_user(user) -> QuerySet[ActivityRegistration]:
 
 def activity_registration_for_user(user, registration_id) -> ActivityRegistration:
     return _get(activity_registrations_for_user(user), registration_id)
+
+
+def invitation_for_user(user, invitation_id) -> GuardianInvitation:
+    """An invitation of a household the user reaches, or 404."""
+    return _get(
+        GuardianInvitation.objects.filter(household__in=households_for_user(user)), invitation_id
+    )
+
+
+def contact_for_user(user, contact_id) -> EmergencyContact:
+    """An emergency contact of a household the user reaches, or 404."""
+    return _get(
+        EmergencyContact.objects.filter(household__in=households_for_user(user)), contact_id
+    )

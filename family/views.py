@@ -28,7 +28,6 @@ from .models import (
     ActivityRegistration,
     ChangeRequest,
     ChildGuardian,
-    EmergencyContact,
     Guardian,
     GuardianInvitation,
     IncomeAssessment,
@@ -135,10 +134,7 @@ def household_invite(request):
 @require_POST
 @post_action("family:household")
 def invitation_revoke(request, invitation_id: int):
-    household = perms.household_for_user(request.user)
-    invitation = GuardianInvitation.objects.filter(pk=invitation_id, household=household).first()
-    if invitation is None:
-        raise Http404
+    invitation = perms.invitation_for_user(request.user, invitation_id)
     services.invitation_revoke(actor=request.user, invitation=invitation)
     messages.success(request, _("Invitation annulée."))
     return redirect("family:household")
@@ -172,10 +168,7 @@ def contact_add(request):
 @require_POST
 @post_action("family:household")
 def contact_delete(request, contact_id: int):
-    household = perms.household_for_user(request.user)
-    contact = EmergencyContact.objects.filter(pk=contact_id, household=household).first()
-    if contact is None:
-        raise Http404
+    contact = perms.contact_for_user(request.user, contact_id)
     services.emergency_contact_delete(actor=request.user, contact=contact)
     messages.success(request, _("Contact supprimé."))
     return redirect("family:household")
