@@ -462,6 +462,7 @@ class ChildCalendarApi(APIView):
                             if d.price
                             else None
                         ),
+                        "notes": d.notes,
                         "allergen_check": (
                             {
                                 "level": d.safety.level,

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from family.models import CarePlan, Child, School
+from family.selectors import PendingHealth, pending_health, pending_health_requests
 
 from .deadlines import Rules, SchoolCalendar, deadline_for, deadline_rules, format_deadline
 from .models import AttendanceRecord, AttendanceRoll, Booking, Dish, Menu, Variant
@@ -267,6 +268,7 @@ class ChildContext:
     tariffs: TariffBook
     assessments: AssessmentBook
     rank: int
+    pending: PendingHealth | None = None
 
 
 def child_context(*, child: Child, start: dt.date, end: dt.date) -> ChildContext:
@@ -278,6 +280,7 @@ def child_context(*, child: Child, start: dt.date, end: dt.date) -> ChildContext
         tariffs=TariffBook.load(start=start, end=end),
         assessments=AssessmentBook.load(household_ids=[child.household_id], start=start, end=end),
         rank=sibling_ranks(household_sibling_rows([child.household_id])).get(child.id, 1),
+        pending=pending_health(child_ids=[child.id]).get(child.id),
     )
 
 
@@ -350,8 +353,10 @@ def _calendar_day(ctx: ChildContext, day, booking, record, roll_taken, menu, now
         )
     except Exception:  # no tariff in force: the page still shows the day
         price = None
+    # What the family declared counts at once, before staff validate it (safety rule).
+    pending = ctx.pending
     safety = check_menu(
-        allergies=child.allergies or [],
+        allergies=pending.allergies_with(child.allergies) if pending else child.allergies or [],
         variant=variant,
         dishes=list(menu.dishes.all()) if menu else None,
     )
@@ -364,6 +369,9 @@ def _calendar_day(ctx: ChildContext, day, booking, record, roll_taken, menu, now
         safety=safety,
         menu=menu,
     )
+    note = pending.describe(day=day, validated=child.allergies) if pending else ""
+    if note:
+        result.notes.append(note)
     if record is not None:
         result.attendance = record.status
         result.locked = True
@@ -431,6 +439,8 @@ class KitchenEntry:
     variant: str
     level: str
     action: str
+    # Declared by the family, awaiting validation (empty when everything is validated).
+    pending: str = ""
 
 
 def kitchen_daily_list(*, school: School, day: dt.date) -> list[KitchenEntry]:
@@ -445,8 +455,9 @@ def kitchen_lists(*, school_ids: list[int], day: dt.date) -> dict[int, list[Kitc
     active_plan = CarePlan.objects.filter(
         child_id=OuterRef("pk"), valid_from__lte=day, valid_until__gte=day
     )
+    declared = pending_health_requests().filter(child_id=OuterRef("pk"))
     concerned = Child.objects.filter(school_id__in=school_ids).filter(
-        ~Q(allergies=[]) | Exists(active_plan)
+        ~Q(allergies=[]) | Exists(active_plan) | Exists(declared)
     )
     bookings = list(
         Booking.objects.filter(
@@ -470,6 +481,7 @@ def kitchen_lists(*, school_ids: list[int], day: dt.date) -> dict[int, list[Kitc
         child_id__in=[b.child_id for b in bookings], valid_from__lte=day, valid_until__gte=day
     ):
         plans[plan.child_id].append(plan)
+    declarations = pending_health(child_ids=[b.child_id for b in bookings])
     menus = Menu.objects.filter(day=day, published=True).filter(
         Q(school__isnull=True) | Q(school_id__in=school_ids)
     )
@@ -488,10 +500,15 @@ def kitchen_lists(*, school_ids: list[int], day: dt.date) -> dict[int, list[Kitc
     for booking in bookings:
         child = booking.child
         plan = active_care_plan(plans.get(child.id, []), day)
-        if not child.allergies and plan is None:
+        pending = declarations.get(child.id)
+        pending_note = pending.describe(day=day, validated=child.allergies) if pending else ""
+        if not child.allergies and plan is None and not pending_note:
             continue
         menu = own.get(child.school_id, citywide)  # type: ignore[arg-type,assignment]
-        allergies = tuple(child.allergies or ())
+        allergies = tuple(
+            pending.allergies_with(child.allergies) if pending else child.allergies or ()
+        )
+        pending_plan = pending.care_plan_on(day) if pending else None
         key = (menu.id if menu else None, allergies, booking.variant)
         check = checks.get(key)
         if check is None:
@@ -500,6 +517,8 @@ def kitchen_lists(*, school_ids: list[int], day: dt.date) -> dict[int, list[Kitc
                 allergies=allergies, variant=booking.variant, dishes=dishes
             )
         instructions = plan.instructions if plan else None
+        if pending_note:
+            instructions = " ".join(filter(None, [pending_note, instructions]))
         action = actions.get((key, instructions))
         if action is None:
             action = actions[(key, instructions)] = kitchen_action(
@@ -513,10 +532,11 @@ def kitchen_lists(*, school_ids: list[int], day: dt.date) -> dict[int, list[Kitc
                 name=f"{child.first_name} {child.last_name}",
                 class_name=child.class_name,
                 allergies=labels[allergies],
-                has_pai=plan is not None,
+                has_pai=plan is not None or pending_plan is not None,
                 variant=variant_labels[booking.variant],
                 level=check.level,
                 action=action,
+                pending=pending_note,
             )
         )
     return dict(out)
@@ -531,6 +551,7 @@ def roll_sheet(*, school: School, day: dt.date) -> tuple[AttendanceRoll | None, 
         for b in Booking.objects.filter(child__school=school, day=day, status=Booking.Status.BOOKED)
     }
     children = Child.objects.filter(school=school).order_by("class_name", "last_name", "first_name")
+    declarations = pending_health(school_ids=[school.id])
     rows = []
     for child in children:
         record = records.get(child.id)
@@ -542,7 +563,13 @@ def roll_sheet(*, school: School, day: dt.date) -> tuple[AttendanceRoll | None, 
                 "variant": booking.variant if booking else None,
                 "variant_label": Variant(booking.variant).label if booking else "",
                 "status": record.status if record else None,
-                "has_allergy": bool(child.allergies),
+                "has_allergy": bool(child.allergies)
+                or bool(child.id in declarations and declarations[child.id].allergies),
+                "pending_health": (
+                    declarations[child.id].describe(day=day, validated=child.allergies)
+                    if child.id in declarations
+                    else ""
+                ),
             }
         )
     rows.sort(key=lambda r: (not r["booked"], r["child"].class_name, r["child"].last_name))  # type: ignore[attr-defined]

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from backend.core.allergens import Allergen
 
 from .addresses import parse_address
 from .models import (
@@ -13,6 +16,7 @@ from .models import (
     ApplicationEvent,
     CalendarClosure,
     CatchmentArea,
+    ChangeRequest,
     Child,
     Document,
     DocumentKind,
@@ -349,3 +353,97 @@ def bracket_for_quotient(*, quotient: int) -> IncomeBracket | None:
         .order_by("-min_quotient")
         .first()
     )
+
+
+# --- health declared by the family, awaiting validation ----------------------------------------
+PENDING_HEALTH_NOTE = _("déclaré par la famille, en attente de validation")
+
+
+@dataclass
+class PendingHealth:
+    """What a family declared about a child's health and staff have not validated yet.
+
+    Safety rule: a declaration counts at once. ``allergies`` are the codes declared and not yet
+    validated (added to the validated ones, never removing them: a removal waits for staff);
+    ``care_plans`` the declared PAIs (dicts with ISO dates); ``diet`` the last declared diet."""
+
+    allergies: list[str] = field(default_factory=list)
+    diet: str | None = None
+    care_plans: list[dict] = field(default_factory=list)
+    request_ids: list[int] = field(default_factory=list)
+
+    def care_plan_on(self, day: dt.date) -> dict | None:
+        iso = day.isoformat()
+        for plan in self.care_plans:
+            if plan["valid_from"] <= iso <= plan["valid_until"]:
+                return plan
+        return None
+
+    def allergies_with(self, validated) -> list[str]:
+        """Validated allergies plus the declared ones, in the regulation's order."""
+        codes = set(validated or ()) | set(self.allergies)
+        return [code for code in Allergen.values if code in codes]
+
+    def describe(self, *, day: dt.date | None = None, validated=()) -> str:
+        """One sentence for the kitchen, the roll and the parent's calendar (allergies already
+        validated are not repeated)."""
+        parts = []
+        declared = [a for a in self.allergies if a not in (validated or ())]
+        if declared:
+            parts.append(
+                _("Allergies : %(list)s")
+                % {"list": ", ".join(str(Allergen(a).label) for a in declared)}
+            )
+        plan = self.care_plan_on(day) if day else (self.care_plans[0] if self.care_plans else None)
+        if plan is not None:
+            parts.append(
+                _("PAI%(packed)s%(instructions)s")
+                % {
+                    "packed": _(" avec panier-repas") if plan.get("packed_lunch") else "",
+                    "instructions": f" ({plan['instructions']})"
+                    if plan.get("instructions")
+                    else "",
+                }
+            )
+        if self.diet:
+            parts.append(_("Régime : %(diet)s") % {"diet": str(Child.Diet(self.diet).label)})
+        if not parts:
+            return ""
+        return f"{' ; '.join(str(p) for p in parts)} — {PENDING_HEALTH_NOTE!s}"
+
+
+def pending_health_requests(*, child_ids=None, school_ids=None) -> QuerySet[ChangeRequest]:
+    qs = ChangeRequest.objects.filter(
+        category=ChangeRequest.Category.HEALTH, state=ChangeRequest.State.PENDING
+    )
+    if child_ids is not None:
+        qs = qs.filter(child_id__in=child_ids)
+    if school_ids is not None:
+        qs = qs.filter(child__school_id__in=school_ids)
+    return qs
+
+
+def pending_health(*, child_ids=None, school_ids=None) -> dict[int, PendingHealth]:
+    """Every child's pending health declarations, in one query (oldest request first)."""
+    out: dict[int, PendingHealth] = {}
+    rows = (
+        pending_health_requests(child_ids=child_ids, school_ids=school_ids)
+        .order_by("created_at", "id")
+        .values_list("id", "child_id", "changes")
+    )
+    for request_id, child_id, changes in rows:
+        pending = out.setdefault(child_id, PendingHealth())
+        pending.request_ids.append(request_id)
+        for code in changes.get("allergies") or []:
+            if code in Allergen.values and code not in pending.allergies:
+                pending.allergies.append(code)
+        if changes.get("diet"):
+            pending.diet = changes["diet"]
+        if changes.get("care_plan"):
+            pending.care_plans.append(changes["care_plan"])
+    return out
+
+
+def pending_health_for_child(child: Child) -> PendingHealth | None:
+    """The child's pending declarations, if any."""
+    return pending_health(child_ids=[child.pk]).get(child.pk)
