@@ -797,3 +797,36 @@ class ActivityRegistration(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.child} → {self.activity} ({self.state})"
+
+
+class ActivityAttendance(models.Model):
+    """The activity roll: one row per child and day, taken by staff; it drives billing
+    (present and unjustified absence are billed, a justified absence is not)."""
+
+    class Status(models.TextChoices):
+        PRESENT = "present", _("Présent")
+        ABSENT_JUSTIFIED = "absent_justified", _("Absent (justifié)")
+        ABSENT_UNJUSTIFIED = "absent_unjustified", _("Absent (non justifié)")
+
+    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="attendance")
+    child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="activity_attendance")
+    day = models.DateField(_("jour"))
+    status = models.CharField(_("présence"), max_length=20, choices=Status.choices)
+    taken_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    taken_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["day", "child_id"]
+        verbose_name = _("présence à une activité")
+        verbose_name_plural = _("présences aux activités")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["activity", "child", "day"], name="activity_attendance_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["day", "activity"], name="activity_attendance_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.child} · {self.activity} · {self.day} ({self.status})"

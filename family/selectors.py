@@ -3,7 +3,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -12,6 +13,7 @@ from backend.core.allergens import Allergen
 from .addresses import parse_address
 from .models import (
     Activity,
+    ActivityAttendance,
     ActivityRegistration,
     ApplicationEvent,
     CalendarClosure,
@@ -319,15 +321,114 @@ def activity_seats(*, activity: Activity) -> dict[str, int]:
     }
 
 
+def _registrations_count(state: str):
+    """Registrations of the outer activity in ``state``, as a correlated subquery: the count
+    stays right whatever joins the outer queryset carries (a parent's activities are reached
+    through their children, which would multiply a JOIN-based count by the siblings)."""
+    return Coalesce(
+        Subquery(
+            ActivityRegistration.objects.filter(activity_id=OuterRef("pk"), state=state)
+            .order_by()
+            .values("activity_id")
+            .annotate(n=Count("id"))
+            .values("n")[:1]
+        ),
+        0,
+    )
+
+
 def activities_with_seats(qs: QuerySet[Activity]) -> QuerySet[Activity]:
+    """The one place seat counts come from, for pages and the API."""
     return qs.annotate(
-        confirmed_count=Count(
-            "registrations", filter=Q(registrations__state=ActivityRegistration.State.CONFIRMED)
-        ),
-        waiting_count=Count(
-            "registrations", filter=Q(registrations__state=ActivityRegistration.State.WAITING)
-        ),
+        confirmed_count=_registrations_count(ActivityRegistration.State.CONFIRMED),
+        waiting_count=_registrations_count(ActivityRegistration.State.WAITING),
     ).select_related("school")
+
+
+def activity_offers(*, user, activities) -> dict[int, list[Child]]:
+    """For a parent: per activity, the children they may still register (same school, not
+    already registered or waiting). Two queries whatever the number of activities."""
+    children = list(
+        Child.objects.filter(household__guardians__user=user)
+        .exclude(school__isnull=True)
+        .order_by("birth_date", "id")
+        .distinct()
+    )
+    ids = [a.pk for a in activities]
+    taken = set(
+        ActivityRegistration.objects.filter(
+            activity_id__in=ids,
+            child__in=children,
+            state__in=[ActivityRegistration.State.CONFIRMED, ActivityRegistration.State.WAITING],
+        ).values_list("activity_id", "child_id")
+    )
+    return {
+        a.pk: [c for c in children if c.school_id == a.school_id and (a.pk, c.pk) not in taken]
+        for a in activities
+    }
+
+
+def activity_runs_on(activity: Activity, day: dt.date) -> bool:
+    return activity.start_date <= day <= activity.end_date and (
+        not activity.weekdays or day.weekday() in activity.weekdays
+    )
+
+
+def activity_roll_sheet(*, activity: Activity, day: dt.date) -> tuple[bool, list[dict]]:
+    """The roll of an activity on a day: every confirmed child, plus children already marked.
+    Answers (roll already taken, rows)."""
+    records = {r.child_id: r for r in ActivityAttendance.objects.filter(activity=activity, day=day)}
+    confirmed = {
+        r.child_id
+        for r in ActivityRegistration.objects.filter(
+            activity=activity, state=ActivityRegistration.State.CONFIRMED
+        )
+    }
+    children = Child.objects.filter(pk__in=confirmed | set(records)).order_by(
+        "class_name", "last_name", "first_name"
+    )
+    rows = [
+        {
+            "child": child,
+            "registered": child.pk in confirmed,
+            "status": records[child.pk].status if child.pk in records else None,
+        }
+        for child in children
+    ]
+    return bool(records), rows
+
+
+@dataclass(frozen=True)
+class BillableActivityDay:
+    child_id: int
+    household_id: int
+    activity_id: int
+    day: dt.date
+    status: str
+    attendance_id: int
+
+
+def billable_activity_attendance(
+    *, start: dt.date, end: dt.date, child_ids=None
+) -> list[BillableActivityDay]:
+    """Activity days families owe (contract with payments): present and absent-unjustified are
+    billed, a justified absence is not. One query."""
+    qs = ActivityAttendance.objects.filter(
+        day__gte=start,
+        day__lte=end,
+        status__in=[
+            ActivityAttendance.Status.PRESENT,
+            ActivityAttendance.Status.ABSENT_UNJUSTIFIED,
+        ],
+    )
+    if child_ids is not None:
+        qs = qs.filter(child_id__in=child_ids)
+    return [
+        BillableActivityDay(child_id, household_id, activity_id, day, status, pk)
+        for pk, child_id, household_id, activity_id, day, status in qs.order_by(
+            "child__household_id", "child_id", "day", "activity_id"
+        ).values_list("id", "child_id", "child__household_id", "activity_id", "day", "status")
+    ]
 
 
 def waiting_position(*, registration: ActivityRegistration) -> int | None:

@@ -92,4 +92,5 @@ urlpatterns = [
     path(
         "activites/<int:activity_id>/capacite/", views.activity_capacity, name="activity-capacity"
     ),
+    path("activites/<int:activity_id>/appel/", views.activity_roll, name="activity-roll"),
 ]

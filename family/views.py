@@ -3,6 +3,7 @@ writes through family.services; a business error becomes a message on the page."
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import wraps
 
 from django.contrib import messages
@@ -25,6 +26,7 @@ from . import permissions as perms
 from .apis import document_file_response
 from .models import (
     Activity,
+    ActivityAttendance,
     ActivityRegistration,
     ChangeRequest,
     ChildGuardian,
@@ -818,6 +820,11 @@ def activities(request):
     else:
         household = perms.household_for_user(request.user)
         context["children"] = household.children.select_related("school")
+        activities = list(activities)
+        offers = selectors.activity_offers(user=request.user, activities=activities)
+        for activity in activities:
+            activity.offered_children = offers[activity.pk]
+        context["activities"] = activities
         registrations = list(
             perms.activity_registrations_for_user(request.user)
             .exclude(state=ActivityRegistration.State.CANCELLED)
@@ -873,6 +880,44 @@ def activity_capacity(request, activity_id: int):
         % {"n": len(promoted)},
     )
     return redirect("family:activities")
+
+
+@role_required(STAFF)
+def activity_roll(request, activity_id: int):
+    """Staff take an activity's roll for a day (today by default); it drives billing."""
+    activity: Activity = perms.activity_for_user(request.user, activity_id)
+    source = request.POST if request.method == "POST" else request.GET
+    try:
+        day = dt.date.fromisoformat(source.get("day") or "")
+    except ValueError:
+        day = timezone.localdate()
+    if request.method == "POST":
+        statuses = {}
+        for key, value in request.POST.items():
+            if key.startswith("c") and key[1:].isdigit() and value:
+                statuses[int(key[1:])] = value
+        try:
+            services.activity_roll_take(
+                actor=request.user, activity=activity, day=day, statuses=statuses
+            )
+            messages.success(request, _("Appel enregistré."))
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        return redirect(f"{reverse('family:activity-roll', args=[activity.pk])}?day={day}")
+    taken, rows = selectors.activity_roll_sheet(activity=activity, day=day)
+    return render(
+        request,
+        "family/activity_roll.html",
+        {
+            "title": _("Appel : %(activity)s") % {"activity": activity.name},
+            "activity": activity,
+            "day": day,
+            "taken": taken,
+            "rows": rows,
+            "runs": selectors.activity_runs_on(activity, day),
+            "statuses": ActivityAttendance.Status.choices,
+        },
+    )
 
 
 def reverse_application(application) -> str:

@@ -3,6 +3,7 @@
 from .activities import (  # noqa: F401
     activity_register,
     activity_registration_cancel,
+    activity_roll_take,
     activity_set_capacity,
     activity_waiting_list_promote,
 )
