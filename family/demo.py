@@ -7,7 +7,6 @@ from django.utils import timezone
 from backend.accounts.models import Role, User
 
 from .models import (
-    CalendarClosure,
     CarePlan,
     Child,
     ChildGuardian,
@@ -58,26 +57,11 @@ def seed_school_year(today: dt.date) -> SchoolYear:
     year, _ = SchoolYear.objects.get_or_create(
         label=label, defaults={"start_date": start, "end_date": end}
     )
-    y = start.year
-    closures = [
-        ("holiday", "Vacances de la Toussaint", dt.date(y, 10, 17), dt.date(y, 11, 2)),
-        ("public_holiday", "Armistice", dt.date(y, 11, 11), dt.date(y, 11, 11)),
-        ("holiday", "Vacances de Noël", dt.date(y, 12, 19), dt.date(y + 1, 1, 4)),
-        ("holiday", "Vacances d'hiver", dt.date(y + 1, 2, 13), dt.date(y + 1, 3, 1)),
-        ("holiday", "Vacances de printemps", dt.date(y + 1, 4, 10), dt.date(y + 1, 4, 26)),
-        ("public_holiday", "Lundi de Pâques", dt.date(y + 1, 4, 6), dt.date(y + 1, 4, 6)),
-        ("public_holiday", "Fête du Travail", dt.date(y + 1, 5, 1), dt.date(y + 1, 5, 1)),
-        ("public_holiday", "Victoire 1945", dt.date(y + 1, 5, 8), dt.date(y + 1, 5, 8)),
-        ("day_off", "Pont de l'Ascension", dt.date(y + 1, 5, 14), dt.date(y + 1, 5, 15)),
-        ("public_holiday", "Lundi de Pentecôte", dt.date(y + 1, 5, 25), dt.date(y + 1, 5, 25)),
-    ]
-    for kind, label_, start_, end_ in closures:
-        CalendarClosure.objects.get_or_create(
-            school_year=year,
-            school=None,
-            label=label_,
-            defaults={"kind": kind, "start_date": start_, "end_date": end_},
-        )
+    # Public holidays from the ``holidays`` library, school holidays of the city's zone from
+    # the dataset shipped in family/data (no hand-typed dates: they were wrong).
+    from .services.calendars import school_calendar_load
+
+    school_calendar_load(actor=None, school_year=year)
     return year
 
 
@@ -225,6 +209,9 @@ def _seed_extensions(*, today: dt.date, schools: list[School], progress) -> None
         label=f"{y + 1}-{y + 2}",
         defaults={"start_date": dt.date(y + 1, 9, 1), "end_date": dt.date(y + 2, 7, 3)},
     )
+    from .services.calendars import school_calendar_load
+
+    school_calendar_load(actor=None, school_year=next_year)
 
     # Catchment: each school serves "rue <its name>"; avenue Jean Jaurès is split by side.
     for i, (name, school) in enumerate(zip(SCHOOL_NAMES, schools, strict=True)):
