@@ -260,3 +260,25 @@ class ReasonForm(forms.Form):
 
 class CapacityForm(forms.Form):
     capacity = forms.IntegerField(label=_("Nombre de places"), min_value=0, max_value=10_000)
+
+
+class ReenrolmentForm(forms.Form):
+    canteen = forms.BooleanField(label=_("Mes enfants mangeront à la cantine"), required=False)
+    activities = forms.BooleanField(
+        label=_("Mes enfants continueront les activités périscolaires"), required=False
+    )
+    income_confirmed = forms.BooleanField(
+        label=_("Mon quotient familial est à jour (sinon je dépose le nouveau)"), required=False
+    )
+    comment = forms.CharField(
+        label=_("Commentaire"), max_length=500, required=False, widget=forms.Textarea({"rows": 3})
+    )
+
+
+class ReenrolmentCampaignForm(forms.Form):
+    school_year = forms.ModelChoiceField(
+        label=_("Année scolaire"),
+        queryset=SchoolYear.objects.filter(closed_at__isnull=True).order_by("start_date"),
+    )
+    opens_on = forms.DateField(label=_("Ouverture"), widget=forms.DateInput({"type": "date"}))
+    closes_on = forms.DateField(label=_("Clôture"), widget=forms.DateInput({"type": "date"}))

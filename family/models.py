@@ -55,6 +55,8 @@ class SchoolYear(models.Model):
     label = models.CharField(_("année scolaire"), max_length=9, unique=True, help_text="2026-2027")
     start_date = models.DateField(_("rentrée"))
     end_date = models.DateField(_("fin d'année"))
+    # Set by the year switch (school_year_switch): the year is over, its data archived.
+    closed_at = models.DateTimeField(_("clôturée le"), null=True, blank=True)
 
     class Meta:
         ordering = ["-start_date"]
@@ -830,3 +832,106 @@ class ActivityAttendance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.child} · {self.activity} · {self.day} ({self.status})"
+
+
+class Enrolment(models.Model):
+    """Where a child was, school year by school year: written by the year switch when it closes
+    a year (the archive of schools and classes), so a child's history survives promotions."""
+
+    child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="enrolments")
+    school_year = models.ForeignKey(SchoolYear, on_delete=models.PROTECT, related_name="enrolments")
+    school = models.ForeignKey(
+        School, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    class_name = models.CharField(_("classe"), max_length=40, blank=True)
+    meals_booked = models.PositiveIntegerField(_("repas réservés dans l'année"), default=0)
+    outcome = models.CharField(_("suite"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["school_year__start_date", "child_id"]
+        verbose_name = _("scolarité de l'année")
+        verbose_name_plural = _("scolarités par année")
+        constraints = [
+            models.UniqueConstraint(fields=["child", "school_year"], name="enrolment_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.child} · {self.school_year} · {self.class_name}"
+
+
+class ReenrolmentCampaign(TimeStampedModel):
+    """Each family confirms canteen, activities and income assessment for the next year."""
+
+    school_year = models.OneToOneField(
+        SchoolYear, on_delete=models.CASCADE, related_name="reenrolment_campaign"
+    )
+    opens_on = models.DateField(_("ouverture"))
+    closes_on = models.DateField(_("clôture"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-opens_on"]
+        verbose_name = _("campagne de réinscription")
+        verbose_name_plural = _("campagnes de réinscription")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(opens_on__lte=models.F("closes_on")), name="campaign_dates_ordered"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.school_year} ({self.opens_on} → {self.closes_on})"
+
+    def is_open(self, day: dt.date) -> bool:
+        return self.opens_on <= day <= self.closes_on
+
+
+class ReenrolmentAnswer(TimeStampedModel):
+    campaign = models.ForeignKey(
+        ReenrolmentCampaign, on_delete=models.CASCADE, related_name="answers"
+    )
+    household = models.ForeignKey(
+        Household, on_delete=models.CASCADE, related_name="reenrolment_answers"
+    )
+    canteen = models.BooleanField(_("cantine l'an prochain"))
+    activities = models.BooleanField(_("activités périscolaires l'an prochain"))
+    income_confirmed = models.BooleanField(_("quotient familial confirmé ou mis à jour"))
+    comment = models.CharField(_("commentaire"), max_length=500, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at_counter = models.BooleanField(_("saisie au guichet"), default=False)
+
+    class Meta:
+        verbose_name = _("réponse à la réinscription")
+        verbose_name_plural = _("réponses à la réinscription")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "household"], name="reenrolment_answer_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.household} · {self.campaign}"
+
+
+class ReenrolmentReminder(models.Model):
+    """One reminder sent to a household that had not answered (at most one a day)."""
+
+    campaign = models.ForeignKey(
+        ReenrolmentCampaign, on_delete=models.CASCADE, related_name="reminders"
+    )
+    household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "household", "day"], name="reenrolment_reminder_once_a_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.household_id} · {self.day}"

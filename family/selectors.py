@@ -548,3 +548,29 @@ def pending_health(*, child_ids=None, school_ids=None) -> dict[int, PendingHealt
 def pending_health_for_child(child: Child) -> PendingHealth | None:
     """The child's pending declarations, if any."""
     return pending_health(child_ids=[child.pk]).get(child.pk)
+
+
+# --- school year lifecycle ------------------------------------------------------------------
+def reenrolment_missing(*, campaign, school_ids=None) -> QuerySet[Household]:
+    """Households with a child at school that have not answered the campaign yet."""
+    from .models import ReenrolmentAnswer
+
+    children = Child.objects.filter(school__isnull=False)
+    if school_ids is not None:
+        children = children.filter(school_id__in=school_ids)
+    return (
+        Household.objects.filter(pk__in=children.values("household_id"))
+        .exclude(pk__in=ReenrolmentAnswer.objects.filter(campaign=campaign).values("household_id"))
+        .order_by("name", "id")
+    )
+
+
+def open_reenrolment_campaign(*, day: dt.date | None = None):
+    from .models import ReenrolmentCampaign
+
+    day = day or timezone.localdate()
+    return (
+        ReenrolmentCampaign.objects.filter(opens_on__lte=day, closes_on__gte=day)
+        .select_related("school_year")
+        .first()
+    )

@@ -93,4 +93,12 @@ urlpatterns = [
         "activites/<int:activity_id>/capacite/", views.activity_capacity, name="activity-capacity"
     ),
     path("activites/<int:activity_id>/appel/", views.activity_roll, name="activity-roll"),
+    path("annee-scolaire/passage/", views.school_year_switch_page, name="school-year-switch"),
+    path("reinscription/", views.reenrolment, name="reenrolment"),
+    path("reinscriptions/", views.reenrolment_staff, name="reenrolment-staff"),
+    path(
+        "guichet/foyers/<int:household_id>/reinscription/",
+        views.reenrolment_counter,
+        name="reenrolment-counter",
+    ),
 ]

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from backend.accounts.models import Role, User
 from backend.core.exceptions import ApplicationError
-from backend.core.permissions import is_parent, role_required
+from backend.core.permissions import is_city_admin, is_parent, role_required
 
 from . import forms, selectors, services
 from . import permissions as perms
@@ -945,5 +945,161 @@ def school_calendar(request):
             "years": years,
             "closures": closures,
             "today": today,
+        },
+    )
+
+
+# --- school year lifecycle ----------------------------------------------------------------------
+
+
+@role_required("admin")
+def school_year_switch_page(request):
+    """The administrator's year switch: a dry-run report first, then the real run."""
+    source = SchoolYear.objects.filter(closed_at__isnull=True).order_by("start_date").first()
+    target = services.school_year_following(source) if source else None
+    report = None
+    if request.method == "POST" and source and target:
+        real = request.POST.get("confirm") == "1"
+        try:
+            report = services.school_year_switch(
+                actor=request.user, from_year=source, to_year=target, dry_run=not real
+            )
+            if real:
+                messages.success(
+                    request,
+                    _("Année %(a)s clôturée : les enfants sont passés en %(b)s.")
+                    % {"a": source.label, "b": target.label},
+                )
+                return redirect("family:school-year-switch")
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+    elif source and target:
+        report = services.school_year_switch(
+            actor=request.user, from_year=source, to_year=target, dry_run=True
+        )
+    return render(
+        request,
+        "family/school_year_switch.html",
+        {
+            "title": _("Passage d'année scolaire"),
+            "source": source,
+            "target": target,
+            "report": report,
+            "closed": SchoolYear.objects.filter(closed_at__isnull=False).order_by("-start_date"),
+        },
+    )
+
+
+def _reenrolment_form(request, *, campaign, household, back: str):
+    form = forms.ReenrolmentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.reenrolment_answer(
+                actor=request.user, campaign=campaign, household=household, **form.cleaned_data
+            )
+            messages.success(request, _("Réponse enregistrée. Merci !"))
+            return redirect(back)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+    elif request.method == "POST":
+        _form_errors(request, form)
+    return form
+
+
+@role_required(PARENT)
+def reenrolment(request):
+    household = perms.household_for_user(request.user)
+    campaign = selectors.open_reenrolment_campaign()
+    form = None
+    if campaign:
+        form = _reenrolment_form(
+            request, campaign=campaign, household=household, back=reverse("family:reenrolment")
+        )
+        if not isinstance(form, forms.ReenrolmentForm):
+            return form
+    answer = campaign.answers.filter(household=household).first() if campaign else None
+    return render(
+        request,
+        "family/reenrolment.html",
+        {
+            "title": _("Réinscription pour l'année prochaine"),
+            "campaign": campaign,
+            "answer": answer,
+            "form": form,
+            "household": household,
+        },
+    )
+
+
+@role_required(STAFF)
+def reenrolment_staff(request):
+    """Staff: the campaign, who has not answered (their schools), reminders, the counter path."""
+    from .models import ReenrolmentCampaign
+
+    campaign = (
+        ReenrolmentCampaign.objects.select_related("school_year").order_by("-opens_on").first()
+    )
+    if request.method == "POST":
+        if request.POST.get("action") == "create" and is_city_admin(request.user):
+            form = forms.ReenrolmentCampaignForm(request.POST)
+            if form.is_valid():
+                try:
+                    services.reenrolment_campaign_create(actor=request.user, **form.cleaned_data)
+                    messages.success(request, _("Campagne enregistrée."))
+                except ApplicationError as exc:
+                    messages.error(request, exc.message)
+            else:
+                _form_errors(request, form)
+        elif request.POST.get("action") == "remind" and campaign:
+            sent = services.reenrolment_remind(campaign=campaign)
+            messages.success(request, _("%(n)s famille(s) relancée(s).") % {"n": sent})
+        return redirect("family:reenrolment-staff")
+    missing = (
+        selectors.reenrolment_missing(
+            campaign=campaign, school_ids=perms.staff_school_ids(request.user)
+        )
+        if campaign
+        else []
+    )
+    return render(
+        request,
+        "family/reenrolment_staff.html",
+        {
+            "title": _("Réinscriptions"),
+            "campaign": campaign,
+            "missing": missing,
+            "answers": campaign.answers.select_related("household").order_by("household__name")
+            if campaign
+            else [],
+            "campaign_form": forms.ReenrolmentCampaignForm(),
+            "is_admin": is_city_admin(request.user),
+        },
+    )
+
+
+@role_required(STAFF)
+def reenrolment_counter(request, household_id: int):
+    """Counter path: staff record the answer of a family without internet (audited as such)."""
+    from .models import ReenrolmentCampaign
+
+    household = perms.household_for_staff(request.user, household_id)
+    campaign = ReenrolmentCampaign.objects.order_by("-opens_on").first()
+    if campaign is None:
+        raise Http404
+    form = _reenrolment_form(
+        request, campaign=campaign, household=household, back=reverse("family:reenrolment-staff")
+    )
+    if not isinstance(form, forms.ReenrolmentForm):
+        return form
+    return render(
+        request,
+        "family/reenrolment.html",
+        {
+            "title": _("Réinscription au guichet : %(name)s") % {"name": household.name},
+            "campaign": campaign,
+            "answer": campaign.answers.filter(household=household).first(),
+            "form": form,
+            "household": household,
+            "counter": True,
         },
     )

@@ -44,3 +44,10 @@ from .registrations import (  # noqa: F401
     application_submit,
     application_withdraw,
 )
+from .school_years import (  # noqa: F401
+    reenrolment_answer,
+    reenrolment_campaign_create,
+    reenrolment_remind,
+    school_year_following,
+    school_year_switch,
+)
