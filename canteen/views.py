@@ -14,9 +14,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
+from backend.core.access import is_parent, role_required
 from backend.core.allergens import Allergen
 from backend.core.exceptions import ApplicationError
-from backend.core.permissions import is_parent, role_required
 from family.models import School
 
 from . import forecasts, selectors, services

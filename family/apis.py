@@ -14,10 +14,10 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.core.access import FAMILY_ROLES, PARENT_ROLES, STAFF_ROLES, is_parent, require_role
 from backend.core.allergens import Allergen
-from backend.core.api import Pagination
+from backend.core.api import Pagination, paginated
 from backend.core.exceptions import ApplicationError
-from backend.core.permissions import is_parent
 
 from . import permissions as perms
 from . import selectors, services
@@ -39,20 +39,6 @@ from .models import (
     SchoolApplication,
     SchoolYear,
 )
-
-
-def paginated(request, view, queryset, serializer_class, context=None):
-    paginator = Pagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(
-        serializer_class(page, many=True, context=context or {}).data
-    )
-
-
-def parent_only(user) -> None:
-    if not is_parent(user):
-        raise Http404
-
 
 # --- shared output shapes ------------------------------------------------------------------
 
@@ -417,6 +403,8 @@ class ChangeRequestOut(serializers.ModelSerializer):
 class HouseholdListApi(APIView):
     """Parents: their household. Staff: the households of their schools' families."""
 
+    pagination_class = Pagination
+
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=200)
         address_line = serializers.CharField(max_length=255)
@@ -433,13 +421,12 @@ class HouseholdListApi(APIView):
         qs = perms.households_for_user(request.user).prefetch_related(
             "guardians__user", "children__school", "children__change_requests"
         )
-        if not (is_parent(request.user) or perms.is_family_staff(request.user)):
-            raise Http404
+        require_role(request.user, *FAMILY_ROLES)
         return paginated(request, self, qs.order_by("name", "id"), HouseholdOut)
 
     @extend_schema(request=InputSerializer, responses={201: HouseholdDetailOut})
     def post(self, request):
-        parent_only(request.user)
+        require_role(request.user, *PARENT_ROLES)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         household = services.household_create(user=request.user, **data.validated_data)
@@ -597,6 +584,8 @@ class IncomeDecideApi(APIView):
 
 
 class ChildListApi(APIView):
+    pagination_class = Pagination
+
     class InputSerializer(serializers.Serializer):
         first_name = serializers.CharField(max_length=100)
         last_name = serializers.CharField(max_length=100)
@@ -619,8 +608,7 @@ class ChildListApi(APIView):
         responses={200: ChildOut(many=True)},
     )
     def get(self, request):
-        if not (is_parent(request.user) or perms.is_family_staff(request.user)):
-            raise Http404
+        require_role(request.user, *FAMILY_ROLES)
         qs = (
             perms.children_for_user(request.user)
             .select_related("school")
@@ -680,6 +668,8 @@ class ChildDetailApi(APIView):
 
 
 class ChangeRequestListApi(APIView):
+    pagination_class = Pagination
+
     class InputSerializer(serializers.Serializer):
         category = serializers.ChoiceField(choices=ChangeRequest.Category.choices)
         child = serializers.IntegerField(required=False, allow_null=True)
@@ -693,8 +683,7 @@ class ChangeRequestListApi(APIView):
     )
     def get(self, request):
         qs = perms.change_requests_for_user(request.user)
-        if not (is_parent(request.user) or perms.is_family_staff(request.user)):
-            raise Http404
+        require_role(request.user, *FAMILY_ROLES)
         state = request.query_params.get("state")
         if state:
             qs = qs.filter(state=state)
@@ -745,6 +734,8 @@ class ChangeRequestDecideApi(APIView):
 
 
 class SchoolListApi(APIView):
+    pagination_class = Pagination
+
     @extend_schema(responses={200: SchoolOut(many=True)})
     def get(self, request):
         return paginated(
@@ -785,6 +776,8 @@ class AddressLookupApi(APIView):
 
 
 class RegistrationListApi(APIView):
+    pagination_class = Pagination
+
     class InputSerializer(serializers.Serializer):
         child = serializers.IntegerField()
         school_year = serializers.IntegerField()
@@ -811,8 +804,7 @@ class RegistrationListApi(APIView):
         responses={200: ApplicationOut(many=True)},
     )
     def get(self, request):
-        if not (is_parent(request.user) or perms.is_family_staff(request.user)):
-            raise Http404
+        require_role(request.user, *FAMILY_ROLES)
         qs = perms.applications_for_user(request.user)
         params = request.query_params
         states = [s for s in params.get("state", "").split(",") if s]
@@ -955,8 +947,7 @@ class RegistrationBulkApi(APIView):
         },
     )
     def post(self, request):
-        if not perms.is_family_staff(request.user):
-            raise Http404
+        require_role(request.user, *STAFF_ROLES)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
@@ -1031,8 +1022,7 @@ class DocumentCheckApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={200: DocumentOut})
     def post(self, request, document_id: int):
-        if not perms.is_family_staff(request.user):
-            raise Http404
+        require_role(request.user, *STAFF_ROLES)
         document = perms.document_for_user(request.user, document_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -1046,12 +1036,13 @@ class DocumentCheckApi(APIView):
 
 
 class ActivityListApi(APIView):
+    pagination_class = Pagination
+
     @extend_schema(
         parameters=[OpenApiParameter("school", int)], responses={200: ActivityOut(many=True)}
     )
     def get(self, request):
-        if not (is_parent(request.user) or perms.is_family_staff(request.user)):
-            raise Http404
+        require_role(request.user, *FAMILY_ROLES)
         qs = perms.activities_for_user(request.user).select_related("school")
         school = request.query_params.get("school")
         if school:
@@ -1084,13 +1075,14 @@ class ActivityRegisterApi(APIView):
 
 
 class ActivityRegistrationListApi(APIView):
+    pagination_class = Pagination
+
     @extend_schema(
         parameters=[OpenApiParameter("activity", int)],
         responses={200: ActivityRegistrationOut(many=True)},
     )
     def get(self, request):
-        if not (is_parent(request.user) or perms.is_family_staff(request.user)):
-            raise Http404
+        require_role(request.user, *FAMILY_ROLES)
         qs = perms.activity_registrations_for_user(request.user).select_related("child")
         activity = request.query_params.get("activity")
         if activity:
@@ -1115,8 +1107,7 @@ class ActivityCapacityApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={200: ActivityOut})
     def post(self, request, activity_id: int):
-        if not perms.is_family_staff(request.user):
-            raise Http404
+        require_role(request.user, *STAFF_ROLES)
         activity = perms.activity_for_user(request.user, activity_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from backend.accounts.models import Role, User
+from backend.core.access import is_parent, role_required
 from backend.core.exceptions import ApplicationError
-from backend.core.permissions import is_parent, role_required
 
 from . import forms, selectors, services
 from . import permissions as perms

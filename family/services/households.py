@@ -11,8 +11,8 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from backend.core.access import is_parent
 from backend.core.exceptions import ApplicationError
-from backend.core.permissions import is_parent
 
 from ..models import (
     Child,
