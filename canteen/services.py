@@ -539,6 +539,20 @@ def menu_publish(*, menu: Menu, actor=None) -> Menu:
     return menu
 
 
+def menus_publish_week(*, school: School | None, monday: dt.date, actor=None) -> int:
+    """Publish every unpublished menu of a school's (or the city's) week at once: all or none."""
+    monday = monday_of(monday)
+    with transaction.atomic():
+        menus = list(
+            Menu.objects.select_for_update()
+            .filter(school=school, day__gte=monday, day__lte=monday + 4 * DAY, published=False)
+            .order_by("day")
+        )
+        for menu in menus:
+            menu_publish(menu=menu, actor=actor)
+    return len(menus)
+
+
 def menus_copy_week(
     *, school: School | None, source_monday: dt.date, target_monday: dt.date, actor=None
 ) -> list[Menu]:
