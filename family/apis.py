@@ -6,7 +6,7 @@ through ``family.services`` (business errors answer 400 with ``{"message", "extr
 
 from __future__ import annotations
 
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -21,6 +21,7 @@ from backend.core.exceptions import ApplicationError
 
 from . import permissions as perms
 from . import selectors, services
+from .downloads import document_file_response
 from .models import (
     Activity,
     ActivityRegistration,
@@ -995,24 +996,6 @@ class DocumentDownloadApi(APIView):
         document = perms.document_for_user(request.user, document_id)
         services.document_read_audit(actor=request.user, document=document)
         return document_file_response(document)
-
-
-def document_file_response(document: Document) -> FileResponse:
-    """Always an attachment, with the type we sniffed, never rendered inline."""
-    try:
-        handle = document.file.open("rb")
-    except FileNotFoundError:
-        raise Http404
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=document.original_name,
-        content_type=document.content_type,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 class DocumentCheckApi(APIView):

@@ -20,7 +20,7 @@ from backend.core.exceptions import ApplicationError
 
 from . import forms, selectors, services
 from . import permissions as perms
-from .apis import document_file_response
+from .downloads import document_file_response
 from .models import (
     Activity,
     ActivityRegistration,

@@ -24,6 +24,7 @@ from functools import wraps
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.apps import apps
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db.models import Model, Q, QuerySet
@@ -129,9 +130,15 @@ def staff_school_ids(user: Any) -> list[int] | None:
     return []
 
 
+def _family_model(name: str) -> Any:
+    """Family models by name, through ``settings.MINOT_FAMILY_APP`` (as ``AUTH_USER_MODEL`` does
+    for users): core knows *that* households exist, never imports the family app."""
+    return apps.get_model(settings.MINOT_FAMILY_APP, name)
+
+
 def households_reached_by(user: Any) -> QuerySet[Household]:
     """Every household the user may see and act for (the rule is in the module docstring)."""
-    household = apps.get_model("family", "Household")
+    household = _family_model("Household")
     if is_parent(user):
         return household.objects.filter(guardians__user=user)
     ids = staff_school_ids(user)
@@ -139,8 +146,8 @@ def households_reached_by(user: Any) -> QuerySet[Household]:
         return household.objects.all()
     if not ids:
         return household.objects.none()
-    child = apps.get_model("family", "Child")
-    application = apps.get_model("family", "SchoolApplication")
+    child = _family_model("Child")
+    application = _family_model("SchoolApplication")
     return household.objects.filter(
         Q(id__in=child.objects.filter(school_id__in=ids).values("household_id"))
         | Q(id__in=application.objects.filter(school_id__in=ids).values("household_id"))
