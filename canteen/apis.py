@@ -12,10 +12,10 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.core.access import IsFamilyMember, IsStaff
 from backend.core.allergens import Allergen
-from backend.core.api import Pagination
+from backend.core.api import Pagination, paginated
 from backend.core.exceptions import ApplicationError
-from backend.core.permissions import RolePermission
 
 from . import forecasts, selectors, services
 from .deadlines import monday_of
@@ -33,8 +33,6 @@ class BoundedDateField(serializers.DateField):
         return day
 
 
-FAMILY_ROLES = RolePermission.for_roles("parent", "staff", "admin")
-STAFF_ROLES = RolePermission.for_roles("staff", "admin")
 MAX_RANGE_DAYS = 400
 
 
@@ -74,27 +72,34 @@ class DishSerializer(serializers.Serializer):
         return value
 
 
-def _menu_out(menu) -> dict:
-    return {
-        "id": menu.id,
-        "day": menu.day.isoformat(),
-        "school": menu.school_id,
-        "published": menu.published,
-        "note": menu.note,
-        "dishes": [
-            {
-                "course": d.course,
-                "variant": d.variant,
-                "name": d.name,
-                "allergens": {code: d.presence(code) for code in Allergen.values},
-            }
-            for d in menu.dishes.all()
-        ],
-    }
+class DishOutput(serializers.Serializer):
+    course = serializers.CharField()
+    variant = serializers.CharField()
+    name = serializers.CharField()
+    allergens = serializers.SerializerMethodField(
+        help_text="For each of the 14 EU allergens: contains, may_contain, free or unknown."
+    )
+
+    @extend_schema_field(
+        {"type": "object", "additionalProperties": {"type": "string"}, "example": {"milk": "free"}}
+    )
+    def get_allergens(self, dish) -> dict[str, str]:
+        return {code: dish.presence(code) for code in Allergen.values}
+
+
+class MenuOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    day = serializers.DateField()
+    school = serializers.IntegerField(source="school_id", allow_null=True)
+    published = serializers.BooleanField()
+    note = serializers.CharField()
+    dishes = DishOutput(many=True, source="dishes.all")
 
 
 class MenuListApi(APIView):
     """Published menus of a school (its own, else the city-wide one), day by day. No login needed."""
+
+    pagination_class = Pagination
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
@@ -133,16 +138,13 @@ class MenuListApi(APIView):
             if school is None:
                 raise ApplicationError(_("École inconnue."), status_code=404)
         menus = selectors.menus_for_school(school=school, start=start, end=end)
-        rows = [_menu_out(menus[d]) for d in sorted(menus)]
-        paginator = Pagination()
-        page = paginator.paginate_queryset(rows, request, view=self)
-        return paginator.get_paginated_response(page)
+        return paginated(request, self, [menus[d] for d in sorted(menus)], MenuOutput)
 
 
 class MenuSaveApi(APIView):
     """Create or replace a day's menu (staff: their schools; administrators: also city-wide)."""
 
-    permission_classes = [STAFF_ROLES]
+    permission_classes = [IsStaff]
 
     class InputSerializer(serializers.Serializer):
         school = serializers.IntegerField(required=False, allow_null=True, min_value=1)
@@ -184,7 +186,7 @@ def _menu_school(user, school_id):
 
 
 class MenuCopyWeekApi(APIView):
-    permission_classes = [STAFF_ROLES]
+    permission_classes = [IsStaff]
 
     class InputSerializer(serializers.Serializer):
         school = serializers.IntegerField(required=False, allow_null=True, min_value=1)
@@ -259,7 +261,9 @@ class BookingsApi(APIView):
     """GET: bookings of the children you reach. POST: book days (a list, strict) or a weekday
     pattern over a period (closed and past-deadline days skipped and reported)."""
 
-    permission_classes = [FAMILY_ROLES]
+    pagination_class = Pagination
+
+    permission_classes = [IsFamilyMember]
 
     class FilterSerializer(serializers.Serializer):
         child = serializers.IntegerField(required=False, min_value=1)
@@ -306,11 +310,12 @@ class BookingsApi(APIView):
             qs = qs.filter(day__lte=v["end"])
         if v.get("status"):
             qs = qs.filter(status=v["status"])
-        paginator = Pagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        prices = selectors.booking_prices(list(page))
-        return paginator.get_paginated_response(
-            BookingOutput(page, many=True, context={"prices": prices}).data
+        return paginated(
+            request,
+            self,
+            qs,
+            BookingOutput,
+            context=lambda page: {"prices": selectors.booking_prices(list(page))},
         )
 
     @extend_schema(request=InputSerializer, responses={201: RESULT_SCHEMA, 200: RESULT_SCHEMA})
@@ -340,7 +345,7 @@ class BookingsApi(APIView):
 class BookingsCancelApi(APIView):
     """Cancel days (a list, strict) or a range (days past their deadline kept and reported)."""
 
-    permission_classes = [FAMILY_ROLES]
+    permission_classes = [IsFamilyMember]
 
     class InputSerializer(serializers.Serializer):
         child = serializers.IntegerField(min_value=1)
@@ -373,7 +378,7 @@ class BookingsCancelApi(APIView):
 
 
 class BookingsCopyWeekApi(APIView):
-    permission_classes = [FAMILY_ROLES]
+    permission_classes = [IsFamilyMember]
 
     class InputSerializer(serializers.Serializer):
         child = serializers.IntegerField(min_value=1)
@@ -401,7 +406,7 @@ class BookingsCopyWeekApi(APIView):
 class ChildCalendarApi(APIView):
     """The month calendar of one child: state, deadline, price explanation and allergen check."""
 
-    permission_classes = [FAMILY_ROLES]
+    permission_classes = [IsFamilyMember]
 
     class FilterSerializer(serializers.Serializer):
         month = serializers.RegexField(
@@ -480,7 +485,7 @@ class ChildCalendarApi(APIView):
 
 
 class PriceApi(APIView):
-    permission_classes = [FAMILY_ROLES]
+    permission_classes = [IsFamilyMember]
 
     class FilterSerializer(serializers.Serializer):
         child = serializers.IntegerField(min_value=1)
@@ -522,7 +527,7 @@ class PriceApi(APIView):
 class AttendanceApi(APIView):
     """GET: the roll sheet of a school day. POST: take the roll (locks the day)."""
 
-    permission_classes = [STAFF_ROLES]
+    permission_classes = [IsStaff]
 
     class FilterSerializer(serializers.Serializer):
         school = serializers.IntegerField(min_value=1)
@@ -603,7 +608,7 @@ class AttendanceApi(APIView):
 class ForecastApi(APIView):
     """Meals per school, day and variant for the coming days, from bookings (staff: their schools)."""
 
-    permission_classes = [STAFF_ROLES]
+    permission_classes = [IsStaff]
 
     class FilterSerializer(serializers.Serializer):
         start = BoundedDateField(required=False)
@@ -636,7 +641,7 @@ class ForecastApi(APIView):
 
 
 class KitchenListApi(APIView):
-    permission_classes = [STAFF_ROLES]
+    permission_classes = [IsStaff]
 
     class FilterSerializer(serializers.Serializer):
         school = serializers.IntegerField(min_value=1)

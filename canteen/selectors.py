@@ -21,6 +21,7 @@ from .pricing import (
     PACKED_LUNCH,
     UNBOOKED_MEAL,
     AssessmentBook,
+    NoPrice,
     PriceQuote,
     TariffBook,
     household_sibling_rows,
@@ -351,7 +352,7 @@ def _calendar_day(ctx: ChildContext, day, booking, record, roll_taken, menu, now
             resident=child.household.is_resident,
             kind=kind,
         )
-    except Exception:  # no tariff in force: the page still shows the day
+    except NoPrice:  # no tariff in force: the page still shows the day
         price = None
     # What the family declared counts at once, before staff validate it (safety rule).
     pending = ctx.pending
@@ -610,6 +611,6 @@ def booking_prices(bookings: list[Booking]) -> dict[int, PriceQuote | None]:
                 resident=resident,
                 kind=kind,
             )
-        except Exception:  # no tariff in force that day
+        except NoPrice:  # no tariff in force that day
             out[booking.id] = None
     return out

@@ -6,8 +6,8 @@ from typing import Any
 
 from django.db import models
 
+from backend.core.access import is_city_admin, is_school_staff
 from backend.core.models import ActorKind
-from backend.core.permissions import is_city_admin, is_school_staff
 from backend.core.services import audit_record, notification_send
 
 from ..models import ChildGuardian, Guardian, Household

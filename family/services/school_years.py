@@ -237,7 +237,7 @@ def reenrolment_answer(
 ) -> ReenrolmentAnswer:
     """A family's answer (or staff's at the counter, recorded as such). Answering again while
     the campaign is open replaces the answer."""
-    from backend.core.permissions import is_parent
+    from backend.core.access import is_parent
 
     today = timezone.localdate()
     at_counter = not is_parent(actor)

@@ -20,7 +20,7 @@ from family.models import (
     SchoolYear,
 )
 from family.services.school_years import next_class
-from tests.factories import AdminFactory, ChildFactory, SchoolFactory
+from tests.factories import AdminFactory, ChildFactory
 from tests.family.factories import ActivityFactory
 
 
