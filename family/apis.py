@@ -830,6 +830,9 @@ class RegistrationListApi(APIView):
             missing_documents=params.get("missing_documents") in ("1", "true", "True"),
             older_than_days=older,
             search=params.get("search", "")[:100],
+            derogation=params.get("derogation", "")
+            if params.get("derogation") in ("any", "opinion", "decision", "decided")
+            else "",
         )
         return paginated(request, self, qs, ApplicationOut)
 

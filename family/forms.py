@@ -239,6 +239,17 @@ class QueueFilterForm(forms.Form):
     search = forms.CharField(
         label=_("Nom de l'enfant ou code de suivi"), max_length=100, required=False
     )
+    derogation = forms.ChoiceField(
+        label=_("Dérogations"),
+        required=False,
+        choices=[
+            ("", _("Toutes les demandes")),
+            ("any", _("Dérogations seulement")),
+            ("opinion", _("En attente de l'avis de l'école de secteur")),
+            ("decision", _("Avis donné, décision à prendre")),
+            ("decided", _("Dérogations décidées")),
+        ],
+    )
 
     def __init__(self, *args, schools=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -287,3 +298,24 @@ class ReenrolmentCampaignForm(forms.Form):
     )
     opens_on = forms.DateField(label=_("Ouverture"), widget=forms.DateInput({"type": "date"}))
     closes_on = forms.DateField(label=_("Clôture"), widget=forms.DateInput({"type": "date"}))
+
+
+class DerogationOpinionForm(forms.Form):
+    favourable = forms.TypedChoiceField(
+        label=_("Avis de l'école de secteur"),
+        choices=[("1", _("Favorable")), ("0", _("Défavorable"))],
+        coerce=lambda v: v == "1",
+    )
+    comment = forms.CharField(label=_("Commentaire"), max_length=500, required=False)
+
+
+class DerogationDecisionForm(forms.Form):
+    granted = forms.TypedChoiceField(
+        label=_("Décision"),
+        choices=[("1", _("Accorder la dérogation")), ("0", _("Refuser la dérogation"))],
+        coerce=lambda v: v == "1",
+    )
+    reason = forms.CharField(label=_("Motif"), max_length=500, required=False)
+    commission_date = forms.DateField(
+        label=_("Date de la commission"), required=False, widget=forms.DateInput({"type": "date"})
+    )

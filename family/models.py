@@ -475,6 +475,16 @@ class DocumentKind(models.TextChoices):
     CUSTODY_JUDGMENT = "custody_judgment", _("Jugement de garde")
     INCOME_PROOF = "income_proof", _("Justificatif de quotient familial")
     CARE_PLAN = "care_plan", _("Document PAI")
+    SIBLING_CERTIFICATE = (
+        "sibling_certificate",
+        _("Certificat de scolarité du frère ou de la sœur dans l'école"),
+    )
+    CHILDMINDER_ATTESTATION = (
+        "childminder_attestation",
+        _("Attestation de l'assistante maternelle (avec son adresse)"),
+    )
+    MEDICAL_CERTIFICATE = "medical_certificate", _("Certificat médical")
+    EMPLOYER_ATTESTATION = "employer_attestation", _("Attestation de l'employeur")
     OTHER = "other", _("Autre document")
 
 
@@ -595,6 +605,7 @@ class SchoolApplication(TimeStampedModel):
         NONE = "", _("Pas de dérogation")
         SIBLING = "sibling", _("Frère ou sœur déjà scolarisé dans l'école")
         WORKPLACE = "workplace", _("Lieu de travail d'un parent")
+        CHILDMINDER = "childminder", _("Adresse de l'assistante maternelle")
         MEDICAL = "medical", _("Raison médicale")
         OTHER = "other", _("Autre raison")
 
@@ -623,7 +634,7 @@ class SchoolApplication(TimeStampedModel):
     grade = models.CharField(_("niveau demandé"), max_length=40, blank=True)
     derogation_reason = models.CharField(
         _("motif de dérogation"),
-        max_length=10,
+        max_length=16,
         choices=DerogationReason.choices,
         blank=True,
         default="",
@@ -969,3 +980,62 @@ class ReenrolmentReminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.household_id} · {self.day}"
+
+
+# Each derogation reason needs its own supporting document (accepted before the decision).
+DEROGATION_DOCUMENTS: dict[str, list[str]] = {
+    SchoolApplication.DerogationReason.SIBLING: [DocumentKind.SIBLING_CERTIFICATE],
+    SchoolApplication.DerogationReason.CHILDMINDER: [DocumentKind.CHILDMINDER_ATTESTATION],
+    SchoolApplication.DerogationReason.MEDICAL: [DocumentKind.MEDICAL_CERTIFICATE],
+    SchoolApplication.DerogationReason.WORKPLACE: [DocumentKind.EMPLOYER_ATTESTATION],
+}
+
+
+class DerogationReview(TimeStampedModel):
+    """The derogation of an application, decided separately from the registration: the
+    catchment school gives its opinion, a commission meets, the city decides and the family
+    downloads the decision letter."""
+
+    class Opinion(models.TextChoices):
+        PENDING = "pending", _("En attente de l'avis de l'école de secteur")
+        FAVOURABLE = "favourable", _("Avis favorable")
+        UNFAVOURABLE = "unfavourable", _("Avis défavorable")
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", _("Décision en attente")
+        GRANTED = "granted", _("Dérogation accordée")
+        REFUSED = "refused", _("Dérogation refusée")
+
+    application = models.OneToOneField(
+        SchoolApplication, on_delete=models.CASCADE, related_name="derogation_review"
+    )
+    opinion = models.CharField(
+        _("avis de l'école de secteur"),
+        max_length=12,
+        choices=Opinion.choices,
+        default=Opinion.PENDING,
+    )
+    opinion_comment = models.CharField(_("commentaire de l'école"), max_length=500, blank=True)
+    opinion_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    opinion_at = models.DateTimeField(null=True, blank=True)
+    commission_date = models.DateField(_("date de la commission"), null=True, blank=True)
+    decision = models.CharField(
+        _("décision"), max_length=10, choices=Decision.choices, default=Decision.PENDING
+    )
+    decision_reason = models.CharField(_("motif de la décision"), max_length=500, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("dérogation")
+        verbose_name_plural = _("dérogations")
+        indexes = [
+            models.Index(fields=["decision", "opinion"], name="derogation_queue_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application} · {self.decision}"

@@ -12,6 +12,7 @@ from backend.core.allergens import Allergen
 
 from .addresses import parse_address
 from .models import (
+    DEROGATION_DOCUMENTS,
     Activity,
     ActivityAttendance,
     ActivityRegistration,
@@ -20,6 +21,7 @@ from .models import (
     CatchmentArea,
     ChangeRequest,
     Child,
+    DerogationReview,
     Document,
     DocumentKind,
     DocumentRequest,
@@ -164,6 +166,15 @@ def application_required_groups(*, application: SchoolApplication) -> list[dict]
                 "label": DocumentKind.CUSTODY_JUDGMENT.label,
             }
         )
+    derogation_kinds = DEROGATION_DOCUMENTS.get(application.derogation_reason)
+    if derogation_kinds:
+        groups.append(
+            {
+                "key": "derogation",
+                "kinds": derogation_kinds,
+                "label": DocumentKind(derogation_kinds[0]).label,
+            }
+        )
     return groups
 
 
@@ -229,6 +240,25 @@ def application_missing_documents(
     ]
 
 
+def _derogation_document_missing():
+    """True when the application's derogation reason needs a document none was uploaded for."""
+    from django.db.models import BooleanField, Case, Value, When
+
+    whens = [
+        When(
+            Q(derogation_reason=reason)
+            & ~Exists(
+                Document.objects.filter(application=OuterRef("pk"), kind__in=kinds).exclude(
+                    status=Document.Status.REJECTED
+                )
+            ),
+            then=Value(True),
+        )
+        for reason, kinds in DEROGATION_DOCUMENTS.items()
+    ]
+    return Case(*whens, default=Value(False), output_field=BooleanField())
+
+
 def applications_with_missing_documents(
     qs: QuerySet[SchoolApplication],
 ) -> QuerySet[SchoolApplication]:
@@ -251,6 +281,7 @@ def applications_with_missing_documents(
         _has_vaccinations=has([DocumentKind.VACCINATIONS]),
         _has_custody=has([DocumentKind.CUSTODY_JUDGMENT]),
         _open_request=open_request,
+        _derogation_missing=_derogation_document_missing(),
     )
     return qs.filter(
         Q(_open_request=True)
@@ -258,6 +289,7 @@ def applications_with_missing_documents(
         | Q(_has_identity=False)
         | Q(_has_vaccinations=False)
         | (~Q(child__custody=Child.Custody.JOINT) & Q(_has_custody=False))
+        | Q(_derogation_missing=True)
     )
 
 
@@ -269,9 +301,27 @@ def work_queue(
     missing_documents: bool | None = None,
     older_than_days: int | None = None,
     search: str = "",
+    derogation: str = "",
 ) -> QuerySet[SchoolApplication]:
-    """Staff's queue: drafts are never shown; oldest submitted first."""
+    """Staff's queue: drafts are never shown; oldest submitted first. ``derogation``: "" (all),
+    "any", "opinion" (awaiting the catchment school), "decision" (opinion given, awaiting the
+    decision), "decided"."""
     qs = applications.exclude(state=SchoolApplication.State.DRAFT)
+    if derogation:
+        qs = qs.exclude(derogation_reason="")
+        opinion, decision = DerogationReview.Opinion, DerogationReview.Decision
+        if derogation == "opinion":
+            qs = qs.filter(
+                Q(derogation_review__isnull=True) | Q(derogation_review__opinion=opinion.PENDING)
+            )
+        elif derogation == "decision":
+            qs = qs.exclude(derogation_review__opinion=opinion.PENDING).filter(
+                derogation_review__isnull=False, derogation_review__decision=decision.PENDING
+            )
+        elif derogation == "decided":
+            qs = qs.exclude(derogation_review__decision=decision.PENDING).filter(
+                derogation_review__isnull=False
+            )
     if states:
         qs = qs.filter(state__in=states)
     if school_id:

@@ -94,6 +94,21 @@ urlpatterns = [
     ),
     path("activites/<int:activity_id>/appel/", views.activity_roll, name="activity-roll"),
     path("annee-scolaire/passage/", views.school_year_switch_page, name="school-year-switch"),
+    path(
+        "inscriptions/<int:application_id>/derogation/avis/",
+        views.derogation_opinion,
+        name="derogation-opinion",
+    ),
+    path(
+        "inscriptions/<int:application_id>/derogation/decision/",
+        views.derogation_decide,
+        name="derogation-decide",
+    ),
+    path(
+        "inscriptions/<int:application_id>/derogation/lettre.pdf",
+        views.derogation_letter,
+        name="derogation-letter",
+    ),
     path("reinscription/", views.reenrolment, name="reenrolment"),
     path("reinscriptions/", views.reenrolment_staff, name="reenrolment-staff"),
     path(

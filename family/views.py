@@ -474,7 +474,7 @@ def applications(request):
 
 @role_required(PARENT, STAFF)
 def application_detail(request, application_id: int):
-    application = perms.application_for_user(request.user, application_id)
+    application = perms.application_for_reader(request.user, application_id)
     staff = perms.is_family_staff(request.user)
     if staff:
         services.child_record_read(actor=request.user, child=application.child, via="application")
@@ -496,8 +496,83 @@ def application_detail(request, application_id: int):
             "actions": actions,
             "can_submit": "submit" in actions,
             "can_withdraw": "withdraw" in actions,
+            **_derogation_context(request.user, application, staff),
         },
     )
+
+
+def _derogation_context(user, application, staff: bool) -> dict:
+    from .models import DerogationReview
+
+    if not application.derogation_reason:
+        return {}
+    review = DerogationReview.objects.filter(application=application).first()
+    pending = review is None or review.decision == DerogationReview.Decision.PENDING
+    can_opine = (
+        staff
+        and pending
+        and perms.derogations_for_catchment_staff(user).filter(pk=application.pk).exists()
+    )
+    return {
+        "derogation": review,
+        "derogation_opinion_form": forms.DerogationOpinionForm() if can_opine else None,
+        "derogation_decision_form": (
+            forms.DerogationDecisionForm() if is_city_admin(user) and pending else None
+        ),
+    }
+
+
+@role_required(STAFF)
+@require_POST
+@post_action("family:queue")
+def derogation_opinion(request, application_id: int):
+    application = perms.application_for_catchment_staff(request.user, application_id)
+    form = forms.DerogationOpinionForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+    else:
+        services.derogation_opinion(
+            actor=request.user, application=application, **form.cleaned_data
+        )
+        messages.success(request, _("Avis enregistré."))
+    return redirect("family:application-detail", application.pk)
+
+
+@role_required("admin")
+@require_POST
+@post_action("family:queue")
+def derogation_decide(request, application_id: int):
+    application = perms.application_for_user(request.user, application_id)
+    form = forms.DerogationDecisionForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+    else:
+        services.derogation_decide(actor=request.user, application=application, **form.cleaned_data)
+        messages.success(request, _("Décision enregistrée ; la famille est prévenue."))
+    return redirect("family:application-detail", application.pk)
+
+
+@role_required(PARENT, STAFF)
+def derogation_letter(request, application_id: int):
+    from django.http import HttpResponse
+
+    from .letters import derogation_letter_pdf
+    from .models import DerogationReview
+
+    application = perms.application_for_reader(request.user, application_id)
+    review = (
+        DerogationReview.objects.filter(application=application)
+        .exclude(decision=DerogationReview.Decision.PENDING)
+        .first()
+    )
+    if review is None:
+        raise Http404
+    response = HttpResponse(derogation_letter_pdf(review=review), content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'attachment; filename="derogation-{application.tracking_code}.pdf"'
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def _application_action(request, application_id: int, staff_only: bool):
@@ -638,6 +713,7 @@ def queue(request):
         missing_documents=filters.get("missing_documents"),
         older_than_days=filters.get("older_than_days"),
         search=filters.get("search") or "",
+        derogation=filters.get("derogation") or "",
     )
     missing_ids = set(
         selectors.applications_with_missing_documents(qs).values_list("id", flat=True)

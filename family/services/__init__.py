@@ -17,6 +17,11 @@ from .children import (  # noqa: F401
     child_update_identity,
     household_record_read,
 )
+from .derogations import (  # noqa: F401
+    derogation_decide,
+    derogation_opinion,
+    derogation_schedule,
+)
 from .documents import document_check, document_read_audit, document_upload  # noqa: F401
 from .households import (  # noqa: F401
     emergency_contact_create,

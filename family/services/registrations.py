@@ -264,6 +264,19 @@ def application_decide(
     def check(locked: SchoolApplication) -> None:
         if decision != "accept":
             return
+        if locked.derogation_reason:
+            from ..models import DerogationReview
+
+            granted = DerogationReview.objects.filter(
+                application=locked, decision=DerogationReview.Decision.GRANTED
+            ).exists()
+            if not granted:
+                raise ApplicationError(
+                    _(
+                        "Impossible d'accepter : la dérogation doit d'abord être accordée "
+                        "(avis de l'école de secteur puis décision de la ville)."
+                    )
+                )
         missing = application_missing_documents(application=locked, for_acceptance=True)
         if missing:
             raise ApplicationError(
