@@ -284,6 +284,8 @@ def _seed_extensions(*, today: dt.date, schools: list[School], progress) -> None
             issued_on=today - dt.timedelta(days=20),
         )
         application_submit(actor=parent, application=application)
+        _seed_derogation_granted(application=application, today=today)
+    _seed_reenrolment_campaign(next_year=next_year, today=today)
     if not GuardianInvitation.objects.filter(household=household).exists():
         guardian_invite(
             actor=parent,
@@ -301,6 +303,69 @@ def _seed_extensions(*, today: dt.date, schools: list[School], progress) -> None
             phone="06 12 34 56 78",
             may_pick_up=True,
         )
+
+
+def _seed_derogation_granted(*, application, today: dt.date) -> None:
+    """Hugo's next-year registration at another school goes the whole way: documents checked,
+    the catchment school's opinion, the city's derogation decision (letter downloadable) and
+    the acceptance. The year switch then moves him to that school."""
+    import io
+
+    from .services import (
+        application_decide,
+        application_start_review,
+        derogation_decide,
+        derogation_opinion,
+        document_check,
+        document_upload,
+    )
+
+    parent = User.objects.get(email="parent@example.org")
+    staff = User.objects.get(email="staff@example.org")
+    admin = User.objects.get(email="admin@example.org")
+    for kind, name in [
+        ("family_record_book", "livret-de-famille.pdf"),
+        ("vaccinations", "vaccinations.pdf"),
+        ("employer_attestation", "attestation-employeur.pdf"),
+    ]:
+        upload = io.BytesIO(DEMO_PDF)
+        upload.name = name
+        document_upload(
+            actor=parent,
+            household=application.household,
+            kind=kind,
+            uploaded_file=upload,
+            application=application,
+            issued_on=today - dt.timedelta(days=10),
+        )
+    for document in application.documents.all():
+        document_check(actor=staff, document=document, accepted=True)
+    application_start_review(actor=staff, application=application)
+    derogation_opinion(
+        actor=staff, application=application, favourable=True, comment="Place disponible en CE1."
+    )
+    derogation_decide(
+        actor=admin,
+        application=application,
+        granted=True,
+        commission_date=today - dt.timedelta(days=2),
+    )
+    application_decide(actor=staff, application=application, decision="accept")
+
+
+def _seed_reenrolment_campaign(*, next_year: SchoolYear, today: dt.date) -> None:
+    from .models import ReenrolmentCampaign
+    from .services import reenrolment_campaign_create
+
+    if ReenrolmentCampaign.objects.filter(school_year=next_year).exists():
+        return
+    closes = min(today + dt.timedelta(days=45), next_year.start_date - dt.timedelta(days=1))
+    reenrolment_campaign_create(
+        actor=User.objects.get(email="admin@example.org"),
+        school_year=next_year,
+        opens_on=today - dt.timedelta(days=1),
+        closes_on=closes,
+    )
 
 
 def _catchment(*, school: School, street: str, parity: str = "all") -> None:
