@@ -178,12 +178,43 @@ def application_required_groups(*, application: SchoolApplication) -> list[dict]
     return groups
 
 
+# Household documents that serve every application of the family while they are valid (a
+# sibling's application reuses them): the family record book always, a proof of address for
+# three months after its date. Only documents staff accepted are reused.
+REUSABLE_DOCUMENTS = {DocumentKind.FAMILY_RECORD_BOOK: None, DocumentKind.PROOF_OF_ADDRESS: 3}
+
+
+def reusable_household_documents(
+    *, household_id: int, exclude_application_id: int | None = None, today: dt.date | None = None
+) -> list[Document]:
+    """Accepted household documents still valid, from other applications or the household."""
+    from dateutil.relativedelta import relativedelta
+
+    today = today or timezone.localdate()
+    address_since = today - relativedelta(months=REUSABLE_DOCUMENTS[DocumentKind.PROOF_OF_ADDRESS])
+    qs = Document.objects.filter(household_id=household_id, status=Document.Status.ACCEPTED).filter(
+        Q(kind=DocumentKind.FAMILY_RECORD_BOOK)
+        | Q(kind=DocumentKind.PROOF_OF_ADDRESS, issued_on__gte=address_since)
+    )
+    if exclude_application_id is not None:
+        qs = qs.exclude(application_id=exclude_application_id)
+    return list(qs.order_by("-created_at", "-id"))
+
+
 def application_document_status(*, application: SchoolApplication) -> list[dict]:
     """Each required group (and each open staff request) with its documents and a status:
-    missing, pending (uploaded, not checked), accepted or rejected."""
+    missing, pending (uploaded, not checked), accepted or rejected. A valid household document
+    accepted on a sibling's application counts too (``reused``)."""
     documents = list(
         Document.objects.filter(application=application).order_by("-created_at", "-id")
     )
+    own_kinds = {d.kind for d in documents if d.status != Document.Status.REJECTED}
+    for document in reusable_household_documents(
+        household_id=application.household_id, exclude_application_id=application.pk
+    ):
+        if document.kind not in own_kinds:
+            document.reused = True
+            documents.append(document)
     open_requests = list(
         DocumentRequest.objects.filter(application=application, fulfilled_at__isnull=True)
     )
@@ -265,12 +296,30 @@ def applications_with_missing_documents(
     """Filter a queryset to applications missing a required document (none uploaded that is not
     rejected) or with a staff document request still open."""
 
+    from dateutil.relativedelta import relativedelta
+
+    address_since = timezone.localdate() - relativedelta(months=3)
+
     def has(kinds):
-        return Exists(
+        own = Exists(
             Document.objects.filter(application=OuterRef("pk"), kind__in=kinds).exclude(
                 status=Document.Status.REJECTED
             )
         )
+        reusable = [k for k in kinds if k in REUSABLE_DOCUMENTS]
+        if not reusable:
+            return own
+        shared = Exists(
+            Document.objects.filter(
+                household_id=OuterRef("household_id"),
+                kind__in=reusable,
+                status=Document.Status.ACCEPTED,
+            ).filter(
+                Q(kind=DocumentKind.FAMILY_RECORD_BOOK)
+                | Q(kind=DocumentKind.PROOF_OF_ADDRESS, issued_on__gte=address_since)
+            )
+        )
+        return own | shared
 
     open_request = Exists(
         DocumentRequest.objects.filter(application=OuterRef("pk"), fulfilled_at__isnull=True)

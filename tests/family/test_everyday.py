@@ -1,0 +1,76 @@
+"""Everyday family tasks: documents reused across siblings' applications, a sick child reported
+after the cancellation deadline, staff import of families and schools from the pages."""
+
+import datetime as dt
+
+from django.utils import timezone
+
+from family import selectors, services
+from family.models import SchoolApplication
+from tests.factories import ChildFactory
+from tests.family.factories import pdf_io
+
+
+def _application(world, child):
+    return services.application_create(
+        actor=world.parent, child=child, school_year=world.next_year, school=world.school_a
+    )
+
+
+def test_sibling_application_reuses_valid_household_documents(world):
+    world.household.address_line = "4 rue de la Paix"
+    world.household.save()
+    first = _application(world, world.child)
+    today = timezone.localdate()
+    for kind, issued in [
+        ("proof_of_address", today - dt.timedelta(days=10)),
+        ("family_record_book", None),
+    ]:
+        document = services.document_upload(
+            actor=world.parent,
+            household=world.household,
+            kind=kind,
+            uploaded_file=pdf_io(f"{kind}.pdf"),
+            application=first,
+            issued_on=issued,
+        )
+        services.document_check(actor=world.staff, document=document, accepted=True)
+    sister = ChildFactory(household=world.household, school=world.school_a)
+    second = _application(world, sister)
+    status = {r["key"]: r for r in selectors.application_document_status(application=second)}
+    assert status["address"]["status"] == "accepted" and status["identity"]["status"] == "accepted"
+    assert all(getattr(d, "reused", False) for d in status["address"]["documents"])
+    assert status["vaccinations"]["status"] == "missing"  # per child: never reused
+    missing = selectors.applications_with_missing_documents(
+        SchoolApplication.objects.filter(pk=second.pk)
+    )
+    assert missing.exists()  # vaccinations still missing
+    # another household's documents are never reused
+    status2 = selectors.application_document_status(
+        application=services.application_create(
+            actor=world.parent2,
+            child=world.child2,
+            school_year=world.next_year,
+            school=world.school_b,
+            derogation_reason="other",
+            derogation_details="Garde par les grands-parents",
+        )
+    )
+    assert {r["key"]: r["status"] for r in status2}["address"] == "missing"
+
+
+def test_an_old_proof_of_address_is_not_reused(world):
+    first = _application(world, world.child)
+    document = services.document_upload(
+        actor=world.parent,
+        household=world.household,
+        kind="proof_of_address",
+        uploaded_file=pdf_io(),
+        application=first,
+        issued_on=timezone.localdate() - dt.timedelta(days=20),
+    )
+    services.document_check(actor=world.staff, document=document, accepted=True)
+    later = timezone.localdate() + dt.timedelta(days=100)
+    assert (
+        selectors.reusable_household_documents(household_id=world.household.pk, today=later) == []
+    )
