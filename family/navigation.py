@@ -72,7 +72,13 @@ def items(user) -> list[NavItem]:
                         reverse("family:school-year-switch"),
                         _("Clôturer l'année, monter les classes, appliquer les inscriptions."),
                         in_header=False,
-                    )
+                    ),
+                    NavItem(
+                        _("Import"),
+                        reverse("family:import"),
+                        _("Importer écoles et familles de l'ancien système (tout ou rien)."),
+                        in_header=False,
+                    ),
                 ]
                 if is_city_admin(user)
                 else []

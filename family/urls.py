@@ -94,6 +94,7 @@ urlpatterns = [
     ),
     path("activites/<int:activity_id>/appel/", views.activity_roll, name="activity-roll"),
     path("annee-scolaire/passage/", views.school_year_switch_page, name="school-year-switch"),
+    path("import/", views.import_page, name="import"),
     path(
         "inscriptions/<int:application_id>/derogation/avis/",
         views.derogation_opinion,

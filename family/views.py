@@ -1174,3 +1174,49 @@ def reenrolment_counter(request, household_id: int):
             "counter": True,
         },
     )
+
+
+# --- staff import from the pages ------------------------------------------------------------------
+
+
+@role_required("admin")
+def import_page(request):
+    """Upload the previous system's CSV files, read the all-or-nothing report, then confirm."""
+    from .services import imports
+
+    context: dict = {"title": _("Import depuis l'ancien système"), "kinds": imports.IMPORT_FILES}
+    if request.method == "POST":
+        kind = request.POST.get("kind", "")
+        if request.POST.get("action") == "confirm":
+            token = request.session.get("family_import_token", "")
+            if not token or request.POST.get("token") != token:
+                messages.error(request, _("Import expiré : déposez les fichiers à nouveau."))
+                return redirect("family:import")
+            report = imports.import_staged_run(
+                token=token, kind=kind, dry_run=False, actor=request.user
+            )
+            request.session.pop("family_import_token", None)
+            if report.ok:
+                messages.success(
+                    request,
+                    _("Import terminé : %(counts)s.")
+                    % {"counts": ", ".join(f"{k} {v}" for k, v in report.counts.items())},
+                )
+                return redirect("family:import")
+            context.update(report=report, kind=kind)
+        else:
+            try:
+                token = imports.import_stage(
+                    kind=kind,
+                    files={
+                        name: request.FILES.get(name) for name in imports.IMPORT_FILES.get(kind, ())
+                    },
+                )
+            except ApplicationError as exc:
+                messages.error(request, exc.message)
+                return redirect("family:import")
+            report = imports.import_staged_run(token=token, kind=kind, dry_run=True)
+            if report.ok:
+                request.session["family_import_token"] = token
+            context.update(report=report, kind=kind, token=token if report.ok else "")
+    return render(request, "family/import.html", context)

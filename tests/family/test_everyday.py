@@ -74,3 +74,44 @@ def test_an_old_proof_of_address_is_not_reused(world):
     assert (
         selectors.reusable_household_documents(household_id=world.household.pk, today=later) == []
     )
+
+
+def test_admin_imports_families_from_the_page_after_reading_the_report(world):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import Client
+    from django.urls import reverse
+
+    from family.models import Household
+    from tests.factories import AdminFactory
+    from tests.family.test_import import CHILDREN, FAMILIES, SCHOOLS
+
+    def files(children=CHILDREN):
+        return {
+            "kind": "families",
+            "action": "check",
+            "families": SimpleUploadedFile("f.csv", FAMILIES.encode(), "text/csv"),
+            "children": SimpleUploadedFile("c.csv", children.encode(), "text/csv"),
+            "schools": SimpleUploadedFile("s.csv", SCHOOLS.encode(), "text/csv"),
+        }
+
+    staff = Client()
+    staff.force_login(world.staff)
+    assert staff.post(reverse("family:import"), files()).status_code in (302, 403, 404)
+    admin = Client()
+    admin.force_login(AdminFactory())
+    before = Household.objects.count()
+    bad = CHILDREN.replace("2019-09-09", "not-a-date")
+    page = admin.post(reverse("family:import"), files(bad)).content.decode()
+    assert "rien n&#x27;a été importé" in page or "rien n'a été importé" in page
+    assert "Confirmer l" not in page
+    page = admin.post(reverse("family:import"), files()).content.decode()
+    assert "Aucun problème" in page and Household.objects.count() == before  # not yet
+    token = admin.session["family_import_token"]
+    r = admin.post(
+        reverse("family:import"), {"action": "confirm", "kind": "families", "token": token}
+    )
+    assert r.status_code == 302
+    assert Household.objects.count() == before + 2
+    # the token is spent: confirming twice imports nothing more
+    admin.post(reverse("family:import"), {"action": "confirm", "kind": "families", "token": token})
+    assert Household.objects.count() == before + 2
