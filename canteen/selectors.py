@@ -12,7 +12,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from family.models import CarePlan, Child, School
-from family.selectors import PendingHealth, pending_health, pending_health_requests
+from family.selectors import (
+    PendingHealth,
+    illness_unbilled_days,
+    pending_health,
+    pending_health_requests,
+)
 
 from .deadlines import Rules, SchoolCalendar, deadline_for, deadline_rules, format_deadline
 from .models import AttendanceRecord, AttendanceRoll, Booking, Dish, Menu, Variant
@@ -143,11 +148,15 @@ def billable_meals(
 
     out: list[BillableMeal] = []
     attended: set[tuple[int, dt.date]] = set()
+    # A reported illness makes its days past the city's first billed days a justified absence.
+    ill = illness_unbilled_days(start=start, end=end, child_ids=child_ids)
     for rec_id, child_id, day, status, variant, _booking_id in records:
         if child_id not in children:
             continue
         attended.add((child_id, day))
         if status == AttendanceRecord.Status.ABSENT_JUSTIFIED:
+            continue
+        if status == AttendanceRecord.Status.ABSENT_UNJUSTIFIED and (child_id, day) in ill:
             continue
         if variant == Variant.PACKED_LUNCH:
             kind = PACKED_LUNCH
@@ -171,7 +180,7 @@ def billable_meals(
         )
     for booking_id, child_id, day, variant in bookings:
         info = children.get(child_id)
-        if info is None or (child_id, day) in attended:
+        if info is None or (child_id, day) in attended or (child_id, day) in ill:
             continue
         kind = PACKED_LUNCH if variant == Variant.PACKED_LUNCH else MEAL
         household_id, quote = price(child_id, day, kind)

@@ -319,3 +319,13 @@ class DerogationDecisionForm(forms.Form):
     commission_date = forms.DateField(
         label=_("Date de la commission"), required=False, widget=forms.DateInput({"type": "date"})
     )
+
+
+class IllnessForm(forms.Form):
+    first_day = forms.DateField(
+        label=_("Premier jour d'absence"), widget=forms.DateInput({"type": "date"})
+    )
+    last_day = forms.DateField(
+        label=_("Dernier jour d'absence"), widget=forms.DateInput({"type": "date"})
+    )
+    certificate = forms.FileField(label=_("Certificat médical (facultatif)"), required=False)

@@ -1039,3 +1039,39 @@ class DerogationReview(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.application} · {self.decision}"
+
+
+class IllnessReport(TimeStampedModel):
+    """A family reports a sick child, also after the cancellation deadline. City rule
+    (MINOT_ILLNESS_BILLED_DAYS): the first N days of an illness are billed as booked, the
+    following days are a justified absence and are not billed; a medical certificate is
+    optional."""
+
+    child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="illness_reports")
+    first_day = models.DateField(_("premier jour d'absence"))
+    last_day = models.DateField(_("dernier jour d'absence"))
+    document = models.ForeignKey(
+        Document,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("certificat médical"),
+    )
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-first_day", "-id"]
+        verbose_name = _("absence pour maladie")
+        verbose_name_plural = _("absences pour maladie")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(first_day__lte=models.F("last_day")), name="illness_dates_ordered"
+            )
+        ]
+        indexes = [models.Index(fields=["child", "first_day"], name="illness_child_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.child} · {self.first_day} → {self.last_day}"

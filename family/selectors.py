@@ -673,3 +673,24 @@ def open_reenrolment_campaign(*, day: dt.date | None = None):
         .select_related("school_year")
         .first()
     )
+
+
+def illness_unbilled_days(
+    *, start: dt.date, end: dt.date, child_ids=None
+) -> set[tuple[int, dt.date]]:
+    """(child, day) pairs of a reported illness that are not billed: every day after the first
+    MINOT_ILLNESS_BILLED_DAYS days of the illness. One query."""
+    from .models import IllnessReport
+    from .services.illness import illness_billed_days
+
+    billed = illness_billed_days()
+    qs = IllnessReport.objects.filter(first_day__lte=end, last_day__gte=start)
+    if child_ids is not None:
+        qs = qs.filter(child_id__in=child_ids)
+    out: set[tuple[int, dt.date]] = set()
+    for child_id, first_day, last_day in qs.values_list("child_id", "first_day", "last_day"):
+        day = max(first_day + dt.timedelta(days=billed), start)
+        while day <= min(last_day, end):
+            out.add((child_id, day))
+            day += dt.timedelta(days=1)
+    return out

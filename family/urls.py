@@ -95,6 +95,7 @@ urlpatterns = [
     path("activites/<int:activity_id>/appel/", views.activity_roll, name="activity-roll"),
     path("annee-scolaire/passage/", views.school_year_switch_page, name="school-year-switch"),
     path("import/", views.import_page, name="import"),
+    path("enfants/<int:child_id>/maladie/", views.child_illness, name="child-illness"),
     path(
         "inscriptions/<int:application_id>/derogation/avis/",
         views.derogation_opinion,

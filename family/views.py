@@ -328,9 +328,30 @@ def child_detail(request, child_id: int):
         ),
         "health_form": forms.HealthForm(initial={"allergies": child.allergies, "diet": child.diet}),
         "care_plan_form": forms.CarePlanForm(),
+        "illness_form": forms.IllnessForm(),
+        "illness_reports": child.illness_reports.all()[:5],
         "is_parent": is_parent(request.user),
     }
     return render(request, "family/child_detail.html", context)
+
+
+@role_required(PARENT, STAFF)
+@require_POST
+@post_action("family:household")
+def child_illness(request, child_id: int):
+    """Report a sick child (also after the cancellation deadline; certificate optional)."""
+    child = perms.child_for_user(request.user, child_id)
+    form = forms.IllnessForm(request.POST, request.FILES)
+    if not form.is_valid():
+        _form_errors(request, form)
+    else:
+        services.illness_report(actor=request.user, child=child, **form.cleaned_data)
+        messages.success(
+            request,
+            _("Absence enregistrée : à partir du jour %(n)s, les repas ne sont pas facturés.")
+            % {"n": services.illness.illness_billed_days() + 1},
+        )
+    return redirect("family:child-detail", child.pk)
 
 
 @role_required(PARENT, STAFF)

@@ -40,6 +40,7 @@ from .households import (  # noqa: F401
     invitation_revoke,
     invitation_token,
 )
+from .illness import illness_report  # noqa: F401
 from .registrations import (  # noqa: F401
     application_bulk_action,
     application_create,

@@ -115,3 +115,54 @@ def test_admin_imports_families_from_the_page_after_reading_the_report(world):
     # the token is spent: confirming twice imports nothing more
     admin.post(reverse("family:import"), {"action": "confirm", "kind": "families", "token": token})
     assert Household.objects.count() == before + 2
+
+
+def test_sick_child_after_the_deadline_is_not_billed_after_the_first_day(world, settings):
+    import time_machine
+    from django.test import Client
+    from django.urls import reverse
+
+    from canteen import services as canteen_services
+    from canteen.selectors import billable_meals
+    from family.models import IllnessReport
+    from tests.canteen.factories import make_tariff, make_year
+    from tests.family.factories import pdf
+
+    settings.MINOT_ILLNESS_BILLED_DAYS = 1
+    make_year()
+    make_tariff()
+    with time_machine.travel(dt.datetime(2026, 10, 1, 8, tzinfo=dt.UTC), tick=False):
+        canteen_services.bookings_create_pattern(
+            children=[world.child],
+            start=dt.date(2026, 11, 2),
+            end=dt.date(2026, 11, 6),
+            weekdays=range(5),
+            actor=world.parent,
+        )
+    client = Client()
+    client.force_login(world.parent)
+    url = reverse("family:child-illness", args=[world.child.pk])
+    with time_machine.travel(dt.datetime(2026, 11, 3, 9, tzinfo=dt.UTC), tick=False):
+        r = client.post(
+            url,
+            {"first_day": "2026-11-03", "last_day": "2026-11-05", "certificate": pdf("certif.pdf")},
+        )
+        assert r.status_code == 302
+        # the same days twice: refused, nothing written
+        client.post(url, {"first_day": "2026-11-04", "last_day": "2026-11-04"})
+        # another family cannot report for this child
+        other = Client()
+        other.force_login(world.parent2)
+        assert (
+            other.post(url, {"first_day": "2026-11-06", "last_day": "2026-11-06"}).status_code
+            == 404
+        )
+    report = IllnessReport.objects.get(child=world.child)
+    assert report.document is not None and report.document.kind == "medical_certificate"
+    days = [
+        m.day
+        for m in billable_meals(
+            start=dt.date(2026, 11, 2), end=dt.date(2026, 11, 6), child_ids=[world.child.pk]
+        )
+    ]
+    assert days == [dt.date(2026, 11, 2), dt.date(2026, 11, 3), dt.date(2026, 11, 6)]
