@@ -213,7 +213,7 @@ def application_document_status(*, application: SchoolApplication) -> list[dict]
         household_id=application.household_id, exclude_application_id=application.pk
     ):
         if document.kind not in own_kinds:
-            document.reused = True
+            document.reused = True  # type: ignore[attr-defined]  # shown on the page
             documents.append(document)
     open_requests = list(
         DocumentRequest.objects.filter(application=application, fulfilled_at__isnull=True)

@@ -162,16 +162,20 @@ def school_calendar_load(
         wanted.append((kind, row.label, row.start, row.last_day))
     created = 0
     with transaction.atomic():
-        for kind, label, start, end in wanted:
+        for closure_kind, label, start, end in wanted:
             if dry_run:
                 created += not CalendarClosure.objects.filter(
-                    school_year=school_year, school=None, kind=kind, label=label, start_date=start
+                    school_year=school_year,
+                    school=None,
+                    kind=closure_kind,
+                    label=label,
+                    start_date=start,
                 ).exists()
                 continue
             _closure, was_created = CalendarClosure.objects.update_or_create(
                 school_year=school_year,
                 school=None,
-                kind=kind,
+                kind=closure_kind,
                 label=label,
                 start_date=start,
                 defaults={"end_date": end},
