@@ -403,6 +403,47 @@ class BookingsCopyWeekApi(APIView):
         )
 
 
+class CalendarPriceOutput(serializers.Serializer):
+    amount_cents = serializers.IntegerField()
+    currency = serializers.CharField()
+    explanation = serializers.CharField()
+
+
+class AllergenCheckOutput(serializers.Serializer):
+    level = serializers.CharField()
+    warning = serializers.BooleanField(source="warn")
+    message = serializers.CharField()
+
+
+class CalendarDayOutput(serializers.Serializer):
+    day = serializers.DateField()
+    state = serializers.ChoiceField(choices=list(selectors.STATE_LABELS))
+    label = serializers.CharField()
+    closed_reason = serializers.CharField(allow_null=True)
+    deadline = serializers.DateTimeField(allow_null=True)
+    deadline_text = serializers.CharField()
+    can_book = serializers.BooleanField()
+    can_cancel = serializers.BooleanField()
+    locked = serializers.BooleanField()
+    attendance = serializers.CharField(allow_null=True)
+    variant = serializers.SerializerMethodField()
+    price = CalendarPriceOutput(allow_null=True)
+    notes = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Remarks on the day, e.g. a health declaration awaiting validation",
+    )
+    allergen_check = AllergenCheckOutput(source="safety", allow_null=True)
+
+    def get_variant(self, day) -> str | None:
+        return day.variant if day.state != "closed" else None
+
+
+class ChildCalendarOutput(serializers.Serializer):
+    child = serializers.IntegerField()
+    month = serializers.CharField(help_text="YYYY-MM")
+    days = CalendarDayOutput(many=True)
+
+
 class ChildCalendarApi(APIView):
     """The month calendar of one child: state, deadline, price explanation and allergen check."""
 
@@ -413,18 +454,7 @@ class ChildCalendarApi(APIView):
             r"^\d{4}-(0[1-9]|1[0-2])$", required=False, help_text="YYYY-MM"
         )
 
-    @extend_schema(
-        parameters=[FilterSerializer],
-        responses=inline_serializer(
-            "CalendarDay",
-            {
-                "day": BoundedDateField(),
-                "state": serializers.CharField(),
-                "deadline": serializers.DateTimeField(),
-            },
-            many=True,
-        ),
-    )
+    @extend_schema(parameters=[FilterSerializer], responses=ChildCalendarOutput)
     def get(self, request, child_id: int):
         child = child_for_user(request.user, child_id)
         params = self.FilterSerializer(data=request.query_params)
@@ -441,47 +471,7 @@ class ChildCalendarApi(APIView):
             household_id=child.household_id,
             data={"month": month},
         )
-        return Response(
-            {
-                "child": child.id,
-                "month": month,
-                "days": [
-                    {
-                        "day": d.day.isoformat(),
-                        "state": d.state,
-                        "label": d.label,
-                        "closed_reason": d.closed_reason,
-                        "deadline": d.deadline.isoformat() if d.deadline else None,
-                        "deadline_text": d.deadline_text,
-                        "can_book": d.can_book,
-                        "can_cancel": d.can_cancel,
-                        "locked": d.locked,
-                        "attendance": d.attendance,
-                        "variant": d.variant if d.state != "closed" else None,
-                        "price": (
-                            {
-                                "amount_cents": d.price.amount_cents,
-                                "currency": d.price.currency,
-                                "explanation": d.price.explanation,
-                            }
-                            if d.price
-                            else None
-                        ),
-                        "notes": d.notes,
-                        "allergen_check": (
-                            {
-                                "level": d.safety.level,
-                                "warning": d.safety.warn,
-                                "message": d.safety.message,
-                            }
-                            if d.safety
-                            else None
-                        ),
-                    }
-                    for d in days
-                ],
-            }
-        )
+        return Response(ChildCalendarOutput({"child": child.id, "month": month, "days": days}).data)
 
 
 class PriceApi(APIView):
@@ -605,6 +595,40 @@ class AttendanceApi(APIView):
         return Response({"roll": roll.id}, status=status.HTTP_201_CREATED)
 
 
+class ForecastRowOutput(serializers.Serializer):
+    school_id = serializers.IntegerField()
+    school_code = serializers.CharField()
+    school = serializers.CharField()
+    day = serializers.DateField()
+    variant = serializers.CharField()
+    meals = serializers.IntegerField()
+
+
+class KitchenForecastOutput(serializers.Serializer):
+    start = serializers.DateField()
+    rows = ForecastRowOutput(many=True)
+
+
+class KitchenEntryOutput(serializers.Serializer):
+    child_id = serializers.IntegerField()
+    name = serializers.CharField()
+    class_name = serializers.CharField()
+    allergies = serializers.ListField(child=serializers.CharField())
+    has_pai = serializers.BooleanField()
+    variant = serializers.CharField()
+    level = serializers.CharField()
+    action = serializers.CharField()
+    pending = serializers.CharField(
+        help_text="Declared by the family, awaiting validation (empty when all is validated)"
+    )
+
+
+class KitchenListOutput(serializers.Serializer):
+    school = serializers.IntegerField()
+    day = serializers.DateField()
+    children = KitchenEntryOutput(many=True)
+
+
 class ForecastApi(APIView):
     """Meals per school, day and variant for the coming days, from bookings (staff: their schools)."""
 
@@ -615,16 +639,7 @@ class ForecastApi(APIView):
         days = serializers.IntegerField(required=False, min_value=1, max_value=31, default=1)
         school = serializers.IntegerField(required=False, min_value=1)
 
-    @extend_schema(
-        parameters=[FilterSerializer],
-        responses=inline_serializer(
-            "KitchenForecast",
-            {
-                "start": BoundedDateField(),
-                "rows": serializers.ListField(child=serializers.DictField()),
-            },
-        ),
-    )
+    @extend_schema(parameters=[FilterSerializer], responses=KitchenForecastOutput)
     def get(self, request):
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -637,7 +652,9 @@ class ForecastApi(APIView):
         frame = forecasts.meal_forecast(
             start=start, end=start + dt.timedelta(days=v["days"] - 1), school_ids=school_ids
         )
-        return Response({"start": start.isoformat(), "rows": forecasts.frame_records(frame)})
+        return Response(
+            KitchenForecastOutput({"start": start, "rows": forecasts.frame_records(frame)}).data
+        )
 
 
 class KitchenListApi(APIView):
@@ -647,17 +664,7 @@ class KitchenListApi(APIView):
         school = serializers.IntegerField(min_value=1)
         day = BoundedDateField(required=False)
 
-    @extend_schema(
-        parameters=[FilterSerializer],
-        responses=inline_serializer(
-            "KitchenList",
-            {
-                "school": serializers.IntegerField(),
-                "day": BoundedDateField(),
-                "children": serializers.ListField(child=serializers.DictField()),
-            },
-        ),
-    )
+    @extend_schema(parameters=[FilterSerializer], responses=KitchenListOutput)
     def get(self, request):
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -671,5 +678,5 @@ class KitchenListApi(APIView):
             data={"day": day.isoformat()},
         )
         return Response(
-            {"school": school.id, "day": day.isoformat(), "children": [e.__dict__ for e in entries]}
+            KitchenListOutput({"school": school.id, "day": day, "children": entries}).data
         )

@@ -623,3 +623,15 @@ def booking_prices(bookings: list[Booking]) -> dict[int, PriceQuote | None]:
         except NoPrice:  # no tariff in force that day
             out[booking.id] = None
     return out
+
+
+def meals_booked_by_child(*, start: dt.date, end: dt.date) -> dict[int, int]:
+    """Meals booked per child in [start, end] (the family year switch archives it)."""
+    from django.db.models import Count
+
+    return dict(
+        Booking.objects.filter(day__gte=start, day__lte=end, status=Booking.Status.BOOKED)
+        .values_list("child_id")
+        .annotate(n=Count("id"))
+        .values_list("child_id", "n")
+    )

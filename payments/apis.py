@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.core.access import IsFamilyMember, IsStaff, is_parent
-from backend.core.api import Pagination, paginated
+from backend.core.api import MessageOutput, MonthField, Pagination, paginated
 from backend.core.exceptions import ApplicationError
 
 from . import permissions as perms
@@ -18,7 +19,7 @@ from .services.billing import billing_run_request, parse_period
 
 class InvoiceOutput(serializers.ModelSerializer):
     outstanding_cents = serializers.IntegerField(read_only=True)
-    period = serializers.DateField(format="%Y-%m")
+    period = MonthField()
 
     class Meta:
         model = Invoice
@@ -214,7 +215,7 @@ class BillingRunCreateApi(APIView):
         period = serializers.RegexField(r"^\d{4}-\d{2}$")
         issue = serializers.BooleanField(default=False)
 
-    @extend_schema(request=InputSerializer, responses={202: None})
+    @extend_schema(request=InputSerializer, responses={202: MessageOutput})
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -224,5 +225,8 @@ class BillingRunCreateApi(APIView):
             issue=data.validated_data["issue"],
         )
         return Response(
-            {"message": "Facturation lancée.", "extra": {"period": f"{period:%Y-%m}"}}, status=202
+            MessageOutput(
+                {"message": _("Facturation lancée."), "extra": {"period": f"{period:%Y-%m}"}}
+            ).data,
+            status=202,
         )

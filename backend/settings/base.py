@@ -181,6 +181,10 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "backend.core.schema.local_times",
+    ],
 }
 
 # --- Cache --------------------------------------------------------------------------------
@@ -222,6 +226,12 @@ MINOT_FAMILY_APP = "family"
 # Who may refuse a booking (dotted paths of ``(*, household) -> str | None``). The canteen asks
 # them; payments provides the unpaid-invoices rule. Dependencies go one way: payments → canteen.
 MINOT_BOOKING_GUARDS = ["payments.selectors.booking_block_reason"]
+
+# Family calendars and school year (see docs/family.md).
+MINOT_SCHOOL_ZONE = env("MINOT_SCHOOL_ZONE", default="C")  # school holiday zone: A, B or C
+MINOT_ALSACE_MOSELLE = env.bool("MINOT_ALSACE_MOSELLE", default=False)  # Good Friday, 26 Dec
+MINOT_ILLNESS_BILLED_DAYS = env.int("MINOT_ILLNESS_BILLED_DAYS", default=1)
+MINOT_YEAR_MEAL_COUNTER = "canteen.selectors.meals_booked_by_child"
 
 MINOT_NAVIGATION_PROVIDERS = [
     "backend.core.navigation.items",

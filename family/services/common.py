@@ -36,7 +36,7 @@ def audit(
         action=action,
         actor=actor,
         actor_kind=kind,
-        actor_label="" if actor is None else str(actor.email),
+        actor_label="" if actor is None else f"user:{actor.pk}",  # ids only, no personal data
         target=target,
         household_id=household_id,
         data=data or {},

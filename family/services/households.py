@@ -122,7 +122,6 @@ def guardian_invite(
             actor=actor,
             target=invitation,
             household_id=household.pk,
-            data={"email": email},
         )
         from ..tasks import invitation_email_task
 
@@ -336,7 +335,7 @@ def guardian_leave(*, actor, guardian: Guardian) -> None:
             actor=actor,
             target=guardian,
             household_id=household_id,
-            data={"user": guardian.user.email},
+            data={"user_id": guardian.user_id},
         )
         try:
             guardian.delete()
@@ -393,7 +392,7 @@ def emergency_contact_delete(*, actor, contact: EmergencyContact) -> None:
             actor=actor,
             target=contact,
             household_id=contact.household_id,
-            data={"name": contact.name},
+            data={"contact_id": contact.pk},
         )
         contact.delete()
 

@@ -1,6 +1,6 @@
 """School registrations: the application state machine, documents required, decisions.
 
-States (PRODUCT.md): draft → submitted → incomplete (waiting for the family) → under review →
+States (docs/family.md): draft → submitted → incomplete (waiting for the family) → under review →
 accepted / waitlisted / refused, and withdrawn. Every change writes a dated ApplicationEvent
 (the parent's timeline), an audit row, and enqueues the notification after commit.
 """

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -89,15 +89,16 @@ def school_year_following(year: SchoolYear) -> SchoolYear | None:
 
 
 def _meal_counts(year: SchoolYear) -> dict[int, int]:
-    from canteen.models import Booking  # read-only: the year's meals, archived as a count
+    """Meals booked per child in the year, archived with the enrolment. The canteen answers it
+    through the selector named in settings (family never imports canteen: canteen depends on
+    family)."""
+    from django.conf import settings
+    from django.utils.module_loading import import_string
 
-    return dict(
-        Booking.objects.filter(
-            day__gte=year.start_date, day__lte=year.end_date, status=Booking.Status.BOOKED
-        )
-        .values_list("child_id")
-        .annotate(n=Count("id"))
-    )
+    path = getattr(settings, "MINOT_YEAR_MEAL_COUNTER", "")
+    if not path:
+        return {}
+    return import_string(path)(start=year.start_date, end=year.end_date)
 
 
 def school_year_switch(
