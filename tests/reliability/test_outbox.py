@@ -1,0 +1,30 @@
+"""With the broker down, a request that wrote something answers as soon as its transaction commits;
+the task it asked for is kept in the outbox and published once the broker is back."""
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from family.models import GuardianInvitation
+from tests.factories import household_with_parent
+
+
+@pytest.mark.django_db(transaction=True)
+def test_inviting_a_guardian_with_the_broker_down_answers_201_and_mails_after_recovery(
+    broker_down,
+):
+    # given: a parent, and a broker nobody answers on
+    household, parent, _ = household_with_parent(children=0)
+    client = APIClient(raise_request_exception=False)
+    client.force_authenticate(user=parent)
+    # when: the parent invites a second guardian
+    r = client.post(
+        reverse("family-api:household-invite", args=[household.pk]),
+        {"email": "second@example.test"},
+        format="json",
+    )
+    # then: the invitation is accepted and stored once, its email waits in the outbox
+    assert r.status_code == 201, r.content
+    assert GuardianInvitation.objects.filter(email="second@example.test").count() == 1
+    assert not [m for m in mail.outbox if "second@example.test" in m.to]
