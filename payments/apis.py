@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -222,6 +221,8 @@ class BillingRunCreateApi(APIView):
     def post(self, request):
         from django.utils import timezone
 
+        from backend.core.outbox import enqueue
+
         from .tasks import billing_run_task
 
         data = self.InputSerializer(data=request.data)
@@ -230,7 +231,7 @@ class BillingRunCreateApi(APIView):
         if period > timezone.localdate():
             raise ApplicationError("On ne peut pas facturer une période qui n'a pas commencé.")
         user_id, issue = request.user.pk, data.validated_data["issue"]
-        transaction.on_commit(lambda: billing_run_task.delay(f"{period:%Y-%m}", user_id, issue))
+        enqueue(billing_run_task, f"{period:%Y-%m}", user_id, issue)
         return Response(
             {"message": "Facturation lancée.", "extra": {"period": f"{period:%Y-%m}"}}, status=202
         )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.db import transaction
 from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -281,6 +280,8 @@ def top_up(request):
 def staff_home(request):
     form = BillingRunForm(request.POST or None, initial={"period": previous_month()})
     if request.method == "POST" and form.is_valid():
+        from backend.core.outbox import enqueue
+
         from .tasks import billing_run_task
 
         period = form.cleaned_data["period"]
@@ -288,11 +289,7 @@ def staff_home(request):
             form.add_error("period", _("On ne peut pas facturer une période qui n'a pas commencé."))
         else:
             user_id = request.user.pk
-            transaction.on_commit(
-                lambda: billing_run_task.delay(
-                    f"{period:%Y-%m}", user_id, form.cleaned_data["issue"]
-                )
-            )
+            enqueue(billing_run_task, f"{period:%Y-%m}", user_id, form.cleaned_data["issue"])
             messages.success(
                 request,
                 _(

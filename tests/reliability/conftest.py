@@ -16,13 +16,15 @@ def free_port() -> int:
 def broker_at(url: str, *, eager: bool = False):
     """Point this process's Celery app at ``url`` (a real broker, or a port nobody listens on)."""
     conf = celery_app.conf
-    saved = conf.broker_url, conf.task_always_eager
+    saved = conf.broker_url, conf.task_always_eager, conf.broker_transport_options
     conf.broker_url, conf.task_always_eager = url, eager
+    if not url.startswith("redis"):
+        conf.broker_transport_options = {}  # the redis options would reach SQLAlchemy
     celery_app._pool = None
     try:
         yield
     finally:
-        conf.broker_url, conf.task_always_eager = saved
+        conf.broker_url, conf.task_always_eager, conf.broker_transport_options = saved
         celery_app._pool = None
 
 
@@ -31,3 +33,38 @@ def broker_down():
     """The broker is unreachable: nothing listens on its port."""
     with broker_at(f"redis://127.0.0.1:{free_port()}/9"):
         yield
+
+
+def run_queued_tasks(url: str, *, times: int = 1) -> list[str]:
+    """Do what a worker does with every message waiting on the broker at ``url``: run its task
+    (``times`` times, to play a redelivery), then ack it. Returns the task names run."""
+    from kombu import Connection
+
+    ran = []
+    with Connection(url) as conn:
+        queue = conn.SimpleQueue("celery")
+        try:
+            while True:
+                try:
+                    message = queue.get(timeout=0.5)
+                except queue.Empty:
+                    break
+                args, kwargs, _embed = message.decode()
+                headers = message.headers
+                for _ in range(times):
+                    celery_app.tasks[headers["task"]].apply(
+                        args=args,
+                        kwargs=kwargs,
+                        task_id=headers["id"],
+                        headers={"request_id": headers.get("request_id", "")},
+                    )
+                message.ack()
+                ran.append(headers["task"])
+        finally:
+            queue.close()
+    return ran
+
+
+@pytest.fixture
+def sqlite_broker(tmp_path):
+    return f"sqla+sqlite:///{tmp_path / 'broker.sqlite3'}"

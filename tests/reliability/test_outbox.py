@@ -6,13 +6,16 @@ from django.core import mail
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from backend.core.models import OutboxMessage
+from backend.core.outbox import outbox_relay_once
 from family.models import GuardianInvitation
 from tests.factories import household_with_parent
+from tests.reliability.conftest import broker_at, run_queued_tasks
 
 
 @pytest.mark.django_db(transaction=True)
 def test_inviting_a_guardian_with_the_broker_down_answers_201_and_mails_after_recovery(
-    broker_down,
+    broker_down, sqlite_broker
 ):
     # given: a parent, and a broker nobody answers on
     household, parent, _ = household_with_parent(children=0)
@@ -28,3 +31,17 @@ def test_inviting_a_guardian_with_the_broker_down_answers_201_and_mails_after_re
     assert r.status_code == 201, r.content
     assert GuardianInvitation.objects.filter(email="second@example.test").count() == 1
     assert not [m for m in mail.outbox if "second@example.test" in m.to]
+    # and: the relay keeps it while the broker is down
+    assert outbox_relay_once() == 0
+    waiting = OutboxMessage.objects.get()
+    assert waiting.task == "family.tasks.invitation_email_task"
+    assert waiting.attempts == 1 and "Error" in waiting.last_error
+    assert waiting.request_id  # the request's id, carried into the task
+    # when: the broker is back, the relay's back-off has passed, and the task is delivered twice
+    OutboxMessage.objects.update(next_attempt_at=waiting.created_at)
+    with broker_at(sqlite_broker):
+        assert outbox_relay_once() == 1
+        assert run_queued_tasks(sqlite_broker, times=2) == ["family.tasks.invitation_email_task"]
+    # then: the email went out once
+    assert len([m for m in mail.outbox if "second@example.test" in m.to]) == 1
+    assert OutboxMessage.objects.get().done_at is not None
