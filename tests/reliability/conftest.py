@@ -68,3 +68,42 @@ def run_queued_tasks(url: str, *, times: int = 1) -> list[str]:
 @pytest.fixture
 def sqlite_broker(tmp_path):
     return f"sqla+sqlite:///{tmp_path / 'broker.sqlite3'}"
+
+
+class SmtpInbox:
+    """A real SMTP server (aiosmtpd) on a free port that keeps what it receives."""
+
+    def __init__(self):
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server():
+    from aiosmtpd.controller import Controller
+
+    inbox = SmtpInbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    inbox.port = controller.port
+    try:
+        yield inbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def durable_mail_via(settings):
+    """Use the durable email backend, its real transport being SMTP on ``port``."""
+
+    def use(port: int):
+        settings.EMAIL_BACKEND = "backend.core.mail.DurableEmailBackend"
+        settings.MINOT_EMAIL_TRANSPORT = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+
+    return use
