@@ -119,6 +119,7 @@ class FaultProxy:
             except (OSError, ValueError):
                 return
             if self.mode == "hang":
+                time.sleep(0.2)
                 continue
             for sock in readable:
                 try:
