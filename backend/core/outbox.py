@@ -92,7 +92,7 @@ def outbox_relay_once(*, ids: list[int] | None = None, limit: int = 200) -> int:
                     published += 1
             else:
                 with app.connection_for_write() as conn:
-                    conn.ensure_connection(max_retries=1, timeout=5)
+                    conn.ensure_connection(max_retries=1, interval_start=0, timeout=5)
                     producer = app.amqp.Producer(conn, auto_declare=True)
                     for row in rows:
                         _publish(row, producer)
