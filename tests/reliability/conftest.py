@@ -2,8 +2,10 @@ import socket
 from contextlib import contextmanager
 
 import pytest
+from django.db import connection
 
 from backend.celery import app as celery_app
+from tests.reliability.faultproxy import FaultProxy
 
 
 def free_port() -> int:
@@ -107,3 +109,19 @@ def durable_mail_via(settings):
         settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
 
     return use
+
+
+@pytest.fixture
+def db_through_proxy(transactional_db):
+    settings_dict = connection.settings_dict
+    saved = settings_dict["HOST"], settings_dict["PORT"]
+    proxy = FaultProxy(saved[0] or "127.0.0.1", int(saved[1] or 5432)).start()
+    connection.close()
+    settings_dict["HOST"], settings_dict["PORT"] = "127.0.0.1", proxy.port
+    try:
+        yield proxy
+    finally:
+        proxy.restore()
+        connection.close()
+        settings_dict["HOST"], settings_dict["PORT"] = saved
+        proxy.stop()

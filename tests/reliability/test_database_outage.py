@@ -2,30 +2,12 @@
 otherwise), nothing is half-written, and the application recovers without a restart."""
 
 import pytest
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
 from family.models import GuardianInvitation
 from tests.factories import household_with_parent
-from tests.reliability.faultproxy import FaultProxy
-
-
-@pytest.fixture
-def db_through_proxy(transactional_db):
-    settings_dict = connection.settings_dict
-    saved = settings_dict["HOST"], settings_dict["PORT"]
-    proxy = FaultProxy(saved[0] or "127.0.0.1", int(saved[1] or 5432)).start()
-    connection.close()
-    settings_dict["HOST"], settings_dict["PORT"] = "127.0.0.1", proxy.port
-    try:
-        yield proxy
-    finally:
-        proxy.restore()
-        connection.close()
-        settings_dict["HOST"], settings_dict["PORT"] = saved
-        proxy.stop()
 
 
 def invite(client, household, email):
