@@ -21,14 +21,15 @@ def new_request_id() -> str:
 @contextmanager
 def bound(*, request: str = "", task: str = ""):
     """Bind a request id (and a task id) for the duration of a block."""
-    tokens = [request_id.set(request or request_id.get() or new_request_id())]
-    if task:
-        tokens += [task_id.set(task), _task_counter.set(itertools.count(1))]
+    request_token = request_id.set(request or request_id.get() or new_request_id())
+    task_tokens = (task_id.set(task), _task_counter.set(itertools.count(1))) if task else None
     try:
         yield
     finally:
-        for var, token in zip((request_id, task_id, _task_counter), tokens, strict=False):
-            var.reset(token)
+        if task_tokens is not None:
+            task_id.reset(task_tokens[0])
+            _task_counter.reset(task_tokens[1])
+        request_id.reset(request_token)
 
 
 def next_task_key() -> str:
