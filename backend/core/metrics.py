@@ -1,6 +1,7 @@
 """Prometheus metrics at ``/metrics``: requests, database and broker health, and the queues that
 hide trouble (outbox backlog and oldest age, Celery queue lengths, fleet log-queue backlog, Stripe
-events waiting, emails pending or given up, payments audit findings).
+events waiting, emails pending or given up, payments audit findings: the apps' own gauges come
+from ``MINOT_METRICS_PROVIDERS``).
 
 Request counters live in each process (set ``PROMETHEUS_MULTIPROC_DIR`` under gunicorn so that
 every worker's counts add up); the queue gauges are read from the database and the broker at
@@ -97,25 +98,6 @@ def _database() -> Iterator[Metric]:
         "Age of the oldest email not sent yet",
         (now - emails["oldest"]).total_seconds() if emails["oldest"] else 0,
     )
-    from payments.models import StripeEvent
-
-    yield _gauge(
-        "minot_stripe_events_waiting",
-        "Stripe events received and not processed",
-        StripeEvent.objects.filter(processed_at__isnull=True).count(),
-    )
-    yield _gauge(
-        "minot_payments_audit_findings",
-        "Findings of the last payments audit (0 until an audit reports here)",
-        _payments_audit_findings(),
-    )
-
-
-def _payments_audit_findings() -> int:
-    from importlib import import_module
-
-    count = getattr(import_module("payments.selectors"), "payments_audit_findings_count", None)
-    return int(count()) if count else 0
 
 
 def _broker() -> Iterator[Metric]:
@@ -138,10 +120,18 @@ def _broker() -> Iterator[Metric]:
     yield metric
 
 
-def _fleet() -> Iterator[Metric]:
-    from fleet.services.log_queue import log_queue_length
+def _providers() -> Iterator[Metric]:
+    """Each app's gauges (``MINOT_METRICS_PROVIDERS``): core never imports the apps."""
+    from django.utils.module_loading import import_string
 
-    yield _gauge("minot_fleet_log_queue_backlog", "Device log batches waiting", log_queue_length())
+    for path in settings.MINOT_METRICS_PROVIDERS:
+        try:
+            gauges = import_string(path)()
+        except Exception:  # noqa: BLE001 - one app's source being down spoils nothing else
+            logger.warning("metrics: %s failed", path, exc_info=True)
+            continue
+        for name, doc, value in gauges:
+            yield _gauge(name, doc, value)
 
 
 class QueuesCollector:
@@ -150,7 +140,7 @@ class QueuesCollector:
         yield from database or [_gauge("minot_database_up", "1 when the database answers", 0)]
         broker = list(_safely(_broker))
         yield from broker or [_gauge("minot_broker_up", "1 when the Celery broker answers", 0)]
-        yield from _safely(_fleet)
+        yield from _providers()
 
 
 def registry() -> CollectorRegistry:

@@ -75,7 +75,10 @@ def database_unavailable_response(request):
     from django.utils.html import escape
     from django.utils.translation import gettext as _
 
+    from .metrics import DB_UNAVAILABLE
+
     logging.getLogger("minot.db").warning("database unavailable: answering 503", exc_info=True)
+    DB_UNAVAILABLE.inc()
     for conn in connections.all(initialized_only=True):
         conn.close_if_unusable_or_obsolete()
     message = _(

@@ -293,6 +293,7 @@ MINOT_SCHEDULES = [
 # Operators: /metrics (backend/core/metrics.py), JSON logs, optional Sentry.
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
 MINOT_METRICS_QUEUES: list[str] = []
+MINOT_METRICS_PROVIDERS = ["payments.metrics.gauges", "fleet.metrics.gauges"]
 SENTRY_DSN = env("SENTRY_DSN", default="")
 if SENTRY_DSN:
     import sentry_sdk
