@@ -67,7 +67,7 @@ def traffic(act, proxy: FaultProxy, *, between=lambda: None) -> Counter:
 
 @pytest.mark.django_db(transaction=True)
 def test_redis_cut_while_parents_invite_guardians():
-    redis = redis_or_skip()
+    redis = redis_or_skip(offset=1)  # test_workers.py uses the base database
     host, port = redis.split("//")[1].split("/")[0].split(":")
     invite = inviter([household_with_parent(children=0) for _ in range(REQUESTS)])
     with FaultProxy(host, int(port)) as proxy:

@@ -1,5 +1,6 @@
 """Real Celery worker processes for the fault tests, and the Redis they use (db 9 by default,
-``RELIABILITY_REDIS_URL`` to change; the tests are skipped when no Redis answers)."""
+``RELIABILITY_REDIS_URL`` to change, plus ``offset`` so that test files running side by side
+under xdist never share a database; the tests are skipped when no Redis answers)."""
 
 import os
 import subprocess
@@ -14,15 +15,16 @@ from tests.core.test_celery_worker import ROOT, database_url_for_subprocess
 REDIS_URL = os.environ.get("RELIABILITY_REDIS_URL", "redis://127.0.0.1:6379/9")
 
 
-def redis_or_skip() -> str:
+def redis_or_skip(offset: int = 0) -> str:
     import redis
 
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    base, db = REDIS_URL.rsplit("/", 1)
+    url = f"{base}/{int(db) + offset}"
     try:
-        client.flushdb()
+        redis.Redis.from_url(url, socket_connect_timeout=1).flushdb()
     except redis.RedisError:
-        pytest.skip(f"no Redis at {REDIS_URL}")
-    return REDIS_URL
+        pytest.skip(f"no Redis at {url}")
+    return url
 
 
 def start_worker(broker: str, log: Path, **env) -> subprocess.Popen:
