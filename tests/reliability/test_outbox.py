@@ -45,3 +45,21 @@ def test_inviting_a_guardian_with_the_broker_down_answers_201_and_mails_after_re
     # then: the email went out once
     assert len([m for m in mail.outbox if "second@example.test" in m.to]) == 1
     assert OutboxMessage.objects.get().done_at is not None
+
+
+@pytest.mark.django_db
+def test_the_relay_command_publishes_what_waits(sqlite_broker):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from backend.core.outbox import enqueue
+    from backend.core.tasks import outbox_purge_task
+
+    with broker_at(sqlite_broker):
+        enqueue(outbox_purge_task)
+        out = StringIO()
+        call_command("outbox_relay", "--once", stdout=out)
+        assert out.getvalue().strip() == "1 published"
+        assert run_queued_tasks(sqlite_broker) == ["backend.core.tasks.outbox_purge_task"]
+    assert OutboxMessage.objects.get().done_at is not None

@@ -21,8 +21,9 @@ class Command(BaseCommand):
         from backend.core.mail import email_retry_due
         from backend.core.outbox import outbox_relay_once
 
-        stopping = []
-        signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+        stopping: list[bool] = []
+        if not once:
+            signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
         while not stopping:
             try:
                 email_retry_due()
