@@ -192,6 +192,7 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "backend.core.schema.local_times",
+        "backend.core.schema.database_neutral",
     ],
 }
 
