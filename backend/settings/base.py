@@ -32,7 +32,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -125,6 +125,8 @@ AXES_RESET_ON_SUCCESS = True
 # The login form and the token API both pass the email as `username` to authenticate().
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_LOCKOUT_CALLABLE = "backend.core.views.lockout"
+# Every letter case of an email is one account for the throttle (pages, API and admin).
+AXES_USERNAME_CALLABLE = "backend.accounts.auth.axes_username"
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
 AXES_VERBOSE = False
 
@@ -159,10 +161,16 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- REST API -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "backend.accounts.auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON with depth and size limits (400, never a RecursionError 500), then forms.
+    "DEFAULT_PARSER_CLASSES": [
+        "backend.core.parsers.LimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "backend.core.api.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -286,3 +294,14 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
         "LedgerEntryKindEnum": "payments.models.LedgerEntry.Kind",
     }
 )
+
+# --- security (docs/security.md) -------------------------------------------------------------
+# Emails sent to one address, or by one account, per window (password reset, invitations).
+MINOT_EMAIL_RATE_LIMIT = env.int("MINOT_EMAIL_RATE_LIMIT", default=5)
+MINOT_EMAIL_RATE_WINDOW = env.int("MINOT_EMAIL_RATE_WINDOW", default=60 * 60)
+
+# API tokens (django-rest-knox, hashed at rest): lifetime and how many live tokens per person.
+KNOX_TOKEN_MODEL = "accounts.ApiToken"
+API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=30)
+API_TOKEN_LIMIT_PER_USER = env.int("API_TOKEN_LIMIT_PER_USER", default=10)
+REST_KNOX = {"AUTH_HEADER_PREFIX": "Token"}
