@@ -39,6 +39,7 @@ from .models import (
     SchoolApplication,
     SchoolYear,
 )
+from .services.documents import document_file_name
 
 
 def paginated(request, view, queryset, serializer_class, context=None):
@@ -1020,7 +1021,9 @@ def document_file_response(document: Document) -> FileResponse:
     response = FileResponse(
         handle,
         as_attachment=True,
-        filename=document.original_name,
+        filename=document_file_name(
+            kind=document.kind, content_type=document.content_type, pk=document.pk
+        ),
         content_type=document.content_type,
     )
     response["X-Content-Type-Options"] = "nosniff"

@@ -1,6 +1,8 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from backend.accounts.forms import RateLimitedPasswordResetForm
+
 from . import views
 
 urlpatterns = [
@@ -11,7 +13,11 @@ urlpatterns = [
     path("technicien/", views.home_technician, name="home-technician"),
     path("connexion/", views.LoginView.as_view(), name="login"),
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
-    path("mot-de-passe/oubli/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "mot-de-passe/oubli/",
+        auth_views.PasswordResetView.as_view(form_class=RateLimitedPasswordResetForm),
+        name="password_reset",
+    ),
     path(
         "mot-de-passe/oubli/envoye/",
         auth_views.PasswordResetDoneView.as_view(),
@@ -35,6 +41,7 @@ urlpatterns = [
     ),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/lues/", views.notifications_read, name="notifications-read"),
+    path("csp-report/", views.csp_report, name="csp-report"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
 ]

@@ -1,3 +1,5 @@
+import logging
+
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -6,11 +8,13 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from .forms import LoginForm
 from .nav import nav_items
 from .permissions import role_required
+from .safejson import JSONLimitError, loads_limited
 from .selectors import notification_list
 from .services import notification_mark_read
 
@@ -99,6 +103,31 @@ def notifications_read(request):
         request, _("%(count)d notification(s) marquée(s) comme lue(s).") % {"count": count}
     )
     return redirect("notifications")
+
+
+CSP_REPORT_MAX_BYTES = 16 * 1024
+csp_logger = logging.getLogger("minot.csp")
+
+
+@csrf_exempt
+@require_POST
+def csp_report(request):
+    """Browsers post Content-Security-Policy violations here; they are logged (a warning each),
+    never stored. Bodies are size- and depth-limited like every JSON Minot reads."""
+    try:
+        report = loads_limited(request.body, max_bytes=CSP_REPORT_MAX_BYTES, depth=8)
+    except JSONLimitError as exc:
+        return JsonResponse({"message": str(exc), "extra": {}}, status=400)
+    body = report.get("csp-report", report) if isinstance(report, dict) else {}
+    if not isinstance(body, dict):
+        body = {}
+    csp_logger.warning(
+        "CSP violation: %s blocked %s on %s",
+        str(body.get("violated-directive") or body.get("effective-directive") or "?")[:200],
+        str(body.get("blocked-uri") or "?")[:300],
+        str(body.get("document-uri") or "?")[:300],
+    )
+    return HttpResponse(status=204)
 
 
 @never_cache

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import environ
+from csp.constants import NONCE
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -32,12 +33,16 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "axes",
+    "csp",
+    "knox",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "backend.accounts",
     "family",
     "canteen",
@@ -47,6 +52,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "backend.core.middleware.LanguageMiddleware",
@@ -305,3 +311,24 @@ KNOX_TOKEN_MODEL = "accounts.ApiToken"
 API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=30)
 API_TOKEN_LIMIT_PER_USER = env.int("API_TOKEN_LIMIT_PER_USER", default=10)
 REST_KNOX = {"AUTH_HEADER_PREFIX": "Token"}
+
+# Content-Security-Policy on every response (django-csp): only our own files, inline scripts
+# only with the per-response nonce (`<script nonce="{{ request.csp_nonce }}">`), no inline style.
+# The payment page adds Stripe's origins for itself (payments/views.py), nothing else does.
+CSP_REPORT_URI = "/csp-report/"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "frame-src": ["'none'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "report-uri": CSP_REPORT_URI,
+    },
+}
