@@ -7,7 +7,7 @@ UV := $(VENV)/bin/uv
 PORT ?= 8000
 export PORT
 
-.PHONY: browser-deps demo test install lint check messages stack clean-demo bench typecheck
+.PHONY: browser-deps demo test install lint check messages stack clean-demo bench typecheck security
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -70,3 +70,7 @@ clean-demo:
 TYPED := backend/core/services.py backend/core/selectors.py backend/core/permissions.py $(wildcard */services.py */services/*.py */selectors.py */selectors/*.py)
 typecheck: install
 	$(VENV)/bin/mypy $(TYPED)
+
+# bandit (no high finding) and pip-audit (skipped with a message when PyPI is unreachable).
+security: install
+	.ci/security
