@@ -9,6 +9,7 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from backend.accounts.services import api_token_create, api_token_revoke, api_tokens_revoke_all
+from backend.accounts.twofactor import two_factor_match, two_factor_required
 
 from .exceptions import ApplicationError
 from .ratelimit import normalise_email
@@ -37,6 +38,13 @@ class TokenLoginApi(APIView):
             default="",
             help_text="The device that will use the token (shown on the account page).",
         )
+        otp = serializers.CharField(
+            max_length=32,
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="Two-factor code (authenticator app or recovery code) when the account has it.",
+        )
 
     class OutputSerializer(serializers.Serializer):
         token = serializers.CharField()
@@ -60,6 +68,14 @@ class TokenLoginApi(APIView):
             )
         if user is None or not user.is_active:
             raise ApplicationError(_("Adresse e-mail ou mot de passe incorrect."), status_code=401)
+        if two_factor_required(user) and not two_factor_match(
+            user=user, code=data.validated_data["otp"]
+        ):
+            raise ApplicationError(
+                _("Code de double authentification manquant ou incorrect."),
+                {"otp_required": True},
+                status_code=401,
+            )
         token, secret = api_token_create(user=user, name=data.validated_data["name"])
         return Response(self.OutputSerializer({"token": secret, "expiry": token.expiry}).data)
 

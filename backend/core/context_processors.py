@@ -13,4 +13,5 @@ def navigation(request):
             lambda: notification_unread_count(user=user) if user.is_authenticated else 0
         ),
         "city_name": settings.MINOT_CITY_NAME,
+        "accessibility_level": settings.MINOT_ACCESSIBILITY_LEVEL,
     }

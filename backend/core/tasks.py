@@ -6,3 +6,11 @@ def notification_email_task(notification_id: int) -> None:
     from .services import notification_email
 
     notification_email(notification_id=notification_id)
+
+
+@shared_task(ignore_result=True)
+def retention_task() -> None:
+    """Nightly: delete or anonymise personal data past its retention date."""
+    from .retention import retention_apply
+
+    retention_apply()

@@ -42,6 +42,10 @@ urlpatterns = [
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/lues/", views.notifications_read, name="notifications-read"),
     path("csp-report/", views.csp_report, name="csp-report"),
+    path("vie-privee/", views.privacy_notice, name="privacy"),
+    path("vie-privee/consultations/", views.privacy_access, name="privacy-access"),
+    path("accessibilite/", views.accessibility_statement, name="accessibility"),
+    path("ville/journal-des-consultations/", views.audit_access, name="audit-access"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
 ]

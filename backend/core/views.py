@@ -1,10 +1,12 @@
 import logging
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -14,8 +16,9 @@ from django.views.decorators.http import require_POST
 from .forms import LoginForm
 from .nav import nav_items
 from .permissions import role_required
+from .retention import retention_schedule
 from .safejson import JSONLimitError, loads_limited
-from .selectors import notification_list
+from .selectors import notification_list, record_reads
 from .services import notification_mark_read
 
 ROLE_HOMES = {
@@ -103,6 +106,102 @@ def notifications_read(request):
         request, _("%(count)d notification(s) marquée(s) comme lue(s).") % {"count": count}
     )
     return redirect("notifications")
+
+
+# --- privacy: public notices, access log -------------------------------------------------------
+
+
+def privacy_notice(request):
+    """Public: what Minot collects, why, for how long, who to contact (RGPD art. 13)."""
+    return render(
+        request,
+        "core/privacy.html",
+        {
+            "title": _("Vie privée et données personnelles"),
+            "retention": retention_schedule(),
+            "dpo_email": settings.MINOT_DPO_EMAIL,
+        },
+    )
+
+
+def accessibility_statement(request):
+    """Public: RGAA conformity level, known non-conformities, contact."""
+    return render(
+        request,
+        "core/accessibility.html",
+        {
+            "title": _("Déclaration d'accessibilité"),
+            "level": settings.MINOT_ACCESSIBILITY_LEVEL,
+            "contact_email": settings.MINOT_ACCESSIBILITY_EMAIL,
+        },
+    )
+
+
+READ_LABELS = {
+    "family.child.read": _("Dossier d'un enfant"),
+    "family.household.read": _("Dossier du foyer"),
+    "family.document.read": _("Document"),
+}
+
+
+def _parse_day(value: str | None):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _labelled(page):
+    for event in page:
+        event.label = READ_LABELS.get(event.action, event.action)
+    return page
+
+
+@role_required("parent")
+def privacy_access(request):
+    """A guardian sees which staff opened their children's records and documents."""
+    from family.models import Household
+
+    household = Household.objects.filter(guardians__user=request.user).first()
+    if household is None:
+        raise Http404
+    events = record_reads(household_id=household.pk)
+    page = _labelled(Paginator(events, 50).get_page(request.GET.get("page")))
+    return render(
+        request,
+        "core/privacy_access.html",
+        {
+            "title": _("Consultations du dossier de mes enfants"),
+            "page": page,
+            "labels": READ_LABELS,
+        },
+    )
+
+
+@role_required("admin")
+def audit_access(request):
+    """City administrators (and the DPO): who read which child's record, with filters."""
+    filters = {
+        "actor_email": request.GET.get("agent", "")[:254],
+        "action": request.GET.get("type", ""),
+        "since": _parse_day(request.GET.get("du")),
+        "until": _parse_day(request.GET.get("au")),
+    }
+    household = request.GET.get("foyer", "")
+    events = record_reads(household_id=int(household) if household.isdigit() else None, **filters)
+    page = _labelled(Paginator(events, 50).get_page(request.GET.get("page")))
+    return render(
+        request,
+        "core/audit_access.html",
+        {
+            "title": _("Journal des consultations"),
+            "page": page,
+            "labels": READ_LABELS,
+            "query": request.GET,
+        },
+    )
 
 
 CSP_REPORT_MAX_BYTES = 16 * 1024

@@ -59,6 +59,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "backend.accounts.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -315,7 +317,7 @@ REST_KNOX = {"AUTH_HEADER_PREFIX": "Token"}
 # Content-Security-Policy on every response (django-csp): only our own files, inline scripts
 # only with the per-response nonce (`<script nonce="{{ request.csp_nonce }}">`), no inline style.
 # The payment page adds Stripe's origins for itself (payments/views.py), nothing else does.
-CSP_REPORT_URI = "/csp-report/"
+MINOT_CSP_REPORT_URI = "/csp-report/"
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
@@ -329,6 +331,29 @@ CONTENT_SECURITY_POLICY = {
         "base-uri": ["'self'"],
         "form-action": ["'self'"],
         "frame-ancestors": ["'none'"],
-        "report-uri": CSP_REPORT_URI,
+        "report-uri": MINOT_CSP_REPORT_URI,
     },
 }
+
+# Two-factor authentication (django-otp, TOTP + recovery codes): required for these roles when
+# MINOT_2FA_REQUIRED is on (production); optional for parents. Demo and test settings relax it.
+MINOT_2FA_REQUIRED = env.bool("MINOT_2FA_REQUIRED", default=True)
+MINOT_2FA_REQUIRED_ROLES = ["staff", "admin", "technician"]
+OTP_TOTP_ISSUER = MINOT_CITY_NAME
+
+# Retention schedule, in days, per data class (docs/security.md; applied nightly by
+# backend.core.tasks.retention_task and `manage.py retention [--dry-run]`).
+MINOT_RETENTION_DAYS = {
+    "documents": env.int("RETENTION_DOCUMENTS_DAYS", default=365),
+    "applications": env.int("RETENTION_APPLICATIONS_DAYS", default=3 * 365),
+    "health_records": env.int("RETENTION_HEALTH_DAYS", default=365),
+    "audit_log": env.int("RETENTION_AUDIT_DAYS", default=3 * 365),
+    "device_history": env.int("RETENTION_DEVICE_HISTORY_DAYS", default=365),
+    "accounting": env.int("RETENTION_ACCOUNTING_DAYS", default=10 * 366),
+}
+MINOT_SCHEDULES.append("backend.core.schedule.PERIODIC_TASKS")
+# Public notices (footer): who answers privacy and accessibility questions, and the RGAA level
+# actually reached (an audit measures it; "non conforme" until one has).
+MINOT_DPO_EMAIL = env("MINOT_DPO_EMAIL", default="dpo@minot.invalid")
+MINOT_ACCESSIBILITY_EMAIL = env("MINOT_ACCESSIBILITY_EMAIL", default="accessibilite@minot.invalid")
+MINOT_ACCESSIBILITY_LEVEL = env("MINOT_ACCESSIBILITY_LEVEL", default="non conforme")
