@@ -66,9 +66,9 @@ def account(request):
 def token_revoke(request, key: str):
     try:
         api_token_revoke(user=request.user, token_key=key)
-        messages.success(request, _("Jeton révoqué."))
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
+    except ApplicationError:
+        raise Http404  # another person's token or none: the same answer
+    messages.success(request, _("Jeton révoqué."))
     return redirect("account")
 
 

@@ -1,4 +1,5 @@
 from django.contrib.auth import authenticate
+from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -13,7 +14,7 @@ from backend.accounts.twofactor import two_factor_match, two_factor_required
 
 from .exceptions import ApplicationError
 from .ratelimit import normalise_email
-from .selectors import notification_list
+from .selectors import notification_exists, notification_list
 from .services import notification_mark_read
 
 
@@ -167,6 +168,10 @@ class NotificationReadApi(APIView):
     )
     def post(self, request, notification_id: int):
         updated = notification_mark_read(user=request.user, notification_id=notification_id)
+        if not updated and not notification_exists(
+            user=request.user, notification_id=notification_id
+        ):
+            raise Http404
         return Response({"updated": updated})
 
 

@@ -14,6 +14,10 @@ def notification_list(*, user: User) -> QuerySet[Notification]:
     return Notification.objects.filter(user=user)
 
 
+def notification_exists(*, user: User, notification_id: int) -> bool:
+    return Notification.objects.filter(user=user, pk=notification_id).exists()
+
+
 def notification_unread_count(*, user: User) -> int:
     return Notification.objects.filter(user=user, read_at__isnull=True).count()
 
