@@ -13,8 +13,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
+from backend.core.access import is_parent
 from backend.core.exceptions import ApplicationError
-from backend.core.permissions import is_parent
 
 from . import twofactor
 from .forms import ProfileForm

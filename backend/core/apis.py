@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from backend.accounts.services import api_token_create, api_token_revoke, api_tokens_revoke_all
 from backend.accounts.twofactor import two_factor_match, two_factor_required
 
+from .api import Pagination, paginated
 from .exceptions import ApplicationError
 from .ratelimit import normalise_email
 from .selectors import notification_exists, notification_list
@@ -144,6 +145,8 @@ class MeApi(APIView):
 
 
 class NotificationListApi(APIView):
+    pagination_class = Pagination
+
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         created_at = serializers.DateTimeField()
@@ -154,11 +157,8 @@ class NotificationListApi(APIView):
 
     @extend_schema(responses={200: OutputSerializer(many=True)})
     def get(self, request):
-        from .api import Pagination
 
-        paginator = Pagination()
-        page = paginator.paginate_queryset(notification_list(user=request.user), request, view=self)
-        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
+        return paginated(request, self, notification_list(user=request.user), self.OutputSerializer)
 
 
 class NotificationReadApi(APIView):
@@ -197,8 +197,5 @@ class ApiRootApi(APIView):
             "schema": reverse("api-schema", request=request),
         }
         for key, name in names.items():
-            try:
-                links[key] = reverse(name, request=request)
-            except Exception:  # noqa: BLE001 - a module not built yet simply has no link
-                continue
+            links[key] = reverse(name, request=request)
         return Response(links)

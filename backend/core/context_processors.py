@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
+from .access import audience
 from .nav import nav_items
 from .selectors import notification_unread_count
 
@@ -14,4 +15,6 @@ def navigation(request):
         ),
         "city_name": settings.MINOT_CITY_NAME,
         "accessibility_level": settings.MINOT_ACCESSIBILITY_LEVEL,
+        # the role group of the reader (``parent``, ``staff``, ``admin``, ``technician``, ``none``)
+        "audience": SimpleLazyObject(lambda: audience(user)),
     }

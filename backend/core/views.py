@@ -13,9 +13,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from .access import role_required
 from .forms import LoginForm
 from .nav import nav_items
-from .permissions import role_required
 from .retention import retention_schedule
 from .safejson import JSONLimitError, loads_limited
 from .selectors import notification_list, record_reads
