@@ -6,6 +6,3 @@ class AccountsConfig(AppConfig):
     name = "backend.accounts"
     label = "accounts"
     verbose_name = _("Comptes")
-
-    def ready(self) -> None:
-        from . import schema  # noqa: F401 - registers the token scheme with drf-spectacular

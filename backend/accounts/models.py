@@ -73,9 +73,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         password_changed = self._password is not None and self.pk is not None
         super().save(*args, **kwargs)
         if password_changed:
-            from .services import api_tokens_revoke_all
-
-            api_tokens_revoke_all(user=self, reason="password_changed")
+            ApiToken.objects.filter(user=self).delete()
 
     def get_full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()

@@ -9,8 +9,8 @@ from rest_framework.reverse import reverse
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from backend.accounts.services import api_token_create, api_token_revoke, api_tokens_revoke_all
-from backend.accounts.twofactor import two_factor_match, two_factor_required
+from backend.core.account.services import api_token_create, api_token_revoke, api_tokens_revoke_all
+from backend.core.account.twofactor import two_factor_match, two_factor_required
 
 from .api import Pagination, paginated
 from .exceptions import ApplicationError
@@ -118,7 +118,7 @@ class TokenListApi(APIView):
 
     @extend_schema(responses={200: OutputSerializer(many=True)})
     def get(self, request):
-        from backend.accounts.selectors import api_token_list
+        from backend.core.account.selectors import api_token_list
 
         return Response(self.OutputSerializer(api_token_list(user=request.user), many=True).data)
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
 from .models import ActorKind
@@ -55,67 +55,36 @@ def _cutoff(data_class: str, now: dt.datetime) -> dt.datetime:
     return now - dt.timedelta(days=settings.MINOT_RETENTION_DAYS[data_class])
 
 
-def retention_apply(*, dry_run: bool = False, now: dt.datetime | None = None) -> dict[str, int]:
-    """Delete or anonymise what is past its retention date; returns counts per data class."""
-    from family.models import CarePlan, Child, Document, SchoolApplication
-    from fleet.models import BatterySample, InventoryReport, StatusLog
+def retention_cutoff(data_class: str, now: dt.datetime) -> dt.datetime:
+    return now - dt.timedelta(days=settings.MINOT_RETENTION_DAYS[data_class])
 
+
+def audit_log_apply(*, dry_run: bool, now: dt.datetime) -> dict[str, int]:
     from .models import AuditEvent
 
+    rows = AuditEvent.objects.filter(created_at__lt=retention_cutoff("audit_log", now))
+    count = rows.count()
+    if not dry_run:
+        rows.delete()
+    return {"audit_log": count}
+
+
+def retention_apply(*, dry_run: bool = False, now: dt.datetime | None = None) -> dict[str, int]:
+    """Delete or anonymise what is past its retention date; returns counts per data class.
+
+    Each app applies the classes it owns (``MINOT_RETENTION_APPLIERS`` in settings: the family,
+    fleet and core appliers), all in one transaction."""
     now = now or timezone.now()
-    final = [
-        SchoolApplication.State.ACCEPTED,
-        SchoolApplication.State.REFUSED,
-        SchoolApplication.State.WITHDRAWN,
-    ]
-    documents = Document.objects.filter(created_at__lt=_cutoff("documents", now)).filter(
-        Q(application__isnull=True) | Q(application__state__in=final)
-    )
-    applications = SchoolApplication.objects.filter(
-        state__in=final, updated_at__lt=_cutoff("applications", now)
-    )
-    left = Child.objects.filter(
-        school__isnull=True, updated_at__lt=_cutoff("health_records", now)
-    ).exclude(allergies=[], diet=Child.Diet.STANDARD, care_plans__isnull=True)
-    old_care_plans = CarePlan.objects.filter(valid_until__lt=_cutoff("health_records", now).date())
-    audit_rows = AuditEvent.objects.filter(created_at__lt=_cutoff("audit_log", now))
-    device_cutoff = _cutoff("device_history", now)
-    device_rows = [
-        InventoryReport.objects.filter(collected_at__lt=device_cutoff),
-        BatterySample.objects.filter(measured_at__lt=device_cutoff),
-        StatusLog.objects.filter(logged_at__lt=device_cutoff),
-    ]
-    counts = {
-        "documents": documents.count(),
-        "applications": applications.count(),
-        "health_records": left.distinct().count() + old_care_plans.count(),
-        "audit_log": audit_rows.count(),
-        "device_history": sum(qs.count() for qs in device_rows),
-        "accounting": 0,
-    }
-    if dry_run:
-        return counts
+    counts = {key: 0 for key in DATA_CLASSES}
     with transaction.atomic():
-        for document in documents.iterator():
-            document.file.delete(save=False)
-        documents.delete()
-        for application in applications.prefetch_related("documents"):
-            for document in application.documents.all():
-                document.file.delete(save=False)
-        applications.delete()
-        old_care_plans.delete()
-        for child in left.distinct():
-            child.care_plans.all().delete()
-            child.allergies = []
-            child.diet = Child.Diet.STANDARD
-            child.save(update_fields=["allergies", "diet", "updated_at"])
-        audit_rows.delete()
-        for qs in device_rows:
-            qs.delete()
-        audit_record(
-            action="core.retention.apply",
-            actor_kind=ActorKind.SYSTEM,
-            actor_label="retention",
-            data=counts,
-        )
+        for path in settings.MINOT_RETENTION_APPLIERS:
+            for key, value in import_string(path)(dry_run=dry_run, now=now).items():
+                counts[key] += value
+        if not dry_run:
+            audit_record(
+                action="core.retention.apply",
+                actor_kind=ActorKind.SYSTEM,
+                actor_label="retention",
+                data=counts,
+            )
     return counts

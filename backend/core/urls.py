@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from backend.accounts.forms import RateLimitedPasswordResetForm
+from backend.core.account.forms import RateLimitedPasswordResetForm
 
 from . import views
 
@@ -43,7 +43,6 @@ urlpatterns = [
     path("notifications/lues/", views.notifications_read, name="notifications-read"),
     path("csp-report/", views.csp_report, name="csp-report"),
     path("vie-privee/", views.privacy_notice, name="privacy"),
-    path("vie-privee/consultations/", views.privacy_access, name="privacy-access"),
     path("accessibilite/", views.accessibility_statement, name="accessibility"),
     path("ville/journal-des-consultations/", views.audit_access, name="audit-access"),
     path("healthz", views.healthz, name="healthz"),

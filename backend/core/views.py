@@ -6,7 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -157,27 +157,6 @@ def _labelled(page):
     for event in page:
         event.label = READ_LABELS.get(event.action, event.action)
     return page
-
-
-@role_required("parent")
-def privacy_access(request):
-    """A guardian sees which staff opened their children's records and documents."""
-    from family.models import Household
-
-    household = Household.objects.filter(guardians__user=request.user).first()
-    if household is None:
-        raise Http404
-    events = record_reads(household_id=household.pk)
-    page = _labelled(Paginator(events, 50).get_page(request.GET.get("page")))
-    return render(
-        request,
-        "core/privacy_access.html",
-        {
-            "title": _("Consultations du dossier de mes enfants"),
-            "page": page,
-            "labels": READ_LABELS,
-        },
-    )
 
 
 @role_required("admin")

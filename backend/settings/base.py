@@ -60,7 +60,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    "backend.accounts.middleware.TwoFactorMiddleware",
+    "backend.core.account.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -135,7 +135,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_LOCKOUT_CALLABLE = "backend.core.views.lockout"
 # Every letter case of an email is one account for the throttle (pages, API and admin).
-AXES_USERNAME_CALLABLE = "backend.accounts.auth.axes_username"
+AXES_USERNAME_CALLABLE = "backend.core.account.auth.axes_username"
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
 AXES_VERBOSE = False
 
@@ -170,7 +170,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- REST API -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "backend.accounts.auth.ApiTokenAuthentication",
+        "backend.core.account.auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -363,6 +363,11 @@ MINOT_RETENTION_DAYS = {
     "device_history": env.int("RETENTION_DEVICE_HISTORY_DAYS", default=365),
     "accounting": env.int("RETENTION_ACCOUNTING_DAYS", default=10 * 366),
 }
+MINOT_RETENTION_APPLIERS = [
+    "family.retention.apply",
+    "fleet.retention.apply",
+    "backend.core.retention.audit_log_apply",
+]
 MINOT_SCHEDULES.append("backend.core.schedule.PERIODIC_TASKS")
 # Public notices (footer): who answers privacy and accessibility questions, and the RGAA level
 # actually reached (an audit measures it; "non conforme" until one has).

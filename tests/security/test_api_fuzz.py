@@ -39,7 +39,7 @@ def demo_tokens(django_db_setup, django_db_blocker):
     from django.core.management import call_command
 
     from backend.accounts.models import User
-    from backend.accounts.services import api_token_create
+    from backend.core.account.services import api_token_create
 
     emails = {role: email for email, role, *_ in DEMO_ACCOUNTS}
     with django_db_blocker.unblock():

@@ -43,7 +43,7 @@ def family():
 def test_a_parent_downloads_everything_about_the_household(client, family):
     household, parent, child, staff = family
     client.force_login(parent)
-    response = client.get(reverse("account-export"))
+    response = client.get(reverse("family:data-export"))
     assert response.status_code == 200 and response["Content-Type"] == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(response.content))
     data = json.loads(archive.read("donnees.json"))
@@ -59,7 +59,7 @@ def test_a_parent_downloads_everything_about_the_household(client, family):
 def test_staff_export_for_a_family_they_serve_only(client, family):
     household, parent, child, staff = family
     client.force_login(staff)
-    url = reverse("account-export-family", args=[household.pk])
+    url = reverse("family:counter-data-export", args=[household.pk])
     assert client.get(url).status_code == 200
     event = AuditEvent.objects.get(action="family.household.export")
     assert event.actor_kind == "staff_for_family"
@@ -73,7 +73,7 @@ def test_staff_reads_show_in_the_access_log_for_admins_and_guardians(client, fam
     household, parent, child, staff = family
     child_record_read(actor=staff, child=child)
     client.force_login(parent)
-    page = client.get(reverse("privacy-access")).content.decode()
+    page = client.get(reverse("family:privacy-access")).content.decode()
     assert staff.get_full_name() in page
     client.force_login(AdminFactory())
     page = client.get(reverse("audit-access"), {"agent": "agent@"}).content.decode()

@@ -54,7 +54,6 @@ ROUTES: dict[str, str] = {
     "notifications/lues/": "signed-in",  # notifications-read
     "csp-report/": "public",  # csp-report
     "vie-privee/": "public",  # privacy
-    "vie-privee/consultations/": "signed-in",  # privacy-access
     "accessibilite/": "public",  # accessibility
     "ville/journal-des-consultations/": "signed-in",  # audit-access
     "healthz": "public",  # healthz
@@ -66,8 +65,6 @@ ROUTES: dict[str, str] = {
     "compte/double-authentification/verifier/": "signed-in",  # account-2fa-verify
     "compte/double-authentification/desactiver/": "signed-in",  # account-2fa-disable
     "compte/double-authentification/codes/": "signed-in",  # account-recovery-codes
-    "compte/export/": "signed-in",  # account-export
-    "compte/export/foyer/<int:household_id>/": "object",  # account-export-family
     "api/v1/": "public",  # api-root
     "api/v1/auth/token/": "public",  # api-token
     "api/v1/auth/logout/": "signed-in",  # api-token-logout
@@ -174,6 +171,9 @@ ROUTES: dict[str, str] = {
     "famille/modifications/": "signed-in",  # family:change-requests
     "famille/modifications/<int:change_request_id>/": "object",  # family:change-request-decide
     "famille/quotients/<int:assessment_id>/": "object",  # family:income-decide
+    "famille/mes-donnees/export/": "signed-in",  # family:data-export
+    "famille/mes-donnees/consultations/": "signed-in",  # family:privacy-access
+    "famille/guichet/foyers/<int:household_id>/export/": "object",  # family:counter-data-export
     "famille/guichet/": "signed-in",  # family:counter
     "famille/guichet/foyers/<int:household_id>/": "object",  # family:counter-household
     "famille/guichet/foyers/<int:household_id>/enfant/": "object",  # family:counter-child-add

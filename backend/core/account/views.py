@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -20,14 +19,6 @@ from . import twofactor
 from .forms import ProfileForm
 from .selectors import api_token_list
 from .services import api_token_revoke, profile_update
-
-
-def _household_of(user):
-    from family.models import Household
-
-    if not is_parent(user):
-        return None
-    return Household.objects.filter(guardians__user=user).first()
 
 
 @never_cache
@@ -56,7 +47,7 @@ def account(request):
             "two_factor_enabled": twofactor.two_factor_enabled(user),
             "two_factor_enforced": twofactor.two_factor_enforced_for_role(user),
             "recovery_codes_left": twofactor.recovery_codes_left(user),
-            "household": _household_of(user),
+            "is_parent": is_parent(user),
         },
     )
 
@@ -159,36 +150,3 @@ def recovery_codes(request):
     return render(
         request, "accounts/recovery_codes.html", {"title": _("Codes de secours"), "codes": codes}
     )
-
-
-@never_cache
-@login_required
-def data_export(request):
-    """A guardian downloads everything Minot holds about their household (zip)."""
-    from family.services import household_export_zip
-
-    household = _household_of(request.user)
-    if household is None:
-        raise Http404
-    return _zip_response(household_export_zip(actor=request.user, household=household), household)
-
-
-def _zip_response(data: bytes, household) -> HttpResponse:
-    response = HttpResponse(data, content_type="application/zip")
-    stamp = timezone.localdate().isoformat()
-    response["Content-Disposition"] = (
-        f'attachment; filename="minot-foyer-{household.pk}-{stamp}.zip"'
-    )
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
-@never_cache
-@login_required
-def data_export_for_family(request, household_id: int):
-    """Staff at the counter produce the export for a family they serve (audited as such)."""
-    from family import permissions as family_perms
-    from family.services import household_export_zip
-
-    household = family_perms.household_for_staff(request.user, household_id)
-    return _zip_response(household_export_zip(actor=request.user, household=household), household)

@@ -13,14 +13,14 @@ from backend.core.exceptions import ApplicationError
 from backend.core.services import audit_record
 
 if TYPE_CHECKING:
-    from .models import ApiToken, User
+    from backend.accounts.models import ApiToken, User
 
 
 def api_token_create(*, user: User, name: str = "") -> tuple[ApiToken, str]:
     """A new token for ``user``: returns the row and the secret, shown once and never stored.
 
     Beyond ``API_TOKEN_LIMIT_PER_USER`` live tokens the oldest are revoked."""
-    from .models import ApiToken
+    from backend.accounts.models import ApiToken
 
     ttl = dt.timedelta(days=settings.API_TOKEN_TTL_DAYS)
     with transaction.atomic():
@@ -43,7 +43,7 @@ def api_token_create(*, user: User, name: str = "") -> tuple[ApiToken, str]:
 
 def api_token_revoke(*, user: User, token_key: str) -> None:
     """The owner revokes one of their tokens (by its public key prefix)."""
-    from .models import ApiToken
+    from backend.accounts.models import ApiToken
 
     with transaction.atomic():
         deleted, _rows = ApiToken.objects.filter(user=user, token_key=token_key).delete()
@@ -61,7 +61,7 @@ def api_token_revoke(*, user: User, token_key: str) -> None:
 
 def api_tokens_revoke_all(*, user: User, reason: str) -> int:
     """Every API token of ``user`` (password changed or reset, sign-out everywhere)."""
-    from .models import ApiToken
+    from backend.accounts.models import ApiToken
 
     with transaction.atomic():
         deleted, _rows = ApiToken.objects.filter(user=user).delete()

@@ -13,10 +13,4 @@ urlpatterns = [
         name="account-2fa-disable",
     ),
     path("double-authentification/codes/", views.recovery_codes, name="account-recovery-codes"),
-    path("export/", views.data_export, name="account-export"),
-    path(
-        "export/foyer/<int:household_id>/",
-        views.data_export_for_family,
-        name="account-export-family",
-    ),
 ]

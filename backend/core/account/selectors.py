@@ -8,10 +8,10 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 if TYPE_CHECKING:
-    from .models import ApiToken, User
+    from backend.accounts.models import ApiToken, User
 
 
 def api_token_list(*, user: User) -> QuerySet[ApiToken]:
-    from .models import ApiToken
+    from backend.accounts.models import ApiToken
 
     return ApiToken.objects.filter(user=user, expiry__gt=timezone.now()).order_by("-created")

@@ -20,7 +20,7 @@ from backend.core.exceptions import ApplicationError
 from backend.core.services import audit_record
 
 if TYPE_CHECKING:
-    from .models import User
+    from backend.accounts.models import User
 
 RECOVERY_CODES = 10
 
