@@ -38,7 +38,7 @@ class UserManager(BaseUserManager["User"]):
         return self.get(email__iexact=(username or "").strip())
 
 
-class User(AbstractBaseUser, PermissionsMixin):
+class User(AbstractBaseUser, PermissionsMixin):  # type: ignore[django-manager-missing]
     """A person who signs in: one account per guardian, staff member or technician.
 
     School staff are scoped to schools through ``family.School.staff``.
@@ -70,7 +70,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     def save(self, *args, **kwargs) -> None:
         # One chokepoint for every way a password changes (reset link, account page, admin,
         # `manage.py changepassword`): the API tokens issued with the old password die with it.
-        password_changed = self._password is not None and self.pk is not None
+        password_changed = getattr(self, "_password", None) is not None and self.pk is not None
         super().save(*args, **kwargs)
         if password_changed:
             ApiToken.objects.filter(user=self).delete()
