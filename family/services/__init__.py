@@ -41,6 +41,7 @@ from .households import (  # noqa: F401
     invitation_token,
 )
 from .illness import illness_report  # noqa: F401
+from .privacy import household_export_zip  # noqa: F401
 from .registrations import (  # noqa: F401
     application_bulk_action,
     application_create,
