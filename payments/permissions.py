@@ -5,10 +5,16 @@
   at the counter (audited);
 - city administrators reach everything;
 - anybody else (technicians, anonymous) reaches nothing.
+
+City-wide money work (billing runs, issuing invoices, treasury exports, reconciliation with the
+provider, the anomalies list, billing-mode changes) belongs to finance: :func:`is_finance` — a
+city administrator, or a user given the Django permission ``payments.manage_finance``. School
+staff keep the counter work for their schools' families.
 """
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 
@@ -82,6 +88,25 @@ def payment_for_user(user, payment_id) -> Payment:
         return payments_for_user(user).select_related("account", "household").get(pk=payment_id)
     except (Payment.DoesNotExist, ValueError, TypeError):
         raise Http404
+
+
+def is_finance(user) -> bool:
+    """City administrators, or anyone holding ``payments.manage_finance`` (Django admin)."""
+    if not (user and user.is_authenticated and user.is_active):
+        return False
+    return is_city_admin(user) or user.has_perm("payments.manage_finance")
+
+
+def require_finance(user) -> None:
+    """Finance actions refused to others with 403 (the page exists, the action is not theirs)."""
+    if not is_finance(user):
+        raise PermissionDenied
+
+
+def finance_users():
+    from backend.accounts.models import User
+
+    return [u for u in User.objects.filter(is_active=True) if is_finance(u)]
 
 
 def can_manage(user) -> bool:

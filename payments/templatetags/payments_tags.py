@@ -1,3 +1,5 @@
+import uuid
+
 from django import template
 
 from payments.selectors import format_cents
@@ -15,6 +17,12 @@ def cents(value, currency="EUR"):
 
 
 @register.simple_tag
+def form_token() -> str:
+    """A fresh one-time token for a form: the same form submitted twice is done once."""
+    return uuid.uuid4().hex
+
+
+@register.simple_tag
 def status_tag(obj):
     return {
         "paid": "tag-ok",
@@ -27,4 +35,5 @@ def status_tag(obj):
         "cancelled": "",
         "canceled": "",
         "draft": "",
+        "reversed": "tag-danger",
     }.get(getattr(obj, "status", ""), "")
