@@ -109,7 +109,7 @@ class RefundForm(forms.Form):
     amount = EurosField(label=_("Montant à rembourser (€)"), max_length=12)
     reason = forms.CharField(label=_("Motif"), max_length=255)
     # One token per displayed form: submitting it twice is one refund.
-    token = forms.RegexField(r"^[0-9a-f]{32}$", widget=forms.HiddenInput)
+    token = forms.RegexField(r"^[0-9a-f]{32}$", widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -349,17 +349,25 @@ def _on_success(payment: Payment) -> None:
     )
     excess = 0
     overpaid: list[int] = []
+    # Refunds already seen (a refund event delivered before the success event) are not applied.
+    budget = payment.amount_cents - (
+        payment.refunds.filter(status=Refund.Status.SUCCEEDED).aggregate(t=Sum("amount_cents"))["t"]
+        or 0
+    )
     allocations = payment.allocations.order_by("invoice__period", "invoice_id")
     for allocation in allocations:
         invoice = Invoice.objects.select_for_update().get(pk=allocation.invoice_id)
         room = invoice.total_cents - invoice.paid_cents if invoice.is_open else 0
-        applied = max(0, min(allocation.amount_cents, room))
+        applied = max(0, min(allocation.amount_cents, room, budget))
+        budget -= applied
         PaymentAllocation.objects.filter(pk=allocation.pk).update(
             applied_cents=applied, is_open_attempt=False
         )
         invoice_add_paid(invoice_id=invoice.pk, delta=applied)
-        if applied < allocation.amount_cents:
-            excess += allocation.amount_cents - applied
+        # What the invoice could not take is an overpayment (what the budget could not cover
+        # was refunded before we heard of the success: not an overpayment).
+        if allocation.amount_cents > max(room, 0):
+            excess += allocation.amount_cents - max(room, 0)
             overpaid.append(invoice.pk)
     if excess:
         from .corrections import overpayment_record
@@ -772,9 +780,9 @@ def refund_record_from_provider(
         return False
     try:
         with transaction.atomic():
+            # No status condition: a refund event may arrive before the success event.
             reserved = Payment.objects.filter(
                 pk=payment.pk,
-                status=Payment.Status.SUCCEEDED,
                 refunded_cents__lte=F("amount_cents") - amount_cents,
             ).update(refunded_cents=F("refunded_cents") + amount_cents)
             if not reserved:

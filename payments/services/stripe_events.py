@@ -233,11 +233,20 @@ def _handle(event: StripeEvent) -> tuple[str, str]:
     return StripeEvent.Status.IGNORED, ""
 
 
+def _late_sepa_failure(payment: Payment) -> bool:
+    """A failure event for a payment we counted as succeeded: a real SEPA return only when the
+    provider says so *now* (a card's older failed attempt delivered late must not reverse a
+    success). Stripe unreachable: raise, the task is retried."""
+    if payment.provider != Payment.Provider.SEPA or payment.status != Payment.Status.SUCCEEDED:
+        return False
+    current = StripeProvider().retrieve_payment(payment=payment)
+    return current.status != Payment.Status.SUCCEEDED
+
+
 def _apply_intent_event(payment: Payment, kind: str, obj: dict[str, Any]) -> tuple[str, str]:
     message = ((obj.get("last_payment_error") or {}).get("message")) or ""
     status = PAYMENT_INTENT_STATUS[kind]
-    if status == Payment.Status.FAILED and payment.status == Payment.Status.SUCCEEDED:
-        # A SEPA debit can fail days after it was reported succeeded (a return).
+    if status == Payment.Status.FAILED and _late_sepa_failure(payment):
         payment_reverse(
             payment_id=payment.pk, reason=message or _("prélèvement rejeté"), source=kind
         )
@@ -247,14 +256,20 @@ def _apply_intent_event(payment: Payment, kind: str, obj: dict[str, Any]) -> tup
 
 
 def _apply_reversal_event(payment: Payment, kind: str, obj: dict[str, Any]) -> tuple[str, str]:
-    if kind == "charge.failed" and payment.status != Payment.Status.SUCCEEDED:
-        # An ordinary failure before success: the payment_intent event carries it.
-        message = obj.get("failure_message") or ""
-        payment_apply_status(
-            payment_id=payment.pk, status=Payment.Status.FAILED, failure_message=message
-        )
+    if kind == "charge.failed":
+        if _late_sepa_failure(payment):
+            reason = str(obj.get("failure_message") or _("prélèvement rejeté"))
+            payment_reverse(payment_id=payment.pk, reason=reason, source=kind)
+            return StripeEvent.Status.PROCESSED, "reversed"
+        if payment.status != Payment.Status.SUCCEEDED:
+            payment_apply_status(
+                payment_id=payment.pk,
+                status=Payment.Status.FAILED,
+                failure_message=str(obj.get("failure_message") or ""),
+            )
         return StripeEvent.Status.PROCESSED, ""
-    reason = str(obj.get("reason") or obj.get("failure_message") or kind)
+    # A dispute (card chargeback, SEPA return within 8 weeks or unauthorised within 13 months).
+    reason = str(obj.get("reason") or kind)
     payment_reverse(payment_id=payment.pk, reason=reason, source=kind)
     return StripeEvent.Status.PROCESSED, ""
 

@@ -451,11 +451,16 @@ def test_5_sepa_return_after_success_reverses(client, stripe_settings):
     payment_apply_status(payment_id=payment.pk, status=Payment.Status.SUCCEEDED)
     invoice.refresh_from_db()
     assert invoice.status == Invoice.Status.PAID
-    failed = _intent_for(payment, pi="pi_sepa")
-    failed.update(
-        status="requires_payment_method", last_payment_error={"message": "AC04 compte clôturé"}
-    )
-    _deliver(client, "payment_intent.payment_failed", failed)
+    # a SEPA return (the family's bank disputes the debit, weeks later)
+    dispute = {
+        "id": "dp_sepa",
+        "object": "dispute",
+        "amount": payment.amount_cents,
+        "currency": "eur",
+        "payment_intent": "pi_sepa",
+        "reason": "AC04 compte clôturé",
+    }
+    _deliver(client, "charge.dispute.created", dispute)
     payment.refresh_from_db()
     invoice.refresh_from_db()
     assert payment.status == Payment.Status.REVERSED
