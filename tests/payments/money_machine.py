@@ -38,6 +38,19 @@ NOW = dt.timedelta(seconds=0)
 STATS = {"steps": 0, "lost": 0, "events": 0, "runs": 0}
 
 
+STARTED = time.monotonic()
+
+
+def _write_progress() -> None:
+    """``MINOT_MONEY_PROGRESS=path``: the bench's running tally (steps, runs, lost responses)."""
+    import os
+
+    path = os.environ.get("MINOT_MONEY_PROGRESS")
+    if path:
+        with open(path, "w") as out:
+            json.dump({**STATS, "seconds": round(time.monotonic() - STARTED, 1)}, out)
+
+
 def _json(obj) -> dict:
     return json.loads(str(obj))
 
@@ -84,6 +97,8 @@ class MoneyMachine(RuleBasedStateMachine):
 
     def _step(self):
         STATS["steps"] += 1
+        if STATS["steps"] % 100 == 0:
+            _write_progress()
 
     # --- rules ----------------------------------------------------------------------------
 
@@ -307,6 +322,7 @@ class MoneyMachine(RuleBasedStateMachine):
             assert pending == 0, f"{pending} refunds still pending after the catch-up"
             report = audit_books(provider=True)
             assert report.ok, report.text()
+            STATS["provider_audits"] = STATS.get("provider_audits", 0) + 1
         finally:
             stripe.default_http_client = None
             time.sleep(0)

@@ -13,8 +13,8 @@ from .money_machine import STATS, MoneyMachine
 
 @pytest.mark.django_db(transaction=True)
 def test_random_money_sequences_keep_the_books_balanced(localstripe):
-    examples = int(os.environ.get("MINOT_MONEY_EXAMPLES", "6"))
-    steps = int(os.environ.get("MINOT_MONEY_STEPS", "12"))
+    examples = int(os.environ.get("MINOT_MONEY_EXAMPLES", "10"))
+    steps = int(os.environ.get("MINOT_MONEY_STEPS", "20"))
     run_state_machine_as_test(
         MoneyMachine,
         settings=settings(
@@ -27,3 +27,6 @@ def test_random_money_sequences_keep_the_books_balanced(localstripe):
         ),
     )
     assert STATS["steps"] > 0
+    from .money_machine import _write_progress
+
+    _write_progress()
