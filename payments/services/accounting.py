@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.core.exports import csv_bytes
+from backend.core.money import plain_amount
 from backend.core.services import notification_send
 
 from ..models import DunningReminder, Invoice, LedgerEntry, Payment, PaymentSettings
@@ -104,7 +105,7 @@ def treasury_export_rows(*, period: dt.date, service: str = "all") -> tuple[list
                 e.payment.provider if e.payment else "",
                 (e.payment.provider_reference or e.payment.counter_reference) if e.payment else "",
                 e.amount_cents,
-                f"{e.amount_cents / 100:.2f}".replace(".", ","),
+                plain_amount(e.amount_cents),
                 e.currency,
                 e.reason,
             ]
@@ -117,9 +118,7 @@ def treasury_export_csv(*, period: dt.date, service: str = "all") -> bytes:
     ending with a TOTAL row."""
     rows, total = treasury_export_rows(period=period, service=service)
     blank = [""] * 8
-    rows.append(
-        ["TOTAL", "", service, *blank, total, f"{total / 100:.2f}".replace(".", ","), "", ""]
-    )
+    rows.append(["TOTAL", "", service, *blank, total, plain_amount(total), "", ""])
     return csv_bytes(rows, header=EXPORT_COLUMNS)
 
 
