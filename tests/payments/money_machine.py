@@ -15,6 +15,7 @@ import time
 import uuid
 
 import stripe
+from django.db.models import Count
 from django.test import Client
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -65,10 +66,15 @@ class MoneyMachine(RuleBasedStateMachine):
         self.meals: list = []
         STATS["runs"] += 1
 
-    @initialize(children=st.integers(1, 2))
-    def family(self, children):
+    @initialize(children=st.integers(1, 2), months=st.integers(1, 3))
+    def family(self, children, months):
+        """A family with its first months billed and issued."""
         self.household, self.user, self.kids = household_with_parent(children=children)
         self.staff = AdminFactory()
+        for period in MONTHS[:months]:
+            self.meals += meals_for(self.kids, school_days(period.year, period.month, 3), 245)
+            with use_meal_source(MealSource(self.meals)):
+                billing_run_for_period(period=period, issue=True)
 
     # --- helpers --------------------------------------------------------------------------
 
@@ -323,6 +329,13 @@ class MoneyMachine(RuleBasedStateMachine):
             report = audit_books(provider=True)
             assert report.ok, report.text()
             STATS["provider_audits"] = STATS.get("provider_audits", 0) + 1
+            for status, n in Payment.objects.filter(account__guardian__user=self.user).values_list(
+                "status"
+            ).annotate(n=Count("id")):
+                STATS[f"payments_{status}"] = STATS.get(f"payments_{status}", 0) + n
+            STATS["invoices"] = STATS.get("invoices", 0) + Invoice.objects.filter(
+                account__guardian__user=self.user
+            ).count()
         finally:
             stripe.default_http_client = None
             time.sleep(0)
