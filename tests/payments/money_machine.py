@@ -329,13 +329,16 @@ class MoneyMachine(RuleBasedStateMachine):
             report = audit_books(provider=True)
             assert report.ok, report.text()
             STATS["provider_audits"] = STATS.get("provider_audits", 0) + 1
-            for status, n in Payment.objects.filter(account__guardian__user=self.user).values_list(
-                "status"
-            ).annotate(n=Count("id")):
+            for status, n in (
+                Payment.objects.filter(account__guardian__user=self.user)
+                .values_list("status")
+                .annotate(n=Count("id"))
+            ):
                 STATS[f"payments_{status}"] = STATS.get(f"payments_{status}", 0) + n
-            STATS["invoices"] = STATS.get("invoices", 0) + Invoice.objects.filter(
-                account__guardian__user=self.user
-            ).count()
+            STATS["invoices"] = (
+                STATS.get("invoices", 0)
+                + Invoice.objects.filter(account__guardian__user=self.user).count()
+            )
         finally:
             stripe.default_http_client = None
             time.sleep(0)

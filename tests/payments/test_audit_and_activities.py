@@ -44,7 +44,9 @@ def test_audit_command_passes_on_sound_books_and_fails_with_a_report(capsys, sta
     assert "paid twice" in out
 
 
-def test_nightly_audit_records_a_finding_and_alerts_finance(admin_user, staff_user):
+def test_nightly_audit_records_a_finding_and_alerts_finance(
+    admin_user, staff_user, django_capture_on_commit_callbacks
+):
     from backend.core.models import Notification
     from payments.tasks import payments_audit_task
 
@@ -58,7 +60,7 @@ def test_nightly_audit_records_a_finding_and_alerts_finance(admin_user, staff_us
         idempotency_key="t:no-ledger",
         status=Payment.Status.SUCCEEDED,
     )  # succeeded with no ledger entry
-    with transaction.atomic():
+    with django_capture_on_commit_callbacks(execute=True):
         assert payments_audit_task() >= 1
     finding = Finding.objects.get(kind=Finding.Kind.AUDIT)
     assert any("ledger payment:" in p for p in finding.data["problems"])
