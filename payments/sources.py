@@ -19,15 +19,26 @@ from canteen import selectors as canteen_selectors
 
 
 class BillableMealLike(Protocol):
-    child_id: int
-    household_id: int
-    day: dt.date
-    kind: str
-    amount_cents: int
-    currency: str
-    explanation: str
-    source: str
-    source_id: int
+    """What the billing run reads of a billable unit (read-only: frozen dataclasses fit)."""
+
+    @property
+    def child_id(self) -> int: ...
+    @property
+    def household_id(self) -> int: ...
+    @property
+    def day(self) -> dt.date: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def amount_cents(self) -> int: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def explanation(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def source_id(self) -> int: ...
 
 
 _override: Callable[..., Iterable[Any]] | None = None
@@ -104,6 +115,8 @@ def billable_activities(
     for reg in registrations:
         tariff = tariffs[reg.activity_id]
         activity = tariff.activity
+        if reg.confirmed_at is None:
+            continue
         first = max(start, activity.start_date, reg.confirmed_at.date())
         last = min(end, activity.end_date)
         if reg.cancelled_at is not None:

@@ -171,7 +171,7 @@ def audit_books(*, provider: bool = False) -> AuditReport:
         )
 
     # 4. refunds never exceed what was captured
-    refunds = defaultdict(lambda: {"pending": 0, "succeeded": 0})
+    refunds: dict[int, dict[str, int]] = defaultdict(lambda: {"pending": 0, "succeeded": 0})
     for payment_id, status, total in (
         Refund.objects.values("payment_id", "status")
         .annotate(t=Sum("amount_cents"))
@@ -239,8 +239,8 @@ def _audit_provider(report: AuditReport) -> None:
         report.provider_error = str(exc)
         return
     report.provider_checked = True
-    ours = {
-        p.provider_reference: p
+    ours: dict[str, Payment] = {
+        str(p.provider_reference): p
         for p in Payment.objects.filter(
             provider__in=[Payment.Provider.STRIPE, Payment.Provider.SEPA],
             provider_reference__isnull=False,
@@ -255,12 +255,14 @@ def _audit_provider(report: AuditReport) -> None:
         .values_list("payment__provider_reference", "t")
     )
     for ref, payment in ours.items():
+        if ref is None:
+            continue
         intent = intents.get(ref)
         if intent is None:
             if payment.status in Payment.MONEY_STATUSES:
                 report.problems.append(f"payment #{payment.pk}: {ref} unknown at Stripe")
             continue
-        there = STRIPE_STATUS.get(intent.get("status"), Payment.Status.PENDING)
+        there = STRIPE_STATUS.get(str(intent.get("status")), Payment.Status.PENDING)
         if intent.get("amount") != payment.amount_cents:
             report.problems.append(
                 f"payment #{payment.pk}: amount {payment.amount_cents} ≠ Stripe {intent.get('amount')}"

@@ -432,7 +432,7 @@ def invoices_issue(
 def invoice_charges(invoice: Invoice, activity_cents: int) -> list[tuple[str, int, str]]:
     """The ledger charges of an issued invoice, one per service: ``(kind, cents, source_key)``.
     Meals keep the key ``invoice:<id>``; activities use ``invoice:<id>:activity``."""
-    charges = []
+    charges: list[tuple[str, int, str]] = []
     meal_cents = invoice.total_cents - activity_cents
     if meal_cents:
         charges.append((LedgerEntry.Kind.MEAL_CHARGE, meal_cents, f"invoice:{invoice.pk}"))
