@@ -387,13 +387,9 @@ def payment_reverse(*, payment_id: int, reason: str, source: str) -> bool:
         payment = Payment.objects.select_for_update().filter(pk=payment_id).first()
         if payment is None or payment.status != Payment.Status.SUCCEEDED:
             return False
-        refunded = (
-            payment.refunds.filter(status=Refund.Status.SUCCEEDED).aggregate(t=Sum("amount_cents"))[
-                "t"
-            ]
-            or 0
-        )
-        kept = payment.amount_cents - refunded
+        # Refunds still pending count as given back (a lost answer may be confirmed later):
+        # never reverse more than the payment minus every refund reserved on it.
+        kept = payment.amount_cents - payment.refunded_cents
         Payment.objects.filter(pk=payment.pk, status=Payment.Status.SUCCEEDED).update(
             status=Payment.Status.REVERSED, reversed_cents=kept, updated_at=timezone.now()
         )
