@@ -775,11 +775,15 @@ def refund_record_from_provider(
         return False
     try:
         with transaction.atomic():
-            # No status condition: a refund event may arrive before the success event.
-            reserved = Payment.objects.filter(
-                pk=payment.pk,
-                refunded_cents__lte=F("amount_cents") - amount_cents,
-            ).update(refunded_cents=F("refunded_cents") + amount_cents)
+            # Any status but reversed: a refund event may arrive before the success event; after
+            # a reversal, the bank already took everything back (then it is a finding).
+            reserved = (
+                Payment.objects.filter(
+                    pk=payment.pk, refunded_cents__lte=F("amount_cents") - amount_cents
+                )
+                .exclude(status=Payment.Status.REVERSED)
+                .update(refunded_cents=F("refunded_cents") + amount_cents)
+            )
             if not reserved:
                 payment.refresh_from_db()
                 finding_record(
