@@ -136,6 +136,15 @@ def error_404(request, exception=None):
 
 
 def error_500(request):
+    import sys
+
+    from django.db import InterfaceError, OperationalError
+
+    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+        # The database failed outside a view (a middleware, the session save): still a 503.
+        from .middleware import database_unavailable_response
+
+        return database_unavailable_response(request)
     return render(
         request, "core/error.html", {"title": _("Erreur du serveur"), "code": 500}, status=500
     )

@@ -46,6 +46,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "backend.core.middleware.RequestIdMiddleware",
+    "backend.core.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -56,6 +58,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "backend.core.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "backend.urls"
@@ -154,6 +157,11 @@ STORAGES = {
 
 # --- Email --------------------------------------------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+# send_mail stores the message and the outbox delivers it through the real transport, retrying
+# while SMTP is down (backend/core/mail.py).
+MINOT_EMAIL_TRANSPORT = vars()["EMAIL_BACKEND"]
+EMAIL_BACKEND = "backend.core.mail.DurableEmailBackend"
+MINOT_EMAIL_RETRY_HOURS = env.int("MINOT_EMAIL_RETRY_HOURS", default=12)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Minot <no-reply@minot.invalid>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -203,6 +211,19 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_TIME_LIMIT = 5 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 4 * 60
 CELERY_TASK_ACKS_LATE = True
+# A worker killed mid-task (SIGKILL, OOM) gives its task back instead of acking it.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Redis redelivers an unacked task after this long: longer than the longest task (TIME_LIMIT)
+# and than any countdown, else a slow task would run twice at once.
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+        "socket_connect_timeout": 5,
+        "socket_timeout": 30,
+    }
+    if CELERY_BROKER_URL.startswith("redis")
+    else {}
+)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -245,19 +266,40 @@ MINOT_DEMO_SEEDERS = [
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "backend.core.logs.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "backend.core.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": env("LOG_FORMAT", default="plain"),
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
 # Periodic tasks, declared in the database scheduler by `manage.py setup_periodic_tasks`.
 MINOT_SCHEDULES = [
+    "backend.core.schedule.PERIODIC_TASKS",
     "family.schedule.PERIODIC_TASKS",
     "canteen.schedule.PERIODIC_TASKS",
     "payments.schedule.PERIODIC_TASKS",
     "fleet.schedule.PERIODIC_TASKS",
 ]
+# Operators: /metrics (backend/core/metrics.py), JSON logs, optional Sentry.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+MINOT_METRICS_QUEUES: list[str] = []
+MINOT_METRICS_PROVIDERS = ["payments.metrics.gauges", "fleet.metrics.gauges"]
+SENTRY_DSN = env("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    import sentry_sdk
+
+    sentry_sdk.init(dsn=SENTRY_DSN, send_default_pii=False, traces_sample_rate=0.0)
+
 # Extra processes `make demo` starts beside web/worker/beat: {"name": "command"}, where
 # {py} is the virtualenv's python and {port} the web port.
 MINOT_DEMO_PROCESSES: dict[str, str] = {}

@@ -123,9 +123,11 @@ def guardian_invite(
             target=invitation,
             household_id=household.pk,
         )
+        from backend.core.outbox import enqueue
+
         from ..tasks import invitation_email_task
 
-        transaction.on_commit(lambda: invitation_email_task.delay(invitation.pk))
+        enqueue(invitation_email_task, invitation.pk)
     return invitation
 
 

@@ -1,0 +1,7 @@
+PERIODIC_TASKS: list[dict] = [
+    {
+        "name": "core: purge the relayed outbox",
+        "task": "backend.core.tasks.outbox_purge_task",
+        "crontab": {"minute": "30", "hour": "4"},
+    },
+]
