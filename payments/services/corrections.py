@@ -95,10 +95,11 @@ def overpayment_record(*, payment: Payment, amount_cents: int, invoice_ids: list
         data={"invoices": invoice_ids, "policy": policy if refund_it else "credit"},
     )
     if created and refund_it:
+        from backend.core.outbox import enqueue
+
         from ..tasks import overpayment_refund_task
 
-        pk = finding.pk
-        transaction.on_commit(lambda: overpayment_refund_task.delay(pk))
+        enqueue(overpayment_refund_task, finding.pk)
     elif created:
         Finding.objects.filter(pk=finding.pk).update(
             status=Finding.Status.RESOLVED,
