@@ -73,11 +73,16 @@ def open_invoices(*, accounts: QuerySet[Account] | list[Account]) -> QuerySet[In
 
 
 def pending_debit_invoice_ids(*, invoice_ids) -> set[int]:
-    """Invoices with a SEPA debit (or card payment) still settling."""
+    """Invoices with a SEPA debit submitted to the bank (or a card payment) still settling.
+
+    A debit that never reached the provider (no reference) does not hide the invoice: the
+    family can still pay it while the debit is retried."""
     return set(
         Payment.objects.filter(
             allocations__invoice_id__in=list(invoice_ids),
+            allocations__is_open_attempt=True,
             status__in=[Payment.Status.PENDING, Payment.Status.PROCESSING],
+            provider_reference__isnull=False,
         )
         .filter(Q(provider=Payment.Provider.SEPA) | Q(status=Payment.Status.PROCESSING))
         .values_list("allocations__invoice_id", flat=True)
@@ -86,3 +91,37 @@ def pending_debit_invoice_ids(*, invoice_ids) -> set[int]:
 
 def format_cents(cents: int, currency: str = "EUR") -> str:
     return format_money(cents, currency)
+
+
+def household_modes(*, period: dt.date) -> tuple[str, dict[int, str]]:
+    """The city's default billing mode and each household's own mode for the month of
+    ``period`` (the latest change effective on or before its 1st)."""
+    from .models import BillingModeChange
+
+    first = period.replace(day=1)
+    modes: dict[int, str] = {}
+    for household_id, mode in (
+        BillingModeChange.objects.filter(effective_from__lte=first)
+        .order_by("household_id", "effective_from")
+        .values_list("household_id", "mode")
+    ):
+        modes[household_id] = mode
+    return PaymentSettings.current().mode, modes
+
+
+def household_is_prepaid(*, period: dt.date):
+    """A predicate ``household_id -> bool`` for the month of ``period`` (two queries once)."""
+    default, modes = household_modes(period=period)
+
+    def is_prepaid(household_id: int) -> bool:
+        return modes.get(household_id, default) == PaymentSettings.Mode.PREPAID
+
+    return is_prepaid
+
+
+def billing_mode_of(*, household_id: int, period: dt.date) -> str:
+    return (
+        PaymentSettings.Mode.PREPAID
+        if household_is_prepaid(period=period)(household_id)
+        else PaymentSettings.Mode.POSTPAID
+    )

@@ -17,9 +17,11 @@ from django.views.decorators.http import require_POST
 from backend.core.access import role_required
 from backend.core.exceptions import ApplicationError
 from backend.core.money import format_money
+from backend.core.services import audit_record
 
 from . import permissions as perms
 from .forms import (
+    BillingModeForm,
     BillingRunForm,
     CancelInvoiceForm,
     CounterPaymentForm,
@@ -28,11 +30,17 @@ from .forms import (
     SepaMandateForm,
     TestCardForm,
     TopUpForm,
+    next_month,
     previous_month,
 )
-from .models import BillingRun, Invoice, LedgerEntry, Payment, PaymentSettings
+from .models import BillingRun, Finding, Invoice, LedgerEntry, Payment, PaymentSettings, Refund
 from .receipts import certificate_pdf, receipt_pdf
-from .selectors import balances_for_accounts, household_balance_cents, pending_debit_invoice_ids
+from .selectors import (
+    balances_for_accounts,
+    billing_mode_of,
+    household_balance_cents,
+    pending_debit_invoice_ids,
+)
 from .services.billing import billing_run_request
 
 
@@ -211,11 +219,11 @@ def receipt(request, pk):
 def certificate(request, year):
     if not 2000 <= year <= timezone.localdate().year:
         raise Http404
-    household = perms.households_for_user(request.user).first()
-    if household is None:
+    account = perms.own_account(request.user)
+    if account is None:
         raise Http404
     response = HttpResponse(
-        certificate_pdf(household=household, year=year), content_type="application/pdf"
+        certificate_pdf(account=account, year=year), content_type="application/pdf"
     )
     response["Content-Disposition"] = f'attachment; filename="attestation-{year}.pdf"'
     return _no_store(response)
@@ -289,6 +297,9 @@ def top_up(request):
 
 @role_required("staff", "admin")
 def staff_home(request):
+    finance = perms.is_finance(request.user)
+    if request.method == "POST":
+        perms.require_finance(request.user)  # the billing run is city-wide: finance only
     form = BillingRunForm(request.POST or None, initial={"period": previous_month()})
     if request.method == "POST" and form.is_valid():
         try:
@@ -332,6 +343,10 @@ def staff_home(request):
                 "query": query,
                 "export_form": ExportForm(initial={"period": previous_month(), "service": "all"}),
                 "drafts": drafts,
+                "is_finance": finance,
+                "open_findings": Finding.objects.filter(status=Finding.Status.OPEN).count()
+                if finance
+                else 0,
             },
         )
     )
@@ -342,6 +357,7 @@ def staff_home(request):
 def staff_issue(request):
     from .services.billing import invoices_issue, parse_period
 
+    perms.require_finance(request.user)
     try:
         period = parse_period(request.POST.get("period", ""))
     except ApplicationError as exc:
@@ -381,6 +397,11 @@ def staff_household(request, household_id):
                 "payments": payments,
                 "refund_form": RefundForm(),
                 "cancel_form": CancelInvoiceForm(),
+                "mode_now": billing_mode_of(
+                    household_id=household.pk, period=timezone.localdate().replace(day=1)
+                ),
+                "mode_changes": household.billing_mode_changes.order_by("-effective_from"),
+                "mode_form": BillingModeForm(initial={"effective_from": next_month()}),
             },
         )
     )
@@ -440,15 +461,26 @@ def staff_refund(request, pk):
                 payment=payment,
                 amount_cents=form.cleaned_data["amount"],
                 reason=form.cleaned_data["reason"],
+                token=form.cleaned_data["token"],
             )
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(
-                request,
-                _("Remboursement de %(amount)s effectué.")
-                % {"amount": format_money(refund.amount_cents, refund.payment.currency)},
-            )
+            if refund.status == Refund.Status.PENDING:
+                messages.warning(
+                    request,
+                    _(
+                        "Remboursement de %(amount)s envoyé, en attente de confirmation du "
+                        "prestataire : ne le refaites pas, il sera confirmé automatiquement."
+                    )
+                    % {"amount": format_money(refund.amount_cents, refund.currency)},
+                )
+            else:
+                messages.success(
+                    request,
+                    _("Remboursement de %(amount)s effectué.")
+                    % {"amount": format_money(refund.amount_cents, refund.currency)},
+                )
     else:
         messages.error(
             request, _("Remboursement non effectué : %(errors)s") % {"errors": _form_errors(form)}
@@ -481,6 +513,7 @@ def staff_cancel_invoice(request, pk):
 def staff_export(request):
     from .services.accounting import treasury_export_csv
 
+    perms.require_finance(request.user)
     form = ExportForm(request.GET or None)
     if not form.is_valid():
         messages.error(
@@ -491,7 +524,7 @@ def staff_export(request):
         return redirect("payments:staff")
     period, service = form.cleaned_data["period"], form.cleaned_data["service"]
     response = HttpResponse(
-        "\ufeff" + treasury_export_csv(period=period, service=service),
+        treasury_export_csv(period=period, service=service),
         content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = (
@@ -505,6 +538,7 @@ def staff_reconciliation(request):
     from .forms import PeriodField
     from .services.accounting import reconcile_stripe_period
 
+    perms.require_finance(request.user)
     report = None
     period_value = request.GET.get("period") or previous_month()
     try:
@@ -519,3 +553,63 @@ def staff_reconciliation(request):
         "payments/staff_reconciliation.html",
         {"title": _("Rapprochement avec le prestataire"), "report": report, "period": period_value},
     )
+
+
+@role_required("staff", "admin")
+def staff_findings(request):
+    """Money anomalies for finance: overpayments, reversals, refunds larger than the payment,
+    events that did not match, audit findings. Marking one handled keeps it listed."""
+    perms.require_finance(request.user)
+    if request.method == "POST":
+        note = (request.POST.get("resolution") or "").strip()[:255]
+        updated = Finding.objects.filter(
+            pk=request.POST.get("finding") or 0, status=Finding.Status.OPEN
+        ).update(
+            status=Finding.Status.RESOLVED,
+            resolution=note or _("Traité par %(user)s") % {"user": request.user.email},
+            resolved_at=timezone.now(),
+        )
+        if updated:
+            audit_record(
+                action="payments.finding_resolve",
+                actor=request.user,
+                target_type="payments.finding",
+                target_id=request.POST.get("finding"),
+                data={"resolution": note},
+            )
+            messages.success(request, _("Anomalie marquée comme traitée."))
+        return redirect("payments:staff-findings")
+    findings = Finding.objects.select_related("payment", "invoice", "household")[:200]
+    return _no_store(
+        render(
+            request,
+            "payments/staff_findings.html",
+            {"title": _("Anomalies de paiement"), "findings": findings},
+        )
+    )
+
+
+@role_required("staff", "admin")
+@require_POST
+def staff_billing_mode(request, household_id):
+    """Schedule a household's billing mode from the 1st of a month that has not started."""
+    from .services.modes import billing_mode_change
+
+    household = perms.household_for_user(request.user, household_id)
+    form = BillingModeForm(request.POST)
+    if form.is_valid():
+        try:
+            billing_mode_change(
+                actor=request.user,
+                household=household,
+                mode=form.cleaned_data["mode"],
+                effective_from=form.cleaned_data["effective_from"],
+                reason=form.cleaned_data["reason"],
+            )
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Changement de mode enregistré."))
+    else:
+        messages.error(request, _("Changement non enregistré : %(e)s") % {"e": _form_errors(form)})
+    return redirect("payments:staff-household", household_id=household.pk)

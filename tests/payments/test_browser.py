@@ -69,6 +69,10 @@ def test_staff_runs_billing_records_cash_refunds_and_exports(
     household, _user, kids, invoice = billed_family(email="guichet@example.test")
     staff = StaffFactory(email="agent@example.test")
     kids[0].school.staff.add(staff)
+    from django.contrib.auth.models import Permission
+
+    # billing runs and exports are finance work: this agent holds the finance permission
+    staff.user_permissions.add(Permission.objects.get(codename="manage_finance"))
     page = browser.new_page()
     browser_login(page, live, "agent@example.test")
     page.goto(f"{live.url}/paiements/gestion/")
