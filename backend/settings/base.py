@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "axes",
     "backend.accounts",
+    "backend.citizen",
     "family",
     "canteen",
     "payments",
@@ -286,3 +287,21 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
         "LedgerEntryKindEnum": "payments.models.LedgerEntry.Kind",
     }
 )
+
+# --- citizen: sign-in with the city's OpenID Connect providers (see docs/citizen-account.md) --
+# Unset OIDC_ISSUER = local accounts only. Discovery at <issuer>/.well-known/openid-configuration.
+OIDC_ISSUER = env("OIDC_ISSUER", default="")
+OIDC_CLIENT_ID = env("OIDC_CLIENT_ID", default="")
+OIDC_CLIENT_SECRET = env("OIDC_CLIENT_SECRET", default="")
+OIDC_SCOPES = env("OIDC_SCOPES", default="openid email profile phone")
+OIDC_ACR_VALUES = env("OIDC_ACR_VALUES", default="")
+OIDC_REQUIRED_AMR = env.list("OIDC_REQUIRED_AMR", default=[])
+# Optional second provider for city agents (directory groups → roles, see citizen.StaffGroupRole).
+OIDC_STAFF_ISSUER = env("OIDC_STAFF_ISSUER", default="")
+OIDC_STAFF_CLIENT_ID = env("OIDC_STAFF_CLIENT_ID", default="")
+OIDC_STAFF_CLIENT_SECRET = env("OIDC_STAFF_CLIENT_SECRET", default="")
+OIDC_STAFF_SCOPES = env("OIDC_STAFF_SCOPES", default="openid email profile groups")
+OIDC_STAFF_GROUPS_CLAIM = env("OIDC_STAFF_GROUPS_CLAIM", default="groups")
+OIDC_STAFF_ACR_VALUES = env("OIDC_STAFF_ACR_VALUES", default="")
+OIDC_STAFF_REQUIRED_AMR = env.list("OIDC_STAFF_REQUIRED_AMR", default=[])
+OIDC_TIMEOUT = env.float("OIDC_TIMEOUT", default=10)
