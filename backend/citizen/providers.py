@@ -145,9 +145,14 @@ def complete(request: HttpRequest, p: Provider) -> tuple[dict[str, Any], str]:
         # The state is spent either way.
         request.session.pop(state_key(p, request.GET.get("state", "")), None)
         raise SignInError("denied", f"{error}: {request.GET.get('error_description', '')}")
-    metadata(p)
+    issuer = metadata(p)["issuer"]
+    # Authlib checks ``aud`` only through ``azp``; name both expected values explicitly.
+    claims_options = {
+        "iss": {"essential": True, "value": issuer},
+        "aud": {"essential": True, "value": p.client_id},
+    }
     try:
-        token = _client(p).authorize_access_token(request)
+        token = _client(p).authorize_access_token(request, claims_options=claims_options)
     except MismatchingStateError:
         raise SignInError("state")
     except OAuthError as exc:

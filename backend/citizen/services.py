@@ -85,9 +85,7 @@ def _check_active(user: User) -> User:
     return user
 
 
-def citizen_sign_in(
-    *, issuer: str, claims: dict[str, Any], _retried: bool = False
-) -> SignInResult:
+def citizen_sign_in(*, issuer: str, claims: dict[str, Any], _retried: bool = False) -> SignInResult:
     """The account this citizen identity opens, creating or linking it as the rules say."""
     sub = str(claims["sub"])
     user = _linked_user(issuer=issuer, sub=sub)
@@ -100,7 +98,9 @@ def citizen_sign_in(
     existing = User.objects.filter(email__iexact=email).first()
     if existing is None:
         try:
-            return SignInResult(user=_parent_create(issuer=issuer, sub=sub, email=email, claims=claims))
+            return SignInResult(
+                user=_parent_create(issuer=issuer, sub=sub, email=email, claims=claims)
+            )
         except IntegrityError:
             # Another request created the same identity or email at the same moment: start over
             # once, the row it wrote now decides.
@@ -237,6 +237,11 @@ def staff_sign_in(*, issuer: str, claims: dict[str, Any], groups_claim: str) -> 
                 action="citizen.staff_roles_synced",
                 actor=user,
                 target=user,
-                data={"issuer": issuer, "role": role, "schools": after[1], "groups": sorted(groups)},
+                data={
+                    "issuer": issuer,
+                    "role": role,
+                    "schools": after[1],
+                    "groups": sorted(groups),
+                },
             )
     return user

@@ -91,7 +91,9 @@ class FakeProvider:
             code = secrets.token_urlsafe(16)
             self.codes[code] = dict(request.args)
             query = urlencode({"code": code, "state": request.args["state"]})
-            return Response(status=302, headers={"Location": f"{request.args['redirect_uri']}?{query}"})
+            return Response(
+                status=302, headers={"Location": f"{request.args['redirect_uri']}?{query}"}
+            )
         if request.path == "/token":
             self.token_requests += 1
             if self.token_status != 200:
