@@ -130,8 +130,16 @@ def authorize_redirect(request: HttpRequest, p: Provider, redirect_uri: str) -> 
 
 
 def provider_for_state(request: HttpRequest) -> Provider:
-    """Which provider this callback answers, from the state it started; wrong state otherwise."""
+    """Which provider this callback answers, from the state it started; wrong state otherwise.
+
+    A refusal at the provider (``?error=access_denied``) ends here too, state or not (some
+    providers drop it on errors): nothing is exchanged or created, and the state is spent."""
     state = request.GET.get("state", "")
+    error = request.GET.get("error")
+    if error:
+        for p in configured_providers():
+            request.session.pop(state_key(p, state), None)
+        raise SignInError("denied", f"{error}: {request.GET.get('error_description', '')}")
     for p in configured_providers():
         if state and state_key(p, state) in request.session:
             return p
@@ -140,11 +148,6 @@ def provider_for_state(request: HttpRequest) -> Provider:
 
 def complete(request: HttpRequest, p: Provider) -> tuple[dict[str, Any], str]:
     """Exchange the code, verify the ID token; return its claims and the raw token."""
-    error = request.GET.get("error")
-    if error:
-        # The state is spent either way.
-        request.session.pop(state_key(p, request.GET.get("state", "")), None)
-        raise SignInError("denied", f"{error}: {request.GET.get('error_description', '')}")
     issuer = metadata(p)["issuer"]
     # Authlib checks ``aud`` only through ``azp``; name both expected values explicitly.
     claims_options = {
