@@ -11,6 +11,7 @@ checked when configured, and every failure becomes one :class:`SignInError` with
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +23,9 @@ from authlib.integrations.base_client import MismatchingStateError, OAuthError
 from authlib.integrations.django_client import DjangoOAuth2App, OAuth
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from joserfc.errors import JoseError
+from joserfc import jwt
+from joserfc.errors import InvalidKeyIdError, JoseError
+from joserfc.jwk import KeySet
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +128,10 @@ def state_key(p: Provider, state: str) -> str:
 def authorize_redirect(request: HttpRequest, p: Provider, redirect_uri: str) -> HttpResponse:
     """302 to the provider's authorization endpoint (state, nonce and PKCE kept in the session)."""
     metadata(p)
-    extra = {"acr_values": p.acr_values} if p.acr_values else {}
+    # 256-bit state and nonce (FranceConnect asks for at least 32 characters).
+    extra = {"state": secrets.token_urlsafe(32), "nonce": secrets.token_urlsafe(32)}
+    if p.acr_values:
+        extra["acr_values"] = p.acr_values
     return _client(p).authorize_redirect(request, redirect_uri, **extra)
 
 
@@ -166,16 +172,65 @@ def complete(request: HttpRequest, p: Provider) -> tuple[dict[str, Any], str]:
     except (JoseError, AuthlibBaseError, ValueError) as exc:
         # Bad signature, unknown key, expired, wrong issuer/audience/nonce, malformed token.
         raise SignInError("token", f"{type(exc).__name__}: {exc}")
-    claims = token.get("userinfo")
-    if not token.get("id_token") or not claims:
+    id_claims = token.get("userinfo")
+    if not token.get("id_token") or not id_claims:
         raise SignInError("token", "no ID token in the token response")
-    if not claims.get("sub"):
+    if not id_claims.get("sub"):
         raise SignInError("token", "no sub")
+    # Profile claims may live only at the userinfo endpoint (FranceConnect, ProConnect); the ID
+    # token's own claims win over them.
+    claims = {**_userinfo(p, token["access_token"], id_claims), **id_claims}
     if p.acr_values and claims.get("acr") not in p.acr_values.split():
         raise SignInError("acr", f"acr {claims.get('acr')!r}")
     if p.required_amr and not set(p.required_amr) & set(claims.get("amr") or ()):
         raise SignInError("acr", f"amr {claims.get('amr')!r}")
     return dict(claims), token["id_token"]
+
+
+def _userinfo(p: Provider, access_token: str, id_claims: dict[str, Any]) -> dict[str, Any]:
+    """The userinfo endpoint's claims, as JSON or as a JWT signed with the provider's keys
+    (checked like the ID token's); ``{}`` when the provider has no such endpoint."""
+    meta = metadata(p)
+    endpoint = meta.get("userinfo_endpoint")
+    if not endpoint or not access_token:
+        return {}
+    try:
+        response = requests.get(
+            endpoint, headers={"Authorization": f"Bearer {access_token}"}, timeout=p.timeout
+        )
+        response.raise_for_status()
+    except requests.RequestException as exc:
+        raise SignInError("unreachable", f"userinfo: {exc}")
+    try:
+        if response.headers.get("Content-Type", "").split(";")[0].strip() == "application/jwt":
+            data = _verified_jwt(p, response.text, meta)
+            if data.get("iss", meta["issuer"]) != meta["issuer"]:
+                raise SignInError("token", "userinfo iss")
+            audience = data.get("aud", p.client_id)
+            if p.client_id not in (audience if isinstance(audience, list) else [audience]):
+                raise SignInError("token", "userinfo aud")
+        else:
+            data = response.json()
+    except (JoseError, ValueError) as exc:
+        raise SignInError("token", f"userinfo: {type(exc).__name__}: {exc}")
+    if not isinstance(data, dict) or str(data.get("sub")) != str(id_claims["sub"]):
+        # OpenID Connect Core §5.3.2: a userinfo answer about someone else is never used.
+        raise SignInError("token", "userinfo sub differs from the ID token's")
+    return data
+
+
+def _verified_jwt(p: Provider, value: str, meta: dict[str, Any]) -> dict[str, Any]:
+    client = _client(p)
+    algorithms = meta.get("userinfo_signing_alg_values_supported") or meta.get(
+        "id_token_signing_alg_values_supported"
+    )
+    try:
+        decoded = jwt.decode(value, KeySet.import_key_set(client.fetch_jwk_set()), algorithms)
+    except InvalidKeyIdError:
+        decoded = jwt.decode(
+            value, KeySet.import_key_set(client.fetch_jwk_set(force=True)), algorithms
+        )
+    return dict(decoded.claims)
 
 
 def end_session_url(p: Provider, id_token: str, post_logout_redirect_uri: str) -> str | None:
@@ -191,5 +246,6 @@ def end_session_url(p: Provider, id_token: str, post_logout_redirect_uri: str) -
         "id_token_hint": id_token,
         "post_logout_redirect_uri": post_logout_redirect_uri,
         "client_id": p.client_id,
+        "state": secrets.token_urlsafe(16),  # required by FranceConnect, harmless elsewhere
     }
     return f"{endpoint}{'&' if '?' in endpoint else '?'}{urlencode(params)}"

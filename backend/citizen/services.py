@@ -208,7 +208,8 @@ def staff_sign_in(*, issuer: str, claims: dict[str, Any], groups_claim: str) -> 
                 user = User(
                     email=email,
                     first_name=_text(claims, "given_name", 150),
-                    last_name=_text(claims, "family_name", 150),
+                    # ProConnect names it usual_name.
+                    last_name=_text(claims, "family_name", 150) or _text(claims, "usual_name", 150),
                     role=role,
                 )
                 user.set_unusable_password()

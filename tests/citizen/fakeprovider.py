@@ -36,6 +36,10 @@ class FakeProvider:
         self.with_id_token = True
         self.with_end_session = True
         self.token_status = 200
+        # None: no userinfo endpoint; "json" or "jwt" (signed, as FranceConnect v2 answers).
+        self.userinfo: str | None = None
+        self.userinfo_claims: dict[str, Any] = {}
+        self.userinfo_key: RSAKey | None = None
         self.token_requests = 0
         self.server = werkzeug.serving.make_server("127.0.0.1", 0, self.app, threaded=True)
         self.issuer = f"http://127.0.0.1:{self.server.server_port}"
@@ -61,6 +65,8 @@ class FakeProvider:
             "id_token_signing_alg_values_supported": ["RS256"],
             "code_challenge_methods_supported": ["S256"],
         }
+        if self.userinfo:
+            doc["userinfo_endpoint"] = f"{self.issuer}/userinfo"
         if self.with_end_session:
             doc["end_session_endpoint"] = f"{self.issuer}/logout"
         return doc
@@ -111,12 +117,24 @@ class FakeProvider:
                 "code_challenge"
             ):
                 return _json({"error": "invalid_grant", "error_description": "PKCE"}, 400)
+            self.last_client_id = started["client_id"]
             body: dict[str, Any] = {"access_token": "at", "token_type": "Bearer", "expires_in": 60}
             if self.with_id_token:
                 body["id_token"] = self.id_token(
                     client_id=started["client_id"], nonce=started.get("nonce", "")
                 )
             return _json(body)
+        if request.path == "/userinfo" and self.userinfo:
+            if request.headers.get("Authorization") != "Bearer at":
+                return Response(status=401)
+            claims = {"sub": self.claims.get("sub"), **self.userinfo_claims}
+            if self.userinfo == "json":
+                return _json(claims)
+            claims.update(iss=self.issuer, aud=self.last_client_id)
+            token = jwt.encode(
+                {"alg": "RS256", "kid": "good"}, claims, self.userinfo_key or self.key
+            )
+            return Response(token, mimetype="application/jwt")
         return Response("not found", status=404)
 
 

@@ -210,3 +210,47 @@ def test_pkce_verifier_is_sent_and_checked(client, fake_provider):
         timeout=5,
     )
     assert stolen.status_code == 400
+
+
+# --- userinfo (FranceConnect v2 and ProConnect answer it as a signed JWT) -----------------------
+
+
+@pytest.mark.parametrize("kind", ["json", "jwt"])
+def test_profile_claims_from_the_userinfo_endpoint(client, fake_provider, kind):
+    fake_provider.claims = {"sub": "fc-1"}  # FranceConnect's ID token carries no profile
+    fake_provider.userinfo = kind
+    fake_provider.userinfo_claims = {
+        "email": "fc1@example.org",
+        "given_name": "Jeanne",
+        "family_name": "Durand",
+    }
+
+    assert sign_in(client).status_code == 302
+
+    user = User.objects.get(email="fc1@example.org")
+    assert (user.first_name, user.last_name) == ("Jeanne", "Durand")
+    assert CitizenLink.objects.get(user=user).sub == "fc-1"
+
+
+@pytest.mark.parametrize(
+    ("setup", "why"),
+    [
+        pytest.param(
+            {"userinfo_key": "other"}, "BadSignatureError", id="userinfo-signed-by-another-key"
+        ),
+        pytest.param({"sub": "someone-else"}, "userinfo sub", id="userinfo-about-someone-else"),
+    ],
+)
+def test_untrustworthy_userinfo_is_refused(client, fake_provider, caplog, setup, why):
+    fake_provider.claims = {"sub": "fake-1"}
+    fake_provider.userinfo = "jwt"
+    fake_provider.userinfo_claims = {"email": "fake1@example.org"}
+    if "sub" in setup:
+        fake_provider.userinfo_claims["sub"] = setup["sub"]
+    if "userinfo_key" in setup:
+        fake_provider.userinfo_key = RSAKey.generate_key(2048, parameters={"kid": "good"})
+
+    response = sign_in(client)
+
+    assert_nothing_created(client, response, 400, "Identité non vérifiée")
+    assert why in caplog.text
