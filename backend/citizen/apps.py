@@ -7,3 +7,6 @@ class CitizenConfig(AppConfig):
     label = "citizen"
     verbose_name = _("Compte citoyen (OpenID Connect)")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401

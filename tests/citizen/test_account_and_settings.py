@@ -315,3 +315,14 @@ def test_acr_values_are_requested_from_the_provider(client, settings, staff_prov
     response = client.get("/oidc/agents/authenticate/")
 
     assert "acr_values=eidas2" in response["Location"]
+
+
+def test_checks_name_a_missing_client_and_a_plain_http_issuer(settings):
+    from backend.citizen.checks import client_configured, issuer_https
+
+    settings.OIDC_ISSUER = "http://idp.example.org"
+    settings.OIDC_CLIENT_ID = ""
+    assert [c.id for c in client_configured(None)] == ["citizen.E001"]
+    assert [c.id for c in issuer_https(None)] == ["citizen.W001"]
+    settings.OIDC_ISSUER = ""
+    assert client_configured(None) == [] and issuer_https(None) == []
