@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.accounts.models import Role
+from backend.core.access import is_city_admin, is_parent, is_school_staff, is_technician
 from backend.core.exceptions import ApplicationError
 from backend.core.services import audit_record
 
@@ -79,9 +80,21 @@ def _linked_user(*, issuer: str, sub: str) -> User | None:
     return link.user
 
 
-def _check_active(user: User) -> User:
+def _family_account(user: User) -> User:
+    """The citizen provider opens active parent accounts only, never an administrator's."""
     if not user.is_active:
         raise SignInError("inactive")
+    if not is_parent(user) or is_city_admin(user):
+        raise SignInError("not_parent")
+    return user
+
+
+def _agent_account(user: User) -> User:
+    """The staff provider opens active staff and technician accounts only."""
+    if not user.is_active:
+        raise SignInError("inactive")
+    if not (is_school_staff(user) or is_technician(user)) or is_city_admin(user):
+        raise SignInError("not_staff")
     return user
 
 
@@ -90,9 +103,7 @@ def citizen_sign_in(*, issuer: str, claims: dict[str, Any], _retried: bool = Fal
     sub = str(claims["sub"])
     user = _linked_user(issuer=issuer, sub=sub)
     if user is not None:
-        if not user.is_parent or user.is_superuser:
-            raise SignInError("not_parent")
-        return SignInResult(user=_check_active(user))
+        return SignInResult(user=_family_account(user))
     email = _email(claims)
     User = get_user_model()
     existing = User.objects.filter(email__iexact=email).first()
@@ -107,9 +118,7 @@ def citizen_sign_in(*, issuer: str, claims: dict[str, Any], _retried: bool = Fal
             if _retried:
                 raise SignInError("other_link")
             return citizen_sign_in(issuer=issuer, claims=claims, _retried=True)
-    if not existing.is_parent or existing.is_superuser:
-        raise SignInError("not_parent")
-    _check_active(existing)
+    _family_account(existing)
     if CitizenLink.objects.filter(user=existing, issuer=issuer).exists():
         raise SignInError("other_link")
     if not _email_verified(claims):
@@ -146,9 +155,7 @@ def _parent_create(*, issuer: str, sub: str, email: str, claims: dict[str, Any])
 def citizen_link_confirm(*, user: User, issuer: str, claims: dict[str, Any]) -> User:
     """Link ``user`` (whose password was just checked) to the identity in ``claims``."""
     sub = str(claims["sub"])
-    if not user.is_parent or user.is_superuser:
-        raise SignInError("not_parent")
-    _check_active(user)
+    _family_account(user)
     try:
         with transaction.atomic():
             _link_create(user=user, issuer=issuer, sub=sub, how="password")
@@ -220,14 +227,13 @@ def staff_sign_in(*, issuer: str, claims: dict[str, Any], groups_claim: str) -> 
                     target=user,
                     data={"issuer": issuer, "role": role},
                 )
-            elif user.role not in (Role.STAFF, Role.TECHNICIAN) or user.is_superuser:
-                raise SignInError("not_staff")
-            elif not _email_verified(claims):
-                raise SignInError("email_unverified")
+            else:
+                _agent_account(user)
+                if not _email_verified(claims):
+                    raise SignInError("email_unverified")
             _link_create(user=user, issuer=issuer, sub=sub, how="staff_directory")
-        elif user.role not in (Role.STAFF, Role.TECHNICIAN) or user.is_superuser:
-            raise SignInError("not_staff")
-        _check_active(user)
+        else:
+            _agent_account(user)
         before = (user.role, sorted(s.pk for s in user.staff_schools.all()))
         user.role = role
         user.save(update_fields=["role"])
