@@ -8,6 +8,7 @@ Ctrl-C stops every process.
 
 import argparse
 import os
+import socket
 import sys
 
 from honcho.manager import Manager
@@ -33,17 +34,36 @@ def demo_processes(port: str, stack: bool) -> dict[str, str]:
     return {name: cmd.format(py=py, port=port) for name, cmd in processes.items()}
 
 
+def port_taken(port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def helper_ports() -> None:
+    """Helper processes (the Stripe stand-in, …) get free ports unless the environment names
+    them, so a second demo or anything else on a fixed port never stops this one."""
+    os.environ.setdefault("STRIPE_API_BASE", f"http://127.0.0.1:{free_port()}")
+
+
 def demo_identity_provider(env: dict[str, str], *, stack: bool) -> dict[str, str]:
     """The embedded OpenID provider (dev dependency) on a free port, unless OIDC_ISSUER is set,
     this is ``--stack``, or the dev dependencies are not installed. Sets OIDC_* in ``env``."""
     import importlib.util
-    import socket
 
     if stack or env.get("OIDC_ISSUER") or importlib.util.find_spec("oidc_provider_mock") is None:
         return {}
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        idp_port = s.getsockname()[1]
+    idp_port = free_port()
     env.update(
         OIDC_ISSUER=f"http://127.0.0.1:{idp_port}",
         OIDC_CLIENT_ID="minot-demo",
@@ -63,10 +83,18 @@ def main() -> int:
     parser.add_argument("--stack", action="store_true")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.local")
+    port = os.environ.get("PORT", "8000")
+    if not port.isdigit() or port_taken(int(port)):
+        print(
+            f"\n  Port {port} is already in use (another demo or another program).\n"
+            f"  Stop it, or choose another port:  PORT=8080 make demo\n",
+            file=sys.stderr,
+        )
+        return 1
+    helper_ports()
     import django
 
     django.setup()
-    port = os.environ.get("PORT", "8000")
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     if args.stack:
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.local")
