@@ -36,7 +36,14 @@ def local_times(result, generator, request, public):
     return result
 
 
-DATABASE_LIMITS = {32767, 2147483647, 9223372036854775807, -32768, -2147483648, -9223372036854775808}
+DATABASE_LIMITS = {
+    32767,
+    2147483647,
+    9223372036854775807,
+    -32768,
+    -2147483648,
+    -9223372036854775808,
+}
 
 
 def database_neutral(result, generator, request, public):

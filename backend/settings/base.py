@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "backend.accounts",
+    "backend.citizen",
     "family",
     "canteen",
     "payments",
@@ -417,9 +418,25 @@ MINOT_RETENTION_APPLIERS = [
     "fleet.retention.apply",
     "backend.core.retention.audit_log_apply",
 ]
-MINOT_SCHEDULES.append("backend.core.schedule.PERIODIC_TASKS")
 # Public notices (footer): who answers privacy and accessibility questions, and the RGAA level
 # actually reached (an audit measures it; "non conforme" until one has).
 MINOT_DPO_EMAIL = env("MINOT_DPO_EMAIL", default="dpo@minot.invalid")
 MINOT_ACCESSIBILITY_EMAIL = env("MINOT_ACCESSIBILITY_EMAIL", default="accessibilite@minot.invalid")
 MINOT_ACCESSIBILITY_LEVEL = env("MINOT_ACCESSIBILITY_LEVEL", default="non conforme")
+# --- citizen: sign-in with the city's OpenID Connect providers (see docs/citizen-account.md) --
+# Unset OIDC_ISSUER = local accounts only. Discovery at <issuer>/.well-known/openid-configuration.
+OIDC_ISSUER = env("OIDC_ISSUER", default="")
+OIDC_CLIENT_ID = env("OIDC_CLIENT_ID", default="")
+OIDC_CLIENT_SECRET = env("OIDC_CLIENT_SECRET", default="")
+OIDC_SCOPES = env("OIDC_SCOPES", default="openid email profile phone")
+OIDC_ACR_VALUES = env("OIDC_ACR_VALUES", default="")
+OIDC_REQUIRED_AMR = env.list("OIDC_REQUIRED_AMR", default=[])
+# Optional second provider for city agents (directory groups → roles, see citizen.StaffGroupRole).
+OIDC_STAFF_ISSUER = env("OIDC_STAFF_ISSUER", default="")
+OIDC_STAFF_CLIENT_ID = env("OIDC_STAFF_CLIENT_ID", default="")
+OIDC_STAFF_CLIENT_SECRET = env("OIDC_STAFF_CLIENT_SECRET", default="")
+OIDC_STAFF_SCOPES = env("OIDC_STAFF_SCOPES", default="openid email profile groups")
+OIDC_STAFF_GROUPS_CLAIM = env("OIDC_STAFF_GROUPS_CLAIM", default="groups")
+OIDC_STAFF_ACR_VALUES = env("OIDC_STAFF_ACR_VALUES", default="")
+OIDC_STAFF_REQUIRED_AMR = env.list("OIDC_STAFF_REQUIRED_AMR", default=[])
+OIDC_TIMEOUT = env.float("OIDC_TIMEOUT", default=10)
