@@ -126,11 +126,22 @@ def distributed_read(*, device_id: int) -> dict[str, str]:
     return {f"lq-{query_id}": sql for query_id, sql in pending}
 
 
+def _first_rows(rows: list[dict], max_rows: int, max_bytes: int) -> list[dict]:
+    kept, size = [], 0
+    for row in rows[:max_rows]:
+        size += sum(len(k) + len(v) + 6 for k, v in row.items())
+        if size > max_bytes:
+            break
+        kept.append(row)
+    return kept
+
+
 def distributed_write(*, device_id: int, answers: list[DistributedAnswer]) -> int:
     if not answers:
         return 0
     now = timezone.now()
     max_rows = conf.get("FLEET_LIVE_QUERY_MAX_ROWS")
+    max_bytes = conf.get("FLEET_LIVE_QUERY_MAX_RESULT_BYTES")
     stored = 0
     with transaction.atomic():
         targets = {
@@ -150,12 +161,19 @@ def distributed_write(*, device_id: int, answers: list[DistributedAnswer]) -> in
             )
             target.answered_at = now
             target.status_code = answer.status
+            rows = _first_rows(answer.rows, max_rows, max_bytes)
             target.message = answer.message
-            target.rows = answer.rows[:max_rows]
-            target.row_count = len(answer.rows)
             target.stats = {
                 k: v for k, v in list(answer.stats.items())[:8] if isinstance(v, (int, float, str))
             }
+            if len(rows) < len(answer.rows):
+                # stored, not refused: osqueryd would re-send a refused answer forever
+                target.message = _(
+                    "Résultat trop volumineux : %(kept)s premières lignes gardées sur %(n)s."
+                ) % {"kept": len(rows), "n": len(answer.rows)}
+                target.stats["truncated"] = 1
+            target.rows = rows
+            target.row_count = len(answer.rows)
             target.save(
                 update_fields=[
                     "state",
