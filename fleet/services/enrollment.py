@@ -161,7 +161,9 @@ def device_enroll(*, request: EnrollRequest) -> str | None:
             and _active(device, now)
         ):
             clone_of, device = device, None
-        elif device is not None and device.enrolled_at:
+        elif device is not None and device.enrolled_at and device.node_key_hash:
+            # a device holding a key re-enrolls at most once per cooldown (a revoked key
+            # re-enrolls at once)
             cooldown = dt.timedelta(seconds=conf.get("FLEET_ENROLL_COOLDOWN_SECONDS"))
             if now - device.enrolled_at < cooldown:
                 return None
@@ -240,8 +242,7 @@ def identity_request_decide(*, request: IdentityRequest, approve: bool, actor) -
         if approve:
             device.school = record.school
             device.cart, device.slot = None, None
-            device.node_key_hash = None
-            device.enrolled_at = None  # no cooldown for the enroll the technician expects
+            device.node_key_hash = None  # the device's next enroll with that school succeeds
             if device.role == DeviceRole.LOAN:
                 device.role, device.loaned_from = DeviceRole.REGULAR, None
             device.save()

@@ -125,9 +125,7 @@ class Plan:
     dropped: int
 
 
-def _snapshot_part(
-    apps: set, pending: dict, at: float, keys: set
-) -> tuple[set, dict[str, Any]]:
+def _snapshot_part(apps: set, pending: dict, at: float, keys: set) -> tuple[set, dict[str, Any]]:
     """Event-form snapshot rows (one log line per row) may arrive over several batches and
     nothing says which is the last. The rows of one run accumulate in ``pending`` and are only
     added to the list meanwhile; when a newer run starts, the previous run is known complete
