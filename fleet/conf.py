@@ -30,8 +30,9 @@ DEFAULTS = {
     "FLEET_MAX_WRITE_INFLATED_BYTES": 64 * 1024 * 1024,
     "FLEET_LIVE_QUERY_MAX_RESULT_BYTES": 1024 * 1024,
     "FLEET_LIVE_QUERY_CACHE_SECONDS": 3,
-    "FLEET_SYNCHRONOUS_COMMIT": False,
+    "FLEET_SYNCHRONOUS_COMMIT": False,  # last-seen flushes only; reports always commit synchronously
     "FLEET_LOG_QUEUE_URL": "",  # redis://127.0.0.1:6379/4 to queue log batches (see services/log_queue.py)
+    "FLEET_LOG_QUEUE_PARTITIONS": 8,  # streams; a device always lands in the same one
     # Config sent to devices
     "FLEET_DISTRIBUTED_INTERVAL": 60,
     "FLEET_LOGGER_TLS_PERIOD": 60,

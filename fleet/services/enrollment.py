@@ -140,9 +140,9 @@ def device_enroll(*, request: EnrollRequest) -> str | None:
     clone_of: Device | None = None
     with transaction.atomic():
         if request.identity:
-            found = Device.objects.select_for_update().filter(identity=request.identity)
+            found = Device.objects.select_for_update(of=("self",)).filter(identity=request.identity)
         elif request.instance_id:
-            found = Device.objects.select_for_update().filter(
+            found = Device.objects.select_for_update(of=("self",)).filter(
                 instance_id=request.instance_id, school=secret.school, identity__startswith="minot-"
             )
         else:
@@ -226,7 +226,7 @@ def identity_request_decide(*, request: IdentityRequest, approve: bool, actor) -
     Reject: the device stays where it is with its key; further requests are ignored."""
     with transaction.atomic():
         record = (
-            IdentityRequest.objects.select_for_update()
+            IdentityRequest.objects.select_for_update(of=("self",))
             .select_related("device", "school")
             .filter(pk=request.pk, state=IdentityRequest.State.PENDING)
             .first()

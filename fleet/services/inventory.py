@@ -326,7 +326,6 @@ def results_ingest(*, device_id: int, serial: str, results: list[ResultRow]) -> 
     if not any(r.name in CATEGORIES for r in results) and not _conflict(serial, results, []):
         return {"stored": 0, "dropped": len(results)}
     with transaction.atomic():
-        relaxed_commit()
         needs = _needs_current(results) or bool(
             _conflict(serial, results, [r for r in results if r.name in CATEGORIES])
         )
@@ -357,14 +356,16 @@ def results_ingest_many(items: list[tuple[int, str, list[ResultRow]]]) -> int:
 
 
 def relaxed_commit() -> None:
-    """Inside an ingestion transaction on PostgreSQL: don't wait for the WAL flush at commit.
-    A crash may lose the last few hundred milliseconds of reports (osqueryd re-sends what it
-    could not deliver only when the request failed, so this is a documented trade-off), never
-    corrupts anything. FLEET_SYNCHRONOUS_COMMIT=1 turns it off."""
+    """For the last-seen flush only: don't wait for the WAL flush at commit (a crash loses a
+    few check-in times, which the next check-in rewrites). Never on a path that stores reports:
+    osqueryd deletes what we acknowledged, and the queue drainer deletes what we committed.
+    FLEET_SYNCHRONOUS_COMMIT=1 turns it off."""
     if conf.get("FLEET_SYNCHRONOUS_COMMIT"):
         return
     connection = transaction.get_connection()
-    if connection.vendor == "postgresql":
+    # SET LOCAL lasts until the outermost transaction ends: inside someone else's transaction it
+    # would relax their commit too, so only in a transaction of our own.
+    if connection.vendor == "postgresql" and len(connection.atomic_blocks) == 1:
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
@@ -373,7 +374,6 @@ def status_logs_ingest(*, device_id: int, lines: list[StatusLine]) -> int:
     if not lines:
         return 0
     with transaction.atomic():
-        relaxed_commit()
         status_bulk([(device_id, line) for line in lines])
     return len(lines)
 
