@@ -46,12 +46,13 @@ def school_counts() -> list[dict]:
 
     Devices and alerts are counted in separate grouped queries: counting devices through a join
     with alerts counts a device once per alert (the inflated dashboard of issue 14)."""
-    rows = list(
-        Device.objects.filter(school__isnull=False)
+    rows: list[dict] = [
+        dict(row)
+        for row in Device.objects.filter(school__isnull=False)
         .values("school_id", "school__name")
         .annotate(**{name: Count("id", filter=q) for name, q in STATUS_COUNTS.items()})
         .order_by("school__name", "school_id")
-    )
+    ]
     alerts = dict(
         Alert.objects.exclude(state=Alert.State.RESOLVED)
         .filter(device__school__isnull=False)

@@ -114,7 +114,11 @@ def live_query_check(sql: str) -> None:
             allowed = (
                 any(name in ALLOWED[t] for t in tables)
                 or name in derived
-                or (not qualifier and name in output_aliases and column.find_ancestor(exp.Order))
+                or (
+                    not qualifier
+                    and name in output_aliases
+                    and column.find_ancestor(exp.Order) is not None
+                )
             )
         if not allowed:
             where = aliases.get(qualifier) or ", ".join(sorted(tables)) or "-"

@@ -282,7 +282,9 @@ def _currents(device_ids, *, lock_ids=()) -> dict[int, dict]:
     rows = Device.objects.filter(pk__in=device_ids).values(
         "pk", "apps", "apps_pending", "conflict_serial"
     )
-    return {row.pop("pk"): row for row in rows}
+    return {
+        row["pk"]: {k: row[k] for k in ("apps", "apps_pending", "conflict_serial")} for row in rows
+    }
 
 
 def _apply(plans: list[Plan]) -> None:
