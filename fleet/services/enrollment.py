@@ -160,8 +160,18 @@ def device_enroll(*, request: EnrollRequest) -> str | None:
             and request.instance_id != device.instance_id
             and _active(device, now)
         ):
-            clone_of, device = device, None
-        elif device is not None and device.enrolled_at and device.node_key_hash:
+            clone_of = device
+            # the clone's own record, if it enrolled before
+            device = (
+                Device.objects.select_for_update(of=("self",))
+                .filter(
+                    instance_id=request.instance_id,
+                    school=secret.school,
+                    identity__startswith="minot-",
+                )
+                .first()
+            )
+        if device is not None and device.enrolled_at and device.node_key_hash:
             # a device holding a key re-enrolls at most once per cooldown (a revoked key
             # re-enrolls at once)
             cooldown = dt.timedelta(seconds=conf.get("FLEET_ENROLL_COOLDOWN_SECONDS"))
@@ -201,7 +211,7 @@ def device_enroll(*, request: EnrollRequest) -> str | None:
                 role=device.role,
                 started_at=now,
             )
-        if clone_of is not None:
+        if clone_of is not None and created:
             message = f"hardware id {clone_of.identity} also used by {device.identity}"
             _alert(clone_of, AlertKind.DUPLICATE_HARDWARE_ID, message)
             _alert(device, AlertKind.DUPLICATE_HARDWARE_ID, message)

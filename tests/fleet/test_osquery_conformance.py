@@ -441,6 +441,11 @@ def test_a_clone_of_an_active_device_gets_its_own_record_and_an_alert(schools):
         (original.pk, "duplicate_hardware_id"),
         (copy.pk, "duplicate_hardware_id"),
     }
+    # the clone re-enrolling later finds its own record again (no new record per attempt)
+    age(copy, hours=1)
+    Device.objects.filter(pk=original.pk).update(last_seen_at=timezone.now())
+    assert "node_key" in post("/enroll", clone).json()
+    assert Device.objects.count() == 2
 
 
 # --- 8 and 10. the served config ---------------------------------------------------------------
