@@ -158,6 +158,18 @@ def _ingest(entries: list[tuple[bytes, dict]]) -> None:
         results_ingest_many([r for r in results if r[0] in existing])
 
 
+def _read_new(redis_client, key: str, me: str, count: int):
+    import redis
+
+    try:
+        return redis_client.xreadgroup(GROUP, me, {key: ">"}, count=count)
+    except redis.exceptions.ResponseError as exc:
+        if "NOGROUP" not in str(exc):
+            raise
+        _ensure_group(redis_client, key)  # the stream was deleted meanwhile: nothing to read
+        return []
+
+
 def log_queue_drain_partition(partition: int, *, max_items: int = 1000) -> int:
     """Ingest up to ``max_items`` entries of one partition in one transaction (0 when another
     drainer holds the partition). Pending entries of a dead drainer come first."""
@@ -175,7 +187,7 @@ def log_queue_drain_partition(partition: int, *, max_items: int = 1000) -> int:
         )
         entries = [(entry_id, fields) for entry_id, fields in claimed if fields]
         if len(entries) < max_items:
-            fresh = redis_client.xreadgroup(GROUP, me, {key: ">"}, count=max_items - len(entries))
+            fresh = _read_new(redis_client, key, me, max_items - len(entries))
             for _stream, items in fresh or []:
                 entries.extend(items)
         if not entries:

@@ -7,12 +7,16 @@ Run several (one per core, on one machine or many): each partition is drained by
 a time, so a device's batches stay in order while the partitions are spread over the workers.
 """
 
+import logging
 import time
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
+from redis.exceptions import RedisError
 
 from fleet.services.log_queue import log_queue_drain, partitions, queue_enabled
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -44,7 +48,8 @@ class Command(BaseCommand):
         while deadline is None or time.monotonic() < deadline:
             try:
                 drained = log_queue_drain(max_items=options["batch"], only=only)
-            except DatabaseError:
+            except (DatabaseError, RedisError):
+                logger.warning("fleet: drain pass failed, retrying", exc_info=True)
                 drained = 0  # the entries stay pending; try again shortly
             total += drained
             if drained == 0:
