@@ -50,7 +50,7 @@ URL=http://127.0.0.1:$PORT
 QUEUE_ARGS=""
 if [ "$QUEUE" = 1 ]; then QUEUE_ARGS="--queue-url $FLEET_LOG_QUEUE_URL --queue-partitions ${FLEET_LOG_QUEUE_PARTITIONS:-8}"; fi
 LOAD=(.venv/bin/python bench/fleet_load.py --url "$URL" --devices "$DEVICES" --concurrency "$CONCURRENCY" --prefix BENCH)
-backlog() { .venv/bin/python manage.py shell -c "from fleet.services.log_queue import log_queue_length; print(log_queue_length())"; }
+backlog() { .venv/bin/python manage.py shell -v0 -c "from fleet.services.log_queue import log_queue_length; print(log_queue_length())" | tail -n 1; }
 wait_drained() { for _ in $(seq 900); do [ "$(backlog)" = 0 ] && return 0; sleep 1; done; return 1; }
 # 1. answer rate
 ANSWER=$("${LOAD[@]}" --duration "$DURATION" --pids "$(pids)" $QUEUE_ARGS)
