@@ -7,6 +7,7 @@ import datetime as dt
 import pandas as pd
 from django.utils import timezone
 
+from . import selectors
 from .models import Alert, Device, DeviceStatus, RepairTicket
 
 
@@ -48,6 +49,12 @@ def weekly_report_frame(*, now: dt.datetime | None = None) -> pd.DataFrame:
         battery_health_avg=("health", "mean"),
         batteries_due_90d=("due", "sum"),
     )
+    # device counts: the same selector as the dashboard (fleet.selectors.school_counts)
+    for row in selectors.school_counts():
+        if row["school__name"] in frame.index:
+            for name in ("online", "offline", "missing"):
+                frame.loc[row["school__name"], name] = row[name]
+            frame.loc[row["school__name"], "devices"] = row["total"]
     opened = pd.Series(
         dict(
             _count_by_school(Alert.objects.filter(opened_at__gte=week_ago), "device__school__name")

@@ -30,6 +30,7 @@ from .models import (
     Device,
     DeviceStatus,
     EnrollSecret,
+    IdentityRequest,
     LiveQuery,
     RepairTicket,
 )
@@ -46,7 +47,7 @@ from .permissions import (
     ticket_for_user,
 )
 from .reports import weekly_report_frame
-from .services import enrollment, hierarchy, live_queries, repairs
+from .services import enrollment, hierarchy, live_queries, onboarding, repairs
 
 
 def _fail(request, exc: ApplicationError):
@@ -103,6 +104,13 @@ def school_detail(request, school_id):
 @require_POST
 def school_secret(request, school_id):
     school = school_for_user(request.user, school_id)
+    if request.POST.get("action") == "package":
+        package = onboarding.onboarding_package(
+            school=school, host=request.get_host().split(":")[0], actor=request.user
+        )
+        response = HttpResponse(package, content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="minot-osquery-{school.code}.zip"'
+        return response
     if request.POST.get("action") == "revoke":
         enrollment.enroll_secret_revoke(school=school, actor=request.user)
         messages.success(
@@ -337,6 +345,21 @@ def alert_action(request, alert_id, action):
         if action == "acknowledge":
             repairs.alert_acknowledge(alert=alert, actor=request.user)
             messages.success(request, _("Alerte prise en compte."))
+        elif action in ("approve", "reject") and alert.kind == AlertKind.IDENTITY_REQUEST:
+            pending = IdentityRequest.objects.filter(
+                device=alert.device, state=IdentityRequest.State.PENDING
+            ).first()
+            if pending is None:
+                raise ApplicationError(_("Cette demande a déjà été traitée."))
+            enrollment.identity_request_decide(
+                request=pending, approve=action == "approve", actor=request.user
+            )
+            messages.success(
+                request,
+                _("Changement d'école accepté : l'appareil va se réinscrire.")
+                if action == "approve"
+                else _("Changement d'école refusé : l'appareil reste dans son école."),
+            )
         elif action == "ticket":
             ticket = repairs.ticket_create(
                 device=alert.device,
