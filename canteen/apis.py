@@ -295,9 +295,9 @@ class BookingsApi(APIView):
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         v = params.validated_data
-        qs = Booking.objects.filter(child__in=visible_children(request.user)).order_by(
-            "day", "child_id"
-        )
+        qs = Booking.objects.filter(
+            child__in=visible_children(request.user), service__kind="canteen"
+        ).order_by("day", "child_id")
         if v.get("child"):
             qs = qs.filter(child=child_for_user(request.user, v["child"]))
         if v.get("start"):

@@ -24,13 +24,24 @@ VARIANT_LABELS = {v.value: str(v.label) for v in Variant}
 def meal_forecast(
     *, start: dt.date, end: dt.date, school_ids: list[int] | None = None
 ) -> pd.DataFrame:
-    """Booked meals per school, day and variant in [start, end]."""
-    qs = Booking.objects.filter(day__gte=start, day__lte=end, status=Booking.Status.BOOKED)
-    if school_ids is not None:
-        qs = qs.filter(child__school_id__in=school_ids)
-    rows = list(
-        qs.values_list("child__school_id", "day", "variant").annotate(meals=Count("id")).order_by()
+    """Booked meals per site, day and variant in [start, end]: canteen meals at the child's school
+    and the meals included in other units (a holiday-centre day with lunch) at the service's site.
+    Two grouped queries."""
+    qs = Booking.objects.filter(
+        day__gte=start, day__lte=end, status=Booking.Status.BOOKED, unit__includes_meal=True
     )
+    at_school = qs.filter(service__site__isnull=True)
+    at_site = qs.filter(service__site__isnull=False)
+    if school_ids is not None:
+        at_school = at_school.filter(child__school_id__in=school_ids)
+        at_site = at_site.filter(service__site_id__in=school_ids)
+    counts: dict[tuple, int] = {}
+    for site_field, part in (("child__school_id", at_school), ("service__site_id", at_site)):
+        for site, day, variant, n in (
+            part.values_list(site_field, "day", "variant").annotate(meals=Count("id")).order_by()
+        ):
+            counts[(site, day, variant)] = counts.get((site, day, variant), 0) + n
+    rows = [(*key, n) for key, n in counts.items()]
     frame = pd.DataFrame(rows, columns=["school_id", "day", "variant", "meals"])
     schools = dict(
         (sid, (code, name))
@@ -83,8 +94,9 @@ def frame_records(frame: pd.DataFrame) -> list[dict]:
 def attendance_report(
     *, start: dt.date, end: dt.date, school_ids: list[int] | None = None
 ) -> pd.DataFrame:
-    """Per school and ISO week: booked meals, presences, absences, attendance and no-show rates."""
-    qs = AttendanceRecord.objects.filter(day__gte=start, day__lte=end)
+    """Per school and ISO week: booked meals, presences, absences, attendance and no-show rates
+    (canteen rolls)."""
+    qs = AttendanceRecord.objects.filter(day__gte=start, day__lte=end, service__kind="canteen")
     if school_ids is not None:
         qs = qs.filter(roll__school_id__in=school_ids)
     S = AttendanceRecord.Status

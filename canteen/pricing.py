@@ -87,7 +87,10 @@ class TariffBook:
         tariffs: dict[int, Tariff] = {}
         lines = []
         rows = TariffLine.objects.filter(
-            tariff__valid_from__lte=end, tariff__valid_until__gte=start
+            tariff__valid_from__lte=end,
+            tariff__valid_until__gte=start,
+            tariff__service__kind="canteen",
+            unit__isnull=True,
         ).select_related("tariff")
         for line in rows:
             tariffs.setdefault(line.tariff_id, line.tariff)

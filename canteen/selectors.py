@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 from family.models import CarePlan, Child, School
 
 from .deadlines import Rules, SchoolCalendar, deadline_for, deadline_rules, format_deadline
-from .models import AttendanceRecord, AttendanceRoll, Booking, Dish, Menu, Variant
+from .models import AttendanceRecord, AttendanceRoll, Booking, Dish, Menu, Service, Variant
 from .pricing import (
     MEAL,
     PACKED_LUNCH,
@@ -96,13 +96,19 @@ def billable_meals(
     """
     ids_filter = Q(child_id__in=child_ids) if child_ids is not None else Q()
     records = list(
-        AttendanceRecord.objects.filter(ids_filter, day__gte=start, day__lte=end)
+        AttendanceRecord.objects.filter(
+            ids_filter, day__gte=start, day__lte=end, service__kind=Service.Kind.CANTEEN
+        )
         .values_list("id", "child_id", "day", "status", "variant", "booking_id")
         .iterator(chunk_size=20000)
     )
     bookings = list(
         Booking.objects.filter(
-            ids_filter, day__gte=start, day__lte=end, status=Booking.Status.BOOKED
+            ids_filter,
+            day__gte=start,
+            day__lte=end,
+            status=Booking.Status.BOOKED,
+            service__kind=Service.Kind.CANTEEN,
         )
         .values_list("id", "child_id", "day", "variant")
         .iterator(chunk_size=20000)
@@ -299,16 +305,24 @@ def child_month_calendar(
     child = Child.objects.select_related("household", "school").get(pk=child.pk)
     ctx = child_context(child=child, start=first, end=last)
     bookings = {
-        b.day: b for b in Booking.objects.filter(child=child, day__gte=first, day__lte=last)
+        b.day: b
+        for b in Booking.objects.filter(
+            child=child, day__gte=first, day__lte=last, service__kind=Service.Kind.CANTEEN
+        )
     }
     records = {
         r.day: r
-        for r in AttendanceRecord.objects.filter(child=child, day__gte=first, day__lte=last)
+        for r in AttendanceRecord.objects.filter(
+            child=child, day__gte=first, day__lte=last, service__kind=Service.Kind.CANTEEN
+        )
     }
     rolls = (
         set(
             AttendanceRoll.objects.filter(
-                school_id=child.school_id, day__gte=first, day__lte=last
+                school_id=child.school_id,
+                day__gte=first,
+                day__lte=last,
+                service__kind=Service.Kind.CANTEEN,
             ).values_list("day", flat=True)
         )
         if child.school_id
@@ -450,7 +464,10 @@ def kitchen_lists(*, school_ids: list[int], day: dt.date) -> dict[int, list[Kitc
     )
     bookings = list(
         Booking.objects.filter(
-            child_id__in=concerned.values("id"), day=day, status=Booking.Status.BOOKED
+            child_id__in=concerned.values("id"),
+            day=day,
+            status=Booking.Status.BOOKED,
+            service__kind=Service.Kind.CANTEEN,
         )
         .select_related("child")
         .only(
@@ -524,11 +541,18 @@ def kitchen_lists(*, school_ids: list[int], day: dt.date) -> dict[int, list[Kitc
 
 def roll_sheet(*, school: School, day: dt.date) -> tuple[AttendanceRoll | None, list[dict]]:
     """The roll of a school day: every booked child, plus children already marked."""
-    roll = AttendanceRoll.objects.filter(school=school, day=day).first()
+    roll = AttendanceRoll.objects.filter(
+        school=school, day=day, service__kind=Service.Kind.CANTEEN
+    ).first()
     records = {r.child_id: r for r in AttendanceRecord.objects.filter(roll=roll)} if roll else {}
     booked = {
         b.child_id: b
-        for b in Booking.objects.filter(child__school=school, day=day, status=Booking.Status.BOOKED)
+        for b in Booking.objects.filter(
+            child__school=school,
+            day=day,
+            status=Booking.Status.BOOKED,
+            service__kind=Service.Kind.CANTEEN,
+        )
     }
     children = Child.objects.filter(school=school).order_by("class_name", "last_name", "first_name")
     rows = []
