@@ -708,3 +708,32 @@ def booking_prices(bookings: list[Booking]) -> dict[int, PriceQuote | None]:
         except Exception:  # no tariff in force that day
             out[booking.id] = None
     return out
+
+
+def service_roll_sheet(
+    *, service: Service, school: School, day: dt.date
+) -> tuple[AttendanceRoll | None, list[dict]]:
+    """The roll of one service at one site on one day: every child booked there (whatever their
+    school for a service with its own site), plus the site's children already marked."""
+    roll = AttendanceRoll.objects.filter(school=school, service=service, day=day).first()
+    records = {r.child_id: r for r in AttendanceRecord.objects.filter(roll=roll)} if roll else {}
+    booked_qs = Booking.objects.filter(service=service, day=day, status=Booking.Status.BOOKED)
+    if not service.site_id:
+        booked_qs = booked_qs.filter(child__school=school)
+    booked = {b.child_id: b for b in booked_qs.select_related("unit")}
+    children = Child.objects.filter(Q(id__in=list(booked)) | Q(id__in=list(records))).order_by(
+        "class_name", "last_name", "first_name"
+    )
+    rows = []
+    for child in children:
+        booking = booked.get(child.id)
+        record = records.get(child.id)
+        rows.append(
+            {
+                "child": child,
+                "booked": booking is not None,
+                "unit": booking.unit.name if booking else "",
+                "status": record.status if record else None,
+            }
+        )
+    return roll, rows
