@@ -119,11 +119,19 @@ def _report(request, result, verb_done: str) -> None:
         messages.success(request, verb_done % {"n": done})
     for _child, _day, reason in result.skipped[:8]:
         messages.warning(request, reason)
+    if result.waiting:
+        messages.warning(
+            request,
+            _(
+                "Complet : %(n)s jours sur liste d'attente (vous serez inscrit dès qu'une place se libère)."
+            )
+            % {"n": len(result.waiting)},
+        )
     if len(result.skipped) > 8:
         messages.warning(
             request, _("… et %(n)s autres jours non modifiés.") % {"n": len(result.skipped) - 8}
         )
-    if not done and not result.skipped:
+    if not done and not result.skipped and not result.waiting:
         messages.warning(request, _("Rien à modifier."))
 
 

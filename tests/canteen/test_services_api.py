@@ -163,3 +163,37 @@ def test_staff_takes_the_evening_care_roll_a_parent_cannot(world):
     assert forecast.status_code == 200
     (row,) = forecast.json()
     assert row["service"] == "GARD-SOIR" and row["children"] == 1 and row["staff"] == 1
+
+
+def test_pages_parent_books_a_plan_and_staff_takes_the_roll(world, client):
+    meal = Unit.objects.get(service__kind="canteen")
+    lea = world["lea"]
+    client.force_login(world["parent"])
+    url = f"/cantine/services/enfant/{lea.id}/2026/12/"
+    with time_machine.travel(NOW, tick=False):
+        page = client.get(url)
+        assert page.status_code == 200
+        assert "Garde-Soir" in page.content.decode() or "GARD-SOIR" in page.content.decode()
+        res = client.post(
+            url,
+            {
+                "action": "plan",
+                "p-units": [meal.id, world["soir"].id],
+                "p-weekdays": [0, 3],
+                "p-start": "2026-12-01",
+                "p-end": "2026-12-31",
+            },
+        )
+        assert res.status_code == 302
+    assert Booking.objects.filter(child=lea, status="booked").count() == 10
+    client.force_login(world["staff"])
+    assert client.get("/cantine/personnel/services/").status_code == 200
+    roll_url = f"/cantine/personnel/services/{world['evening'].id}/appel/{world['school'].id}/"
+    with time_machine.travel(dt.datetime(2026, 12, 7, 18, 0, tzinfo=dt.UTC), tick=False):
+        assert client.get(roll_url + "?jour=2026-12-07").status_code == 200
+        res = client.post(roll_url, {"jour": "2026-12-07", f"child-{lea.id}": "present"})
+    assert res.status_code == 302
+    assert AttendanceRoll.objects.filter(service=world["evening"], day="2026-12-07").exists()
+    # a parent does not reach the staff pages
+    client.force_login(world["parent"])
+    assert client.get(roll_url).status_code == 404
