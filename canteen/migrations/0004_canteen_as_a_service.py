@@ -39,13 +39,13 @@ def backwards(apps, schema_editor):
     for name in ("AttendanceRecord", "AttendanceRoll", "Booking"):
         model = apps.get_model("canteen", name)
         if canteen is not None:
-            model.objects.exclude(service=canteen).delete()
+            model.objects.exclude(service_id=canteen.pk).delete()
         model.objects.update(service=None)
     apps.get_model("canteen", "Booking").objects.update(unit=None)
     apps.get_model("canteen", "AttendanceRecord").objects.update(unit=None)
     Tariff = apps.get_model("canteen", "Tariff")
     if canteen is not None:
-        Tariff.objects.exclude(service=canteen).delete()
+        Tariff.objects.exclude(service_id=canteen.pk).delete()
     Tariff.objects.update(service=None)
     apps.get_model("canteen", "TariffLine").objects.exclude(unit=None).delete()
     apps.get_model("canteen", "DeadlineRule").objects.exclude(service=None).delete()
