@@ -18,7 +18,7 @@ from family.models import Child
 
 from .deadlines import SchoolCalendar, deadline_for, format_deadline, rules_for_services
 from .models import AttendanceRecord, AttendanceRoll, Booking, Service, Unit
-from .pricing import AssessmentBook, PriceQuote, TariffBook
+from .pricing import AssessmentBook, NoPrice, PriceQuote, TariffBook
 from .selectors import (
     ACTIVITY,
     CalendarDay,
@@ -205,7 +205,7 @@ def _cell(
                 unit_id=unit.id,
                 label=unit.name,
             )
-        except Exception:  # no tariff in force: the day is still shown  # noqa: BLE001
+        except NoPrice:  # no tariff in force: the day is still shown
             cell.price = None
     if record is not None:
         cell.locked = True

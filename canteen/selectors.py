@@ -11,7 +11,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from backend.core.exceptions import ApplicationError
 from family.models import CarePlan, Child, School
 
 from .deadlines import Rules, SchoolCalendar, deadline_for, deadline_rules, format_deadline
@@ -31,6 +30,7 @@ from .pricing import (
     PACKED_LUNCH,
     UNBOOKED_MEAL,
     AssessmentBook,
+    NoPrice,
     PriceQuote,
     TariffBook,
     household_sibling_rows,
@@ -178,7 +178,7 @@ def _billable(
             resident = frozen_resident
         book = books.get(service[0])
         if book is None:
-            raise ApplicationError(
+            raise NoPrice(
                 _("Aucune grille tarifaire pour le service %(code)s.") % {"code": service[1]}
             )
         tariff = book.tariff_for(day)
@@ -460,7 +460,7 @@ def _calendar_day(ctx: ChildContext, day, booking, record, roll_taken, menu, now
             resident=resident,
             kind=kind,
         )
-    except Exception:  # no tariff in force: the page still shows the day
+    except NoPrice:  # no tariff in force: the page still shows the day
         price = None
     safety = check_menu(
         allergies=child.allergies or [],
@@ -705,7 +705,7 @@ def booking_prices(bookings: list[Booking]) -> dict[int, PriceQuote | None]:
                 resident=resident,
                 kind=kind,
             )
-        except Exception:  # no tariff in force that day
+        except NoPrice:  # no tariff in force that day
             out[booking.id] = None
     return out
 

@@ -15,11 +15,12 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.core.access import IsFamilyMember, IsStaff
 from backend.core.exceptions import ApplicationError
 
 from . import calendar as services_calendar
 from . import forecasts, selectors, services
-from .apis import FAMILY_ROLES, STAFF_ROLES, BoundedDateField, _range
+from .apis import BoundedDateField, _range
 from .models import AttendanceRecord, Service, Unit
 from .permissions import child_for_user, school_for_staff, staff_schools
 
@@ -158,7 +159,7 @@ def _result(result, code=status.HTTP_200_OK) -> Response:
 class ServiceListApi(APIView):
     """The active daily services with their units."""
 
-    permission_classes = [FAMILY_ROLES]
+    permission_classes = [IsFamilyMember]
 
     @extend_schema(responses=ServiceOutput(many=True))
     def get(self, request):
@@ -169,7 +170,7 @@ class ServiceListApi(APIView):
 class ChildServicesCalendarApi(APIView):
     """Every service of a child on one month: per day each service's state, deadline, price."""
 
-    permission_classes = [FAMILY_ROLES]
+    permission_classes = [IsFamilyMember]
 
     class FilterSerializer(serializers.Serializer):
         month = serializers.RegexField(
@@ -200,7 +201,7 @@ class ServiceBookingsApi(APIView):
     """Book units of any services: a list of days (strict), or a weekday pattern over a period
     across services ("every Monday and Thursday: canteen + evening care")."""
 
-    permission_classes = [FAMILY_ROLES]
+    permission_classes = [IsFamilyMember]
 
     class InputSerializer(serializers.Serializer):
         children = serializers.ListField(
@@ -264,7 +265,7 @@ class ServiceBookingsApi(APIView):
 class HolidayWeekApi(APIView):
     """Book the open days of one week of a holiday centre (a full day joins the waiting list)."""
 
-    permission_classes = [FAMILY_ROLES]
+    permission_classes = [IsFamilyMember]
 
     class InputSerializer(serializers.Serializer):
         child = serializers.IntegerField(min_value=1)
@@ -288,7 +289,7 @@ class HolidayWeekApi(APIView):
 class ServiceCancelApi(APIView):
     """Cancel booked or waiting days of one service (strict with ``days``, lenient with a range)."""
 
-    permission_classes = [FAMILY_ROLES]
+    permission_classes = [IsFamilyMember]
 
     class InputSerializer(serializers.Serializer):
         child = serializers.IntegerField(min_value=1)
@@ -311,7 +312,7 @@ class ServiceCancelApi(APIView):
 class ServiceRollApi(APIView):
     """GET: the roll sheet of a service at a site on a day. POST: take it (locks billing)."""
 
-    permission_classes = [STAFF_ROLES]
+    permission_classes = [IsStaff]
 
     class FilterSerializer(serializers.Serializer):
         service = serializers.IntegerField(min_value=1)
@@ -388,7 +389,7 @@ class ServiceRollApi(APIView):
 class ServiceForecastApi(APIView):
     """Children per service, site and day with the adults the ratios require (your schools)."""
 
-    permission_classes = [STAFF_ROLES]
+    permission_classes = [IsStaff]
 
     class FilterSerializer(serializers.Serializer):
         start = BoundedDateField(required=False)

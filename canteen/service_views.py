@@ -14,8 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from backend.core.access import role_required
 from backend.core.exceptions import ApplicationError
-from backend.core.permissions import role_required
 
 from . import calendar as services_calendar
 from . import forecasts, selectors, services

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.db import transaction
+from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -13,8 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from backend.core.access import role_required
 from backend.core.exceptions import ApplicationError
-from backend.core.permissions import role_required
+from backend.core.money import format_money
 
 from . import permissions as perms
 from .forms import (
@@ -31,6 +32,7 @@ from .forms import (
 from .models import BillingRun, Invoice, LedgerEntry, Payment, PaymentSettings
 from .receipts import certificate_pdf, receipt_pdf
 from .selectors import balances_for_accounts, household_balance_cents, pending_debit_invoice_ids
+from .services.billing import billing_run_request
 
 
 def server_confirm() -> bool:
@@ -281,18 +283,15 @@ def top_up(request):
 def staff_home(request):
     form = BillingRunForm(request.POST or None, initial={"period": previous_month()})
     if request.method == "POST" and form.is_valid():
-        from .tasks import billing_run_task
-
-        period = form.cleaned_data["period"]
-        if period > timezone.localdate():
-            form.add_error("period", _("On ne peut pas facturer une période qui n'a pas commencé."))
-        else:
-            user_id = request.user.pk
-            transaction.on_commit(
-                lambda: billing_run_task.delay(
-                    f"{period:%Y-%m}", user_id, form.cleaned_data["issue"]
-                )
+        try:
+            period = billing_run_request(
+                actor=request.user,
+                period=form.cleaned_data["period"],
+                issue=form.cleaned_data["issue"],
             )
+        except ApplicationError as exc:
+            form.add_error("period", exc.message)
+        else:
             messages.success(
                 request,
                 _(
@@ -440,7 +439,7 @@ def staff_refund(request, pk):
             messages.success(
                 request,
                 _("Remboursement de %(amount)s effectué.")
-                % {"amount": f"{refund.amount_cents / 100:.2f} €"},
+                % {"amount": format_money(refund.amount_cents, refund.payment.currency)},
             )
     else:
         messages.error(
@@ -502,7 +501,7 @@ def staff_reconciliation(request):
     period_value = request.GET.get("period") or previous_month()
     try:
         period = PeriodField().clean(period_value)
-    except Exception:
+    except ValidationError:
         period = None
         messages.error(request, _("Période invalide."))
     if period is not None and request.GET.get("period"):
