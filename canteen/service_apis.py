@@ -20,7 +20,7 @@ from backend.core.exceptions import ApplicationError
 
 from . import calendar as services_calendar
 from . import forecasts, selectors, services
-from .apis import BoundedDateField, _range
+from .api_fields import BoundedDateField, _range
 from .models import AttendanceRecord, Service, Unit
 from .permissions import child_for_user, school_for_staff, staff_schools
 
@@ -45,14 +45,14 @@ def units_or_404(unit_ids) -> list[Unit]:
 
 
 # --- output serializers -----------------------------------------------------------------------
-class UnitOutput(serializers.ModelSerializer):
+class ServiceUnitOutput(serializers.ModelSerializer):
     class Meta:
         model = Unit
         fields = ["id", "code", "name", "kind", "includes_meal", "capacity"]
 
 
 class ServiceOutput(serializers.ModelSerializer):
-    units = UnitOutput(many=True, read_only=True)
+    units = ServiceUnitOutput(many=True, read_only=True)
     site = serializers.IntegerField(source="site_id", allow_null=True)
 
     class Meta:
@@ -60,13 +60,13 @@ class ServiceOutput(serializers.ModelSerializer):
         fields = ["id", "code", "name", "kind", "weekdays", "site", "min_age", "max_age", "units"]
 
 
-class PriceOutput(serializers.Serializer):
+class ServicePriceOutput(serializers.Serializer):
     amount_cents = serializers.IntegerField()
     currency = serializers.CharField()
     explanation = serializers.CharField()
 
 
-class CellOutput(serializers.Serializer):
+class ServiceCellOutput(serializers.Serializer):
     service = serializers.CharField(source="service.code")
     service_name = serializers.CharField(source="service.name")
     state = serializers.CharField()
@@ -78,11 +78,11 @@ class CellOutput(serializers.Serializer):
     can_book = serializers.BooleanField()
     can_cancel = serializers.BooleanField()
     locked = serializers.BooleanField()
-    price = PriceOutput(allow_null=True)
+    price = ServicePriceOutput(allow_null=True)
     seats_left = serializers.DictField(child=serializers.IntegerField(allow_null=True))
 
 
-class CanteenCellOutput(serializers.Serializer):
+class ServicesCanteenCellOutput(serializers.Serializer):
     state = serializers.CharField()
     label = serializers.CharField()
     closed_reason = serializers.CharField(allow_null=True)
@@ -90,38 +90,38 @@ class CanteenCellOutput(serializers.Serializer):
     deadline_text = serializers.CharField()
     can_book = serializers.BooleanField()
     can_cancel = serializers.BooleanField()
-    price = PriceOutput(allow_null=True)
+    price = ServicePriceOutput(allow_null=True)
 
 
-class DayOutput(serializers.Serializer):
+class ServicesDayOutput(serializers.Serializer):
     day = serializers.DateField()
-    canteen = CanteenCellOutput(allow_null=True)
-    services = CellOutput(source="cells", many=True)
+    canteen = ServicesCanteenCellOutput(allow_null=True)
+    services = ServiceCellOutput(source="cells", many=True)
 
 
-class CalendarOutput(serializers.Serializer):
+class ServicesCalendarOutput(serializers.Serializer):
     child = serializers.IntegerField()
     month = serializers.CharField()
-    days = DayOutput(many=True)
+    days = ServicesDayOutput(many=True)
 
 
-class DayRefOutput(serializers.Serializer):
+class ServiceDayRefOutput(serializers.Serializer):
     child = serializers.IntegerField()
     day = serializers.DateField()
 
 
-class SkippedOutput(DayRefOutput):
+class ServiceSkippedOutput(ServiceDayRefOutput):
     reason = serializers.CharField()
 
 
-class ResultOutput(serializers.Serializer):
-    booked = DayRefOutput(many=True)
-    waiting = DayRefOutput(many=True)
-    cancelled = DayRefOutput(many=True)
-    skipped = SkippedOutput(many=True)
+class ServiceBookingResultOutput(serializers.Serializer):
+    booked = ServiceDayRefOutput(many=True)
+    waiting = ServiceDayRefOutput(many=True)
+    cancelled = ServiceDayRefOutput(many=True)
+    skipped = ServiceSkippedOutput(many=True)
 
 
-class RollRowOutput(serializers.Serializer):
+class ServiceRollRowOutput(serializers.Serializer):
     child = serializers.IntegerField(source="child.id")
     name = serializers.CharField(source="child")
     class_name = serializers.CharField(source="child.class_name")
@@ -130,15 +130,15 @@ class RollRowOutput(serializers.Serializer):
     status = serializers.CharField(allow_null=True)
 
 
-class RollOutput(serializers.Serializer):
+class ServiceRollOutput(serializers.Serializer):
     service = serializers.CharField()
     school = serializers.IntegerField()
     day = serializers.DateField()
     taken = serializers.BooleanField()
-    children = RollRowOutput(many=True)
+    children = ServiceRollRowOutput(many=True)
 
 
-class ForecastRowOutput(serializers.Serializer):
+class ServiceForecastRowOutput(serializers.Serializer):
     service = serializers.CharField()
     service_name = serializers.CharField()
     site_id = serializers.IntegerField()
@@ -152,7 +152,7 @@ class ForecastRowOutput(serializers.Serializer):
 
 
 def _result(result, code=status.HTTP_200_OK) -> Response:
-    return Response(ResultOutput(result.as_dict()).data, status=code)
+    return Response(ServiceBookingResultOutput(result.as_dict()).data, status=code)
 
 
 # --- endpoints ----------------------------------------------------------------------------------
@@ -177,7 +177,7 @@ class ChildServicesCalendarApi(APIView):
             r"^\d{4}-(0[1-9]|1[0-2])$", required=False, help_text="YYYY-MM"
         )
 
-    @extend_schema(parameters=[FilterSerializer], responses=CalendarOutput)
+    @extend_schema(parameters=[FilterSerializer], responses=ServicesCalendarOutput)
     def get(self, request, child_id: int):
         child = child_for_user(request.user, child_id)
         params = self.FilterSerializer(data=request.query_params)
@@ -194,7 +194,9 @@ class ChildServicesCalendarApi(APIView):
             household_id=child.household_id,
             data={"month": month},
         )
-        return Response(CalendarOutput({"child": child.id, "month": month, "days": days}).data)
+        return Response(
+            ServicesCalendarOutput({"child": child.id, "month": month, "days": days}).data
+        )
 
 
 class ServiceBookingsApi(APIView):
@@ -230,7 +232,10 @@ class ServiceBookingsApi(APIView):
                 )
             return attrs
 
-    @extend_schema(request=InputSerializer, responses={201: ResultOutput, 200: ResultOutput})
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: ServiceBookingResultOutput, 200: ServiceBookingResultOutput},
+    )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -272,7 +277,10 @@ class HolidayWeekApi(APIView):
         unit = serializers.IntegerField(min_value=1)
         week = BoundedDateField(help_text="any day of the week")
 
-    @extend_schema(request=InputSerializer, responses={201: ResultOutput, 200: ResultOutput})
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: ServiceBookingResultOutput, 200: ServiceBookingResultOutput},
+    )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -296,7 +304,7 @@ class ServiceCancelApi(APIView):
         service = serializers.IntegerField(min_value=1)
         days = serializers.ListField(child=BoundedDateField(), min_length=1, max_length=400)
 
-    @extend_schema(request=InputSerializer, responses=ResultOutput)
+    @extend_schema(request=InputSerializer, responses=ServiceBookingResultOutput)
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -329,7 +337,7 @@ class ServiceRollApi(APIView):
         day = BoundedDateField()
         records = serializers.ListField(child=serializers.DictField(), max_length=2000)
 
-    @extend_schema(parameters=[FilterSerializer], responses=RollOutput)
+    @extend_schema(parameters=[FilterSerializer], responses=ServiceRollOutput)
     def get(self, request):
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -345,7 +353,7 @@ class ServiceRollApi(APIView):
             data={"day": day.isoformat(), "service": service.code},
         )
         return Response(
-            RollOutput(
+            ServiceRollOutput(
                 {
                     "service": service.code,
                     "school": school.id,
@@ -356,7 +364,7 @@ class ServiceRollApi(APIView):
             ).data
         )
 
-    @extend_schema(request=InputSerializer, responses={201: RollOutput})
+    @extend_schema(request=InputSerializer, responses={201: ServiceRollOutput})
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -373,7 +381,7 @@ class ServiceRollApi(APIView):
         )
         roll, rows = selectors.service_roll_sheet(service=service, school=school, day=v["day"])
         return Response(
-            RollOutput(
+            ServiceRollOutput(
                 {
                     "service": service.code,
                     "school": school.id,
@@ -395,7 +403,7 @@ class ServiceForecastApi(APIView):
         start = BoundedDateField(required=False)
         end = BoundedDateField(required=False)
 
-    @extend_schema(parameters=[FilterSerializer], responses=ForecastRowOutput(many=True))
+    @extend_schema(parameters=[FilterSerializer], responses=ServiceForecastRowOutput(many=True))
     def get(self, request):
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -405,4 +413,4 @@ class ServiceForecastApi(APIView):
         )
         ids = list(staff_schools(request.user).values_list("id", flat=True))
         frame = forecasts.service_forecast(start=start, end=end, school_ids=ids)
-        return Response(ForecastRowOutput(frame.to_dict(orient="records"), many=True).data)
+        return Response(ServiceForecastRowOutput(frame.to_dict(orient="records"), many=True).data)

@@ -21,8 +21,8 @@ from . import calendar as services_calendar
 from . import forecasts, selectors, services
 from .deadlines import monday_of
 from .models import AttendanceRecord, Service, Unit
+from .page_helpers import MONTH_NAMES, _parse_date, _report
 from .permissions import child_for_user, school_for_staff, staff_schools
-from .views import MONTH_NAMES, _parse_date, _report
 
 WEEKDAY_CHOICES = [
     (0, gettext_lazy("Lundi")),
