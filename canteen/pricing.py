@@ -106,11 +106,11 @@ class TariffBook:
                 cond |= Q(tariff__service__kind="canteen")
             rows = rows.filter(cond)
         by_service: dict[int, tuple[dict[int, Tariff], list[tuple]]] = defaultdict(lambda: ({}, []))
-        canteen_ids = set()
+        canteen_ids: set[int] = set()
         for line in rows:
-            tariffs, lines = by_service[line.tariff.service_id]
+            tariffs, lines = by_service[int(line.tariff.service_id or 0)]
             if line.tariff.service.kind == "canteen":
-                canteen_ids.add(line.tariff.service_id)
+                canteen_ids.add(int(line.tariff.service_id or 0))
             tariffs.setdefault(line.tariff_id, line.tariff)
             lines.append(
                 (

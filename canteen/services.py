@@ -249,7 +249,11 @@ def requests_book(
             child_id__in=list(children), valid_until__gte=all_days[0], valid_from__lte=all_days[-1]
         ):
             plans[plan.child_id].append(plan)
-    sites = {service_site_id(r.unit.service, r.child) for r in requests} - {None}
+    sites = {
+        site
+        for site in (service_site_id(r.unit.service, r.child) for r in requests)
+        if site is not None
+    }
     rolls = _rolls_taken(sites, all_days, services)
     existing = {
         (b.child_id, b.service_id, b.day): b
@@ -303,7 +307,7 @@ def requests_book(
         to_revive: dict[tuple[str, str, int], list[int]] = defaultdict(list)
         done: list[tuple[int, int, dt.date]] = []
         for req, site_id, variant, found in planned:
-            status = Booking.Status.BOOKED
+            status: str = Booking.Status.BOOKED
             slot = (req.unit.id, site_id, req.day)
             if slot in seats:
                 if seats[slot] > 0:
@@ -357,9 +361,9 @@ def requests_book(
         elif to_insert:
             # A concurrent request that inserted the same (child, service, day) wins; one booking.
             Booking.objects.bulk_create(to_insert, ignore_conflicts=True, batch_size=1000)
-        for (status, variant, unit_id), ids in to_revive.items():
+        for (new_status, variant, unit_id), ids in to_revive.items():
             Booking.objects.filter(id__in=ids, status=Booking.Status.CANCELLED).update(
-                status=status,
+                status=new_status,
                 unit_id=unit_id,
                 variant=variant,
                 booked_by=actor,
@@ -398,12 +402,13 @@ def _seats_left(
         return {}
     slots = {s for s in slots if s[1] is not None}
     UnitDay.objects.bulk_create(
-        [UnitDay(unit=u, site_id=site, day=day) for u, site, day in slots], ignore_conflicts=True
+        [UnitDay(unit=u, site_id=int(site or 0), day=day) for u, site, day in slots],
+        ignore_conflicts=True,
     )
     cond = Q()
     for u, site, day in slots:
         cond |= Q(unit_id=u.id, site_id=site, day=day)
-    locked = {
+    locked: dict[tuple[int, int | None, dt.date], int | None] = {
         (d.unit_id, d.site_id, d.day): d.capacity
         for d in UnitDay.objects.select_for_update().filter(cond).order_by("id")
     }
@@ -427,8 +432,8 @@ def seats_left_read(
         return {}
     unit_ids = {u.id for u, _s, _d in slots}
     days = sorted({d for _u, _s, d in slots})
-    overrides = {
-        (unit_id, site, day): capacity
+    overrides: dict[tuple[int, int | None, dt.date], int] = {
+        (unit_id, site, day): int(capacity or 0)
         for unit_id, site, day, capacity in UnitDay.objects.filter(
             unit_id__in=unit_ids, day__gte=days[0], day__lte=days[-1], capacity__isnull=False
         ).values_list("unit_id", "site_id", "day", "capacity")
@@ -438,13 +443,16 @@ def seats_left_read(
     )
     return {
         (u.id, site, day): max(
-            0, overrides.get((u.id, site, day), u.capacity or 0) - counts.get((u.id, site, day), 0)
+            0,
+            overrides.get((u.id, site, day), u.capacity or 0) - counts.get((u.id, site, day), 0),
         )
         for u, site, day in slots
     }
 
 
-def _booked_counts(slots: set[tuple[int, int, dt.date]], units: dict[int, Unit]) -> dict:
+def _booked_counts(
+    slots: set[tuple[int, int | None, dt.date]], units: dict[int, Unit]
+) -> dict[tuple[int, int | None, dt.date], int]:
     """Booked count per (unit, site, day): one grouped query."""
     unit_ids = {u for u, _s, _d in slots}
     days = sorted({d for _u, _s, d in slots})
@@ -709,7 +717,7 @@ def bookings_cancel(
 
 
 def waitlist_promote(
-    *, slots: set[tuple[Unit, int, dt.date]], now: dt.datetime | None = None
+    *, slots: set[tuple[Unit, int | None, dt.date]], now: dt.datetime | None = None
 ) -> list[int]:
     """Give the free seats of each (unit, site, day) to its waiting list, first come first served.
 
@@ -725,7 +733,7 @@ def waitlist_promote(
             if free <= 0:
                 continue
             waiting = Booking.objects.filter(unit=unit, day=day, status=Booking.Status.WAITING)
-            if not unit.service.site_id:
+            if not unit.service.site_id and site_id is not None:
                 waiting = waiting.filter(child__school_id=site_id)
             chosen = list(waiting.order_by("created_at", "id").values_list("id", "child_id")[:free])
             if not chosen:

@@ -40,7 +40,8 @@ def billable_meals(
     if _override is not None:
         return list(_override(start=start, end=end, child_ids=child_ids))
     # Every daily service (canteen, care, centres), each line with its service code.
-    return list(canteen_selectors.billable_units(start=start, end=end, child_ids=child_ids))
+    units: list[Any] = canteen_selectors.billable_units(start=start, end=end, child_ids=child_ids)
+    return units
 
 
 @contextlib.contextmanager

@@ -7,6 +7,8 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from tests.factories import SchoolFactory, household_with_parent
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BEFORE = [("canteen", "0002_default_deadline_rules")]
@@ -23,27 +25,22 @@ def _migrate(targets):
 def test_canteen_rows_become_the_canteen_service_and_back():
     apps = _migrate(BEFORE)
     try:
-        School = apps.get_model("family", "School")
-        Household = apps.get_model("family", "Household")
-        Child = apps.get_model("family", "Child")
-        school = School.objects.create(code="0759999Z", name="École test")
-        household = Household.objects.create(name="Foyer test")
-        child = Child.objects.create(
-            household=household,
-            first_name="Léa",
-            last_name="Test",
-            birth_date=dt.date(2017, 3, 14),
-            school=school,
-        )
+        # family tables stay at their latest state: use the real models for them
+        school = SchoolFactory()
+        _household, _user, (child,) = household_with_parent(children=1, school=school)
         Booking = apps.get_model("canteen", "Booking")
         Roll = apps.get_model("canteen", "AttendanceRoll")
         Record = apps.get_model("canteen", "AttendanceRecord")
         Tariff = apps.get_model("canteen", "Tariff")
         day = dt.date(2026, 11, 2)
-        booking = Booking.objects.create(child=child, day=day)
-        Booking.objects.create(child=child, day=day + dt.timedelta(days=1), status="cancelled")
-        roll = Roll.objects.create(school=school, day=day, taken_at="2026-11-02T12:00:00Z")
-        Record.objects.create(roll=roll, child=child, day=day, status="present", booking=booking)
+        booking = Booking.objects.create(child_id=child.id, day=day)
+        Booking.objects.create(
+            child_id=child.id, day=day + dt.timedelta(days=1), status="cancelled"
+        )
+        roll = Roll.objects.create(school_id=school.id, day=day, taken_at="2026-11-02T12:00:00Z")
+        Record.objects.create(
+            roll=roll, child_id=child.id, day=day, status="present", booking=booking
+        )
         Tariff.objects.create(
             name="T",
             valid_from=dt.date(2026, 8, 1),
