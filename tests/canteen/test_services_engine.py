@@ -262,3 +262,33 @@ def test_concurrent_bookings_never_oversell_a_unit():
     states = list(Booking.objects.filter(unit=unit, day=day).values_list("status", flat=True))
     assert states.count("booked") == 3
     assert states.count("waiting") == 9
+
+
+def test_the_monthly_billing_run_shows_every_service_with_its_code(world):
+    from payments.models import Invoice, InvoiceLine
+    from payments.services.billing import billing_run_for_period
+
+    lea, hugo = world["kids"]
+    meal = Unit.objects.get(service__kind="canteen")
+    with time_machine.travel(BOOKED_AT, tick=False):
+        services.bookings_create_plan(
+            children=[lea],
+            start=dt.date(2026, 12, 1),
+            end=dt.date(2026, 12, 18),
+            weekdays=[0, 3],
+            units=[meal, world["soir"]],
+        )
+        services.holiday_week_book(child=hugo, unit=world["day_meal"], monday=dt.date(2026, 12, 21))
+    with time_machine.travel(dt.datetime(2027, 1, 5, 8, 0, tzinfo=dt.UTC), tick=False):
+        run = billing_run_for_period(period=dt.date(2026, 12, 1))
+    assert run.invoices_created == 1
+    lines = list(InvoiceLine.objects.values_list("kind", "description", "amount_cents"))
+    assert sum(1 for k, d, _a in lines if k == "meal") == 5
+    evening = [d for k, d, _a in lines if d.startswith("[GARD-SOIR]")]
+    centre = [(d, a) for k, d, a in lines if d.startswith("[ALSH-VAC]")]
+    assert len(evening) == 5 and len(centre) == 4
+    assert centre[0] == (
+        "[ALSH-VAC] Jour-Repas · tranche 3, 2e enfant, résident : 7,00\u00a0€",
+        700,
+    )
+    assert Invoice.objects.get().total_cents == sum(a for _k, _d, a in lines)
