@@ -24,6 +24,8 @@ from .models import (
     TariffLine,
     Unit,
     Variant,
+    canteen_service_id,
+    canteen_unit_id,
 )
 from .safety import child_variant
 
@@ -154,6 +156,7 @@ def seed(*, progress) -> None:
     ]
     days += [monday - dt.timedelta(days=7 - i) for i in range(5)]
     rows = []
+    service_id, unit_id = canteen_service_id(), canteen_unit_id()
     for child in martin:
         school_calendar = SchoolCalendar.load(
             school=child.school, start=days[-5], end=days[-1] + dt.timedelta(days=14)
@@ -161,7 +164,15 @@ def seed(*, progress) -> None:
         variant = child_variant(diet=child.diet, packed_lunch_pai=False)
         for day in days:
             if not school_calendar.closed_reason(day):
-                rows.append(Booking(child=child, day=day, variant=variant))
+                rows.append(
+                    Booking(
+                        child=child,
+                        service_id=service_id,
+                        unit_id=unit_id,
+                        day=day,
+                        variant=variant,
+                    )
+                )
     Booking.objects.bulk_create(rows, ignore_conflicts=True)
     _evening_care_bookings(martin, monday)
 
