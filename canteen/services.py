@@ -1048,3 +1048,27 @@ def staff_read_record(
         household_id=household_id,
         data=data or {},
     )
+
+
+def bookings_freeze_prices(*, day: dt.date) -> int:
+    """Freeze the sibling rank and residency of ``day``'s bookings as they stand that day.
+
+    Run early each morning (Celery beat), so a booking made weeks ahead is priced with the facts
+    of its service day; the roll freezes them again on its records. Idempotent. Returns the number
+    of bookings updated (a constant number of queries per distinct (rank, residency) pair).
+    """
+    rows = list(
+        Booking.objects.filter(day=day, status=Booking.Status.BOOKED).values_list(
+            "id", "child_id", "child__household_id", "child__household__is_resident"
+        )
+    )
+    if not rows:
+        return 0
+    ranks = sibling_ranks(household_sibling_rows({household for _b, _c, household, _r in rows}))
+    groups: dict[tuple[int, bool], list[int]] = defaultdict(list)
+    for booking_id, child_id, _household, resident in rows:
+        groups[(ranks.get(child_id, 1), bool(resident))].append(booking_id)
+    with transaction.atomic():
+        for (rank, resident), ids in groups.items():
+            Booking.objects.filter(id__in=ids).update(price_rank=rank, price_resident=resident)
+    return len(rows)

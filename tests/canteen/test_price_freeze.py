@@ -69,3 +69,19 @@ def test_moving_out_of_the_city_does_not_reprice_past_meals(family):
     household.is_resident = False
     household.save()
     assert _prices(kids) == before
+
+
+def test_the_service_day_freezes_the_facts_of_that_day(family):
+    """A booking made weeks ahead is priced with the facts of its service day, not of the day
+    it was made: the morning task freezes them, later changes no longer count."""
+    school, household, (first, second) = family
+    day = dt.date(2026, 11, 5)
+    # before 5 Nov an elder child joins: on 5 Nov the others are 2nd and 3rd
+    ChildFactory(household=household, school=school, birth_date=dt.date(2014, 1, 1))
+    assert services.bookings_freeze_prices(day=day) == 2
+    # after 5 Nov the household leaves the city: 5 Nov stays a resident's day
+    household.is_resident = False
+    household.save()
+    prices = _prices((first, second))
+    assert prices[(first.id, day)] == 245  # bracket 3, 2nd child, resident
+    assert prices[(second.id, day)] == 225  # bracket 3, 3rd child, resident
