@@ -59,9 +59,10 @@ def notification_send(
         user=user, subject=subject[:200], body=body, url=url, send_email=email
     )
     if email:
+        from .outbox import enqueue
         from .tasks import notification_email_task
 
-        transaction.on_commit(lambda: notification_email_task.delay(notification.pk))
+        enqueue(notification_email_task, notification.pk)
     return notification
 
 
