@@ -6,6 +6,7 @@ api_v1 = [
     path("", include("backend.core.api_urls")),
     path("", include("family.api_urls")),
     path("canteen/", include("canteen.api_urls")),
+    path("services/", include("canteen.service_api_urls")),
     path("", include("payments.api_urls")),
     path("fleet/", include("fleet.api_urls")),
     path("osquery/", include("fleet.public_urls")),

@@ -20,7 +20,17 @@ from family.selectors import (
 )
 
 from .deadlines import Rules, SchoolCalendar, deadline_for, deadline_rules, format_deadline
-from .models import AttendanceRecord, AttendanceRoll, Booking, Dish, Menu, Variant
+from .models import (
+    CANTEEN_CODE,
+    AttendanceRecord,
+    AttendanceRoll,
+    Booking,
+    Dish,
+    Menu,
+    Service,
+    Tariff,
+    Variant,
+)
 from .pricing import (
     MEAL,
     PACKED_LUNCH,
@@ -46,8 +56,10 @@ from .safety import (
 __all__ = [
     "PriceQuote",
     "BillableMeal",
+    "BillableUnit",
     "meal_price",
     "billable_meals",
+    "billable_units",
     "menus_for_school",
     "child_month_calendar",
     "kitchen_daily_list",
@@ -79,39 +91,69 @@ def meal_price(*, child: Child, day: dt.date, unbooked: bool = False) -> PriceQu
 
 
 @dataclass(frozen=True)
-class BillableMeal:
+class BillableUnit:
+    """One line the monthly run bills: a unit of a service on a day, priced and explained."""
+
     child_id: int
     household_id: int
     day: dt.date
-    kind: str  # meal | packed_lunch | unbooked_meal
+    kind: str  # meal | packed_lunch | unbooked_meal (canteen) | activity (other services)
     amount_cents: int
     currency: str
     explanation: str
-    source: str  # attendance | booking
+    source: str  # attendance | booking | flat_attendance | flat_booking
     source_id: int
+    service_code: str = CANTEEN_CODE
+    service_kind: str = Service.Kind.CANTEEN
+    unit_code: str = ""
+
+
+BillableMeal = BillableUnit  # the canteen's name in the payments contract
 
 
 def billable_meals(
     *, start: dt.date, end: dt.date, child_ids: list[int] | None = None
-) -> list[BillableMeal]:
-    """What families owe for meals in [start, end], set-based (a constant number of queries).
+) -> list[BillableUnit]:
+    """What families owe for canteen meals in [start, end] (see :func:`billable_units`)."""
+    return _billable(start=start, end=end, child_ids=child_ids, canteen_only=True)
+
+
+def billable_units(
+    *, start: dt.date, end: dt.date, child_ids: list[int] | None = None
+) -> list[BillableUnit]:
+    """What families owe for every daily service in [start, end], each line with its service
+    code, set-based (a constant number of queries whatever the count).
 
     Days whose roll was taken bill from attendance: present and absent-unjustified are billed,
     absent-justified is not, present without booking pays the unbooked surcharge. Other days bill
     from the bookings still standing (a roll lists every booked child, so a booked child is never
-    both on a roll and billed from the booking).
+    both on a roll and billed from the booking); waiting-list requests are not billed. A day is
+    priced with the sibling rank and residency frozen on its attendance record (the service day)
+    or its booking, and the income bracket valid that day. A service whose tariff is a monthly
+    flat price bills one line per child and month.
     """
+    return _billable(start=start, end=end, child_ids=child_ids, canteen_only=False)
+
+
+def _billable(
+    *, start: dt.date, end: dt.date, child_ids: list[int] | None, canteen_only: bool
+) -> list[BillableUnit]:
     ids_filter = Q(child_id__in=child_ids) if child_ids is not None else Q()
+    if canteen_only:
+        ids_filter &= Q(service__kind=Service.Kind.CANTEEN)
+    info = ("service_id", "service__code", "service__kind", "unit_id", "unit__code", "unit__name")
     records = list(
         AttendanceRecord.objects.filter(ids_filter, day__gte=start, day__lte=end)
-        .values_list("id", "child_id", "day", "status", "variant", "booking_id")
+        .values_list(
+            "id", "child_id", "day", "status", "variant", "price_rank", "price_resident", *info
+        )
         .iterator(chunk_size=20000)
     )
     bookings = list(
         Booking.objects.filter(
             ids_filter, day__gte=start, day__lte=end, status=Booking.Status.BOOKED
         )
-        .values_list("id", "child_id", "day", "variant")
+        .values_list("id", "child_id", "day", "variant", "price_rank", "price_resident", *info)
         .iterator(chunk_size=20000)
     )
     child_qs = Child.objects.all() if child_ids is None else Child.objects.filter(id__in=child_ids)
@@ -129,76 +171,133 @@ def billable_meals(
         sib_qs.values_list("id", "household_id", "birth_date").iterator(chunk_size=20000)
     )
     assessments = AssessmentBook.load(household_ids=household_ids, start=start, end=end)
-    tariffs = TariffBook.load(start=start, end=end)
+    service_ids = {r[7] for r in records} | {b[6] for b in bookings}
+    books = TariffBook.load_all(start=start, end=end, service_ids=service_ids or [None])
 
     cache: dict[tuple, PriceQuote] = {}
 
-    def price(child_id: int, day: dt.date, kind: str) -> tuple[int, PriceQuote]:
+    def price(child_id, day, kind, frozen_rank, frozen_resident, service, unit_id, unit_name):
         household_id, _school, resident = children[child_id]
         bracket = assessments.bracket(household_id, day)
-        rank = ranks.get(child_id, 1)
-        tariff = tariffs.tariff_for(day)
-        key = (tariff.id, bracket, rank, resident, kind)
+        rank = frozen_rank if frozen_rank is not None else ranks.get(child_id, 1)
+        if frozen_resident is not None:
+            resident = frozen_resident
+        book = books.get(service[0])
+        if book is None:
+            raise NoPrice(
+                _("Aucune grille tarifaire pour le service %(code)s.") % {"code": service[1]}
+            )
+        tariff = book.tariff_for(day)
+        label = "" if service[2] == Service.Kind.CANTEEN else unit_name
+        key = (tariff.id, bracket, rank, resident, kind, unit_id)
         quote = cache.get(key)
         if quote is None:
-            quote = cache[key] = tariffs.quote(
-                day=day, bracket=bracket, rank=rank, resident=resident, kind=kind
+            quote = cache[key] = book.quote(
+                day=day,
+                bracket=bracket,
+                rank=rank,
+                resident=resident,
+                kind=kind,
+                unit_id=unit_id,
+                label=label,
             )
-        return household_id, quote
+        return household_id, quote, tariff
 
-    out: list[BillableMeal] = []
-    attended: set[tuple[int, dt.date]] = set()
+    out: list[BillableUnit] = []
     # A reported illness makes its days past the city's first billed days a justified absence.
     ill = illness_unbilled_days(start=start, end=end, child_ids=child_ids)
-    for rec_id, child_id, day, status, variant, _booking_id in records:
+    flat_seen: set[tuple[int, int, int, int]] = set()
+
+    def emit(child_id, day, kind, source, source_id, frozen_rank, frozen_resident, svc):
+        service_id, code, service_kind, unit_id, unit_code, unit_name = svc
+        household_id, quote, tariff = price(
+            child_id,
+            day,
+            kind,
+            frozen_rank,
+            frozen_resident,
+            (service_id, code, service_kind),
+            unit_id,
+            unit_name,
+        )
+        if tariff.mode == Tariff.Mode.FLAT_MONTH:
+            month_key = (child_id, service_id, day.year, day.month)
+            if month_key in flat_seen:
+                return
+            flat_seen.add(month_key)
+            source = f"flat_{source}"
+        out.append(
+            BillableUnit(
+                child_id,
+                household_id,
+                day,
+                kind,
+                quote.amount_cents,
+                quote.currency,
+                quote.explanation,
+                source,
+                source_id,
+                code,
+                service_kind,
+                unit_code,
+            )
+        )
+
+    attended: set[tuple[int, int, dt.date]] = set()
+    for rec_id, child_id, day, status, variant, f_rank, f_res, *svc in records:
         if child_id not in children:
             continue
-        attended.add((child_id, day))
+        attended.add((child_id, svc[0], day))
         if status == AttendanceRecord.Status.ABSENT_JUSTIFIED:
             continue
         if status == AttendanceRecord.Status.ABSENT_UNJUSTIFIED and (child_id, day) in ill:
             continue
-        if variant == Variant.PACKED_LUNCH:
+        canteen = svc[2] == Service.Kind.CANTEEN
+        if canteen and variant == Variant.PACKED_LUNCH:
             kind = PACKED_LUNCH
         elif status == AttendanceRecord.Status.PRESENT_UNBOOKED:
             kind = UNBOOKED_MEAL
         else:
             kind = MEAL
-        household_id, quote = price(child_id, day, kind)
-        out.append(
-            BillableMeal(
-                child_id,
-                household_id,
-                day,
-                kind,
-                quote.amount_cents,
-                quote.currency,
-                quote.explanation,
-                "attendance",
-                rec_id,
-            )
+        emit(
+            child_id,
+            day,
+            kind if canteen else _service_kind(kind),
+            "attendance",
+            rec_id,
+            f_rank,
+            f_res,
+            svc,
         )
-    for booking_id, child_id, day, variant in bookings:
-        info = children.get(child_id)
-        if info is None or (child_id, day) in attended or (child_id, day) in ill:
+    for booking_id, child_id, day, variant, f_rank, f_res, *svc in bookings:
+        if (
+            child_id not in children
+            or (child_id, svc[0], day) in attended
+            or (child_id, day) in ill
+        ):
             continue
-        kind = PACKED_LUNCH if variant == Variant.PACKED_LUNCH else MEAL
-        household_id, quote = price(child_id, day, kind)
-        out.append(
-            BillableMeal(
-                child_id,
-                household_id,
-                day,
-                kind,
-                quote.amount_cents,
-                quote.currency,
-                quote.explanation,
-                "booking",
-                booking_id,
-            )
+        canteen = svc[2] == Service.Kind.CANTEEN
+        kind = PACKED_LUNCH if canteen and variant == Variant.PACKED_LUNCH else MEAL
+        emit(
+            child_id,
+            day,
+            kind if canteen else ACTIVITY,
+            "booking",
+            booking_id,
+            f_rank,
+            f_res,
+            svc,
         )
-    out.sort(key=lambda m: (m.household_id, m.child_id, m.day))
+    out.sort(key=lambda m: (m.household_id, m.child_id, m.day, m.service_code))
     return out
+
+
+ACTIVITY = "activity"
+
+
+def _service_kind(kind: str) -> str:
+    """Price with the unbooked surcharge when needed, bill as an activity line."""
+    return UNBOOKED_MEAL if kind == UNBOOKED_MEAL else ACTIVITY
 
 
 # --- menus ---------------------------------------------------------------------------------------
@@ -312,16 +411,24 @@ def child_month_calendar(
     child = Child.objects.select_related("household", "school").get(pk=child.pk)
     ctx = child_context(child=child, start=first, end=last)
     bookings = {
-        b.day: b for b in Booking.objects.filter(child=child, day__gte=first, day__lte=last)
+        b.day: b
+        for b in Booking.objects.filter(
+            child=child, day__gte=first, day__lte=last, service__kind=Service.Kind.CANTEEN
+        )
     }
     records = {
         r.day: r
-        for r in AttendanceRecord.objects.filter(child=child, day__gte=first, day__lte=last)
+        for r in AttendanceRecord.objects.filter(
+            child=child, day__gte=first, day__lte=last, service__kind=Service.Kind.CANTEEN
+        )
     }
     rolls = (
         set(
             AttendanceRoll.objects.filter(
-                school_id=child.school_id, day__gte=first, day__lte=last
+                school_id=child.school_id,
+                day__gte=first,
+                day__lte=last,
+                service__kind=Service.Kind.CANTEEN,
             ).values_list("day", flat=True)
         )
         if child.school_id
@@ -353,12 +460,20 @@ def _calendar_day(ctx: ChildContext, day, booking, record, roll_taken, menu, now
     if booked:
         variant = booking.variant
     kind = PACKED_LUNCH if variant == Variant.PACKED_LUNCH else MEAL
+    # Prices frozen on the service day: the record's facts, else the booking's, else today's.
+    frozen = record if record is not None else (booking if booked else None)
+    rank = ctx.rank if frozen is None or frozen.price_rank is None else frozen.price_rank
+    resident = (
+        child.household.is_resident
+        if frozen is None or frozen.price_resident is None
+        else frozen.price_resident
+    )
     try:
         price = ctx.tariffs.quote(
             day=day,
             bracket=ctx.assessments.bracket(child.household_id, day),
-            rank=ctx.rank,
-            resident=child.household.is_resident,
+            rank=rank,
+            resident=resident,
             kind=kind,
         )
     except NoPrice:  # no tariff in force: the page still shows the day
@@ -400,8 +515,8 @@ def _calendar_day(ctx: ChildContext, day, booking, record, roll_taken, menu, now
             result.price = ctx.tariffs.quote(
                 day=day,
                 bracket=ctx.assessments.bracket(child.household_id, day),
-                rank=ctx.rank,
-                resident=child.household.is_resident,
+                rank=rank,
+                resident=resident,
                 kind=UNBOOKED_MEAL if kind == MEAL else kind,
             )
         return result
@@ -471,7 +586,10 @@ def kitchen_lists(*, school_ids: list[int], day: dt.date) -> dict[int, list[Kitc
     )
     bookings = list(
         Booking.objects.filter(
-            child_id__in=concerned.values("id"), day=day, status=Booking.Status.BOOKED
+            child_id__in=concerned.values("id"),
+            day=day,
+            status=Booking.Status.BOOKED,
+            service__kind=Service.Kind.CANTEEN,
         )
         .select_related("child")
         .only(
@@ -554,11 +672,18 @@ def kitchen_lists(*, school_ids: list[int], day: dt.date) -> dict[int, list[Kitc
 
 def roll_sheet(*, school: School, day: dt.date) -> tuple[AttendanceRoll | None, list[dict]]:
     """The roll of a school day: every booked child, plus children already marked."""
-    roll = AttendanceRoll.objects.filter(school=school, day=day).first()
+    roll = AttendanceRoll.objects.filter(
+        school=school, day=day, service__kind=Service.Kind.CANTEEN
+    ).first()
     records = {r.child_id: r for r in AttendanceRecord.objects.filter(roll=roll)} if roll else {}
     booked = {
         b.child_id: b
-        for b in Booking.objects.filter(child__school=school, day=day, status=Booking.Status.BOOKED)
+        for b in Booking.objects.filter(
+            child__school=school,
+            day=day,
+            status=Booking.Status.BOOKED,
+            service__kind=Service.Kind.CANTEEN,
+        )
     }
     children = Child.objects.filter(school=school).order_by("class_name", "last_name", "first_name")
     declarations = pending_health(school_ids=[school.id])
@@ -635,3 +760,30 @@ def meals_booked_by_child(*, start: dt.date, end: dt.date) -> dict[int, int]:
         .annotate(n=Count("id"))
         .values_list("child_id", "n")
     )
+def service_roll_sheet(
+    *, service: Service, school: School, day: dt.date
+) -> tuple[AttendanceRoll | None, list[dict]]:
+    """The roll of one service at one site on one day: every child booked there (whatever their
+    school for a service with its own site), plus the site's children already marked."""
+    roll = AttendanceRoll.objects.filter(school=school, service=service, day=day).first()
+    records = {r.child_id: r for r in AttendanceRecord.objects.filter(roll=roll)} if roll else {}
+    booked_qs = Booking.objects.filter(service=service, day=day, status=Booking.Status.BOOKED)
+    if not service.site_id:
+        booked_qs = booked_qs.filter(child__school=school)
+    booked = {b.child_id: b for b in booked_qs.select_related("unit")}
+    children = Child.objects.filter(Q(id__in=list(booked)) | Q(id__in=list(records))).order_by(
+        "class_name", "last_name", "first_name"
+    )
+    rows = []
+    for child in children:
+        booking = booked.get(child.id)
+        record = records.get(child.id)
+        rows.append(
+            {
+                "child": child,
+                "booked": booking is not None,
+                "unit": booking.unit.name if booking else "",
+                "status": record.status if record else None,
+            }
+        )
+    return roll, rows

@@ -22,6 +22,7 @@ from family.models import School
 from . import forecasts, selectors, services
 from .deadlines import monday_of
 from .models import COURSE_ORDER, AllergenPresence, AttendanceRecord, Dish, Menu, Variant
+from .page_helpers import MONTH_NAMES, _parse_date, _report
 from .permissions import (
     can_edit_citywide_menus,
     child_for_user,
@@ -36,20 +37,6 @@ WEEKDAY_NAMES = [
     gettext_lazy("Mercredi"),
     gettext_lazy("Jeudi"),
     gettext_lazy("Vendredi"),
-]
-MONTH_NAMES = [
-    gettext_lazy("janvier"),
-    gettext_lazy("février"),
-    gettext_lazy("mars"),
-    gettext_lazy("avril"),
-    gettext_lazy("mai"),
-    gettext_lazy("juin"),
-    gettext_lazy("juillet"),
-    gettext_lazy("août"),
-    gettext_lazy("septembre"),
-    gettext_lazy("octobre"),
-    gettext_lazy("novembre"),
-    gettext_lazy("décembre"),
 ]
 STATE_TAGS = {
     "booked": "tag-ok",
@@ -66,16 +53,6 @@ LEVEL_TAGS = {
     "packed_lunch": "tag-ok",
     "no_allergy": "",
 }
-
-
-def _parse_date(value: str | None, default: dt.date | None = None) -> dt.date | None:
-    if not value:
-        return default
-    try:
-        day = dt.date.fromisoformat(value)
-    except ValueError:
-        return default
-    return day if dt.date(2000, 1, 1) <= day <= dt.date(2100, 12, 31) else default
 
 
 # --- parent calendar -----------------------------------------------------------------------------
@@ -111,20 +88,6 @@ class RangeForm(forms.Form):
     end = forms.DateField(
         label=gettext_lazy("Au (inclus)"), widget=forms.DateInput(attrs={"type": "date"})
     )
-
-
-def _report(request, result, verb_done: str) -> None:
-    done = len(result.booked) + len(result.cancelled)
-    if done:
-        messages.success(request, verb_done % {"n": done})
-    for _child, _day, reason in result.skipped[:8]:
-        messages.warning(request, reason)
-    if len(result.skipped) > 8:
-        messages.warning(
-            request, _("… et %(n)s autres jours non modifiés.") % {"n": len(result.skipped) - 8}
-        )
-    if not done and not result.skipped:
-        messages.warning(request, _("Rien à modifier."))
 
 
 @role_required("parent", "staff", "admin")

@@ -1,9 +1,11 @@
 """Where billable meals come from: a thin adapter over the canteen's selectors.
 
-The contract (``canteen.selectors.billable_meals(*, start, end, child_ids=None)``) returns
+The contract (``canteen.selectors.billable_units(*, start, end, child_ids=None)``, every daily
+service; ``billable_meals`` is its canteen-only subset) returns
 ``BillableMeal`` objects with: child_id, household_id, day, kind ("meal" | "packed_lunch" |
-"unbooked_meal"), amount_cents, currency, explanation, source ("attendance" | "booking") and
-source_id. Tests and the benchmark replace :func:`billable_meals` (``monkeypatch`` or
+"unbooked_meal" | "activity"), amount_cents, currency, explanation, source ("attendance" |
+"booking" | "flat_attendance" | "flat_booking"), source_id and, for lines of other services than
+the canteen, service_code. Tests and the benchmark replace :func:`billable_meals` (``monkeypatch`` or
 :func:`use_meal_source`) to feed meals directly.
 """
 
@@ -49,7 +51,9 @@ def billable_meals(
 ) -> list[BillableMealLike]:
     if _override is not None:
         return list(_override(start=start, end=end, child_ids=child_ids))
-    return list(canteen_selectors.billable_meals(start=start, end=end, child_ids=child_ids))
+    # Every daily service (canteen, care, centres), each line with its service code.
+    units: list[Any] = canteen_selectors.billable_units(start=start, end=end, child_ids=child_ids)
+    return units
 
 
 @contextlib.contextmanager

@@ -298,6 +298,15 @@ def billing_run_for_period(
     return run
 
 
+def _line_text(meal) -> str:
+    """The line's text; a daily service other than the canteen starts with its service code."""
+    code = getattr(meal, "service_code", "")
+    text = meal.explanation or ""
+    if code and getattr(meal, "service_kind", "canteen") != "canteen":
+        text = f"[{code}] {text}"
+    return text[:255]
+
+
 def _bill_batch(
     *,
     batch,
@@ -353,7 +362,7 @@ def _bill_batch(
                 stats["unknown_kind"] += 1
                 continue
             stats["meals"] += 1
-            text = (meal.explanation or "")[:255]
+            text = _line_text(meal)
             only = single_payer.get(child_id)
             if only is not None:  # the common case: one payer, the whole price
                 if only in to_bill:
