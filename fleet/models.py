@@ -382,6 +382,15 @@ class RepairNote(models.Model):
     state_from = models.CharField(max_length=16, blank=True)
     state_to = models.CharField(max_length=16, blank=True)
 
+    @property
+    def state_from_label(self) -> str:
+        """The state before, as a person reads it; "" for a ticket's first note."""
+        return str(RepairTicket.State(self.state_from).label) if self.state_from else ""
+
+    @property
+    def state_to_label(self) -> str:
+        return str(RepairTicket.State(self.state_to).label) if self.state_to else ""
+
     class Meta:
         ordering = ["created_at", "id"]
 

@@ -9,6 +9,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from .forms import LoginForm
+from .homes import panels_for
 from .nav import nav_items
 from .permissions import role_required
 from .selectors import notification_list
@@ -32,7 +33,11 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def _role_home(request: HttpRequest, title: str, intro: str) -> HttpResponse:
     cards = [item for item in nav_items(request.user) if item.description]
-    return render(request, "core/role_home.html", {"title": title, "intro": intro, "cards": cards})
+    return render(
+        request,
+        "core/role_home.html",
+        {"title": title, "intro": intro, "cards": cards, "panels": panels_for(request.user)},
+    )
 
 
 @role_required("parent")

@@ -35,9 +35,7 @@ def shape(path: str) -> str:
 
 
 def same_site_links(page) -> list[str]:
-    hrefs = page.eval_on_selector_all(
-        "a[href]", "els => els.map(e => e.getAttribute('href'))"
-    )
+    hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))")
     found = []
     for href in hrefs:
         parts = urlsplit(href)
@@ -59,8 +57,10 @@ def pages_of(page, base_url: str, home: str, limit: int = 60) -> list[str]:
         if key in seen_shapes:
             continue
         response = page.goto(f"{base_url}{path}")
-        if response is None or response.status >= 400 or "text/html" not in (
-            response.headers.get("content-type", "")
+        if (
+            response is None
+            or response.status >= 400
+            or "text/html" not in (response.headers.get("content-type", ""))
         ):
             continue
         seen_shapes.add(key)
