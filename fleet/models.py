@@ -382,6 +382,12 @@ class RepairNote(models.Model):
     state_from = models.CharField(max_length=16, blank=True)
     state_to = models.CharField(max_length=16, blank=True)
 
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.ticket} {self.created_at:%Y-%m-%d}"
+
     @property
     def state_from_label(self) -> str:
         """The state before, as a person reads it; "" for a ticket's first note."""
@@ -390,12 +396,6 @@ class RepairNote(models.Model):
     @property
     def state_to_label(self) -> str:
         return str(RepairTicket.State(self.state_to).label) if self.state_to else ""
-
-    class Meta:
-        ordering = ["created_at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.ticket} {self.created_at:%Y-%m-%d}"
 
 
 class LiveQuery(models.Model):
