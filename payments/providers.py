@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import stripe
 from django.conf import settings
 
+from .declines import decline_code
 from .models import Payment, Refund
 
 
@@ -96,7 +97,11 @@ def _intent_result(intent: Any) -> ProviderResult:
     message = ""
     if intent.get("status") == "requires_payment_method" and error:
         status = Payment.Status.FAILED
-        message = error.get("message") or ""
+        message = decline_code(
+            code=error.get("code") or "",
+            decline_code=error.get("decline_code") or "",
+            message=error.get("message") or "",
+        )
     if intent.get("status") == "requires_action":
         message = "authentication_required"
     return ProviderResult(
@@ -135,7 +140,12 @@ class StripeProvider:
             intent = stripe.PaymentIntent.create(**params, idempotency_key=payment.idempotency_key)
         except stripe.CardError as exc:
             return ProviderResult(
-                status=Payment.Status.FAILED, failure_message=exc.user_message or str(exc)
+                status=Payment.Status.FAILED,
+                failure_message=decline_code(
+                    code=exc.code or "",
+                    decline_code=getattr(exc, "decline_code", "") or "",
+                    message=exc.user_message or str(exc),
+                ),
             )
         except stripe.StripeError as exc:
             raise ProviderError(str(exc)) from exc

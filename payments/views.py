@@ -3,12 +3,15 @@ runs, counter payments, refunds, exports, reconciliation)."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
 from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -17,6 +20,7 @@ from backend.core.exceptions import ApplicationError
 from backend.core.permissions import role_required
 
 from . import permissions as perms
+from .declines import decline_reason
 from .forms import (
     BillingRunForm,
     CancelInvoiceForm,
@@ -60,12 +64,17 @@ def home(request):
         "open_invoices": open_invoices,
         "other_invoices": [i for i in invoices if i not in open_invoices],
         "balance": household_balance_cents(household=household) if household else 0,
+        "due_total": sum(i.outstanding_cents for i in open_invoices),
+        "balance_differs": False,
         "account": account,
         "prepaid": PaymentSettings.current().mode == PaymentSettings.Mode.PREPAID,
         "year": timezone.localdate().year - 1
         if timezone.localdate().month < 3
         else timezone.localdate().year,
     }
+    context["balance_differs"] = (
+        context["balance"] < 0 and -context["balance"] != context["due_total"]
+    )
     return _no_store(render(request, "payments/home.html", context))
 
 
@@ -173,14 +182,28 @@ def payment_detail(request, pk):
                 )
             except ProviderError:
                 pass
+    allocations = list(payment.allocations.select_related("invoice"))
+    failed = payment.status == Payment.Status.FAILED
+    retry_url = ""
+    if failed and request.user.is_parent:
+        still_open = [a.invoice.pk for a in allocations if a.invoice.is_open]
+        if still_open:
+            retry_url = (
+                reverse("payments:pay") + "?" + urlencode([("invoice", i) for i in still_open])
+            )
     return _no_store(
         render(
             request,
             "payments/payment_detail.html",
             {
-                "title": _("Paiement %(number)s") % {"number": payment.receipt_number},
+                # a declined payment has no receipt: its page is not titled with a receipt number
+                "title": _("Paiement non abouti")
+                if failed
+                else _("Paiement %(number)s") % {"number": payment.receipt_number},
                 "payment": payment,
-                "allocations": payment.allocations.select_related("invoice"),
+                "failure_reason": decline_reason(payment.failure_message) if failed else "",
+                "retry_url": retry_url,
+                "allocations": allocations,
                 "refunds": payment.refunds.all(),
             },
         )

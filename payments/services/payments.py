@@ -14,6 +14,7 @@ from backend.core.exceptions import ApplicationError
 from backend.core.models import ActorKind
 from backend.core.services import audit_record, notification_send
 
+from ..declines import decline_reason
 from ..models import Account, Invoice, LedgerEntry, Payment, PaymentAllocation, Refund
 from ..providers import ProviderError, ProviderResult, provider_for
 from .ledger import ledger_entry_add
@@ -197,7 +198,7 @@ def payment_apply_status(*, payment_id: int, status: str, failure_message: str =
                 "Votre paiement de %(amount)s n'a pas abouti : %(reason)s. Vos factures restent à régler."
             ) % {
                 "amount": _fmt(payment.amount_cents, payment.currency),
-                "reason": payment.failure_message,
+                "reason": decline_reason(payment.failure_message).rstrip("."),
             }
             if payment.provider == Payment.Provider.SEPA:
                 body = _(
@@ -205,7 +206,7 @@ def payment_apply_status(*, payment_id: int, status: str, failure_message: str =
                     "régler ; vous pouvez la payer en ligne ou au guichet."
                 ) % {
                     "amount": _fmt(payment.amount_cents, payment.currency),
-                    "reason": payment.failure_message,
+                    "reason": decline_reason(payment.failure_message).rstrip("."),
                 }
             notification_send(
                 user=user, subject=_("Paiement non abouti"), body=body, url="/paiements/"

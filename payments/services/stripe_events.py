@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from ..declines import decline_code
 from ..models import Account, Payment, StripeEvent
 from ..providers import ProviderError, StripeProvider, as_dict, stripe_configure
 from .payments import payment_apply_status, refund_record_from_provider
@@ -116,7 +117,12 @@ def _handle(event: StripeEvent) -> tuple[str, str]:
             or str(obj.get("currency", "")).lower() != payment.currency.lower()
         ):
             return StripeEvent.Status.FAILED, "amount or currency differs from our payment"
-        message = ((obj.get("last_payment_error") or {}).get("message")) or ""
+        error = obj.get("last_payment_error") or {}
+        message = decline_code(
+            code=error.get("code") or "",
+            decline_code=error.get("decline_code") or "",
+            message=error.get("message") or "",
+        )
         payment_apply_status(
             payment_id=payment.pk, status=PAYMENT_INTENT_STATUS[kind], failure_message=message
         )
