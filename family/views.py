@@ -13,6 +13,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -49,14 +50,22 @@ def post_action(fallback_url_name: str):
                 return view(request, *args, **kwargs)
             except ApplicationError as exc:
                 messages.error(request, exc.message)
-                back = request.POST.get("next") or ""
-                if back.startswith("/") and not back.startswith("//"):
-                    return redirect(back)
-                return redirect(fallback_url_name)
+                return redirect(_page_of_action(request) or fallback_url_name)
 
         return wrapped
 
     return decorator
+
+
+def _page_of_action(request) -> str:
+    """Where an error is shown: the page the action was taken on (``next``, else the same-site
+    referring page), so a refused action never throws the person back to a list."""
+    for candidate in (request.POST.get("next") or "", request.META.get("HTTP_REFERER") or ""):
+        if candidate and url_has_allowed_host_and_scheme(
+            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return candidate
+    return ""
 
 
 def _form_errors(request, form) -> None:
@@ -535,7 +544,18 @@ def application_upload(request, application_id: int):
 def application_submit(request, application_id: int):
     application = _application_action(request, application_id, staff_only=False)
     services.application_submit(actor=request.user, application=application)
-    messages.success(request, _("Demande envoyée."))
+    missing = selectors.application_missing_documents(application=application, for_acceptance=False)
+    if missing:
+        messages.warning(
+            request,
+            _(
+                "Demande envoyée. Il manque encore : %(documents)s. Ajoutez-les ci-dessous : "
+                "l'école ne peut pas instruire la demande sans eux."
+            )
+            % {"documents": ", ".join(str(row["label"]) for row in missing)},
+        )
+    else:
+        messages.success(request, _("Demande envoyée avec toutes les pièces demandées."))
     return redirect("family:application-detail", application.pk)
 
 
