@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from backend.accounts.models import Role, User
+from backend.core.confirm import confirmation_page, needs_confirmation
 from backend.core.exceptions import ApplicationError
 from backend.core.permissions import is_parent, role_required
 
@@ -564,6 +565,22 @@ def application_submit(request, application_id: int):
 @post_action("family:applications")
 def application_withdraw(request, application_id: int):
     application = _application_action(request, application_id, staff_only=False)
+    if needs_confirmation(request):
+        return confirmation_page(
+            request,
+            title=_("Retirer la demande %(code)s") % {"code": application.tracking_code_display},
+            summary=[
+                _("Enfant : %(name)s") % {"name": application.child},
+                _("École : %(school)s") % {"school": application.school},
+                _("Année scolaire : %(year)s") % {"year": application.school_year},
+                _("État actuel : %(state)s") % {"state": application.get_state_display()},
+            ],
+            warning=_(
+                "Une demande retirée ne peut pas être reprise : il faudrait en déposer une nouvelle."
+            ),
+            confirm_label=_("Retirer la demande"),
+            cancel_url=reverse("family:application-detail", args=[application.pk]),
+        )
     services.application_withdraw(
         actor=request.user, application=application, reason=request.POST.get("reason", "")
     )
@@ -870,6 +887,23 @@ def activity_register(request, activity_id: int):
 @post_action("family:activities")
 def activity_cancel(request, registration_id: int):
     registration = perms.activity_registration_for_user(request.user, registration_id)
+    if needs_confirmation(request):
+        return confirmation_page(
+            request,
+            title=_("Annuler une inscription à une activité"),
+            summary=[
+                _("Enfant : %(name)s") % {"name": registration.child},
+                _("Activité : %(activity)s (%(school)s)")
+                % {"activity": registration.activity.name, "school": registration.activity.school},
+                _("État : %(state)s") % {"state": registration.get_state_display()},
+            ],
+            warning=_(
+                "La place est libérée et proposée aussitôt à la liste d'attente : "
+                "elle ne pourra pas être reprise."
+            ),
+            confirm_label=_("Annuler l'inscription"),
+            cancel_url=reverse("family:activities"),
+        )
     services.activity_registration_cancel(actor=request.user, registration=registration)
     messages.success(request, _("Inscription annulée."))
     return redirect("family:activities")

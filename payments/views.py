@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from backend.core.confirm import confirmation_page, needs_confirmation
 from backend.core.exceptions import ApplicationError
 from backend.core.permissions import role_required
 
@@ -34,7 +35,12 @@ from .forms import (
 )
 from .models import BillingRun, Invoice, LedgerEntry, Payment, PaymentSettings
 from .receipts import certificate_pdf, receipt_pdf
-from .selectors import balances_for_accounts, household_balance_cents, pending_debit_invoice_ids
+from .selectors import (
+    balances_for_accounts,
+    format_cents,
+    household_balance_cents,
+    pending_debit_invoice_ids,
+)
 
 
 def server_confirm() -> bool:
@@ -363,6 +369,22 @@ def staff_issue(request):
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("payments:staff")
+    if needs_confirmation(request):
+        drafts = Invoice.objects.filter(status=Invoice.Status.DRAFT, period=period)
+        n = drafts.count()
+        total = sum(drafts.values_list("total_cents", flat=True))
+        return confirmation_page(
+            request,
+            title=_("Émettre les factures de %(period)s") % {"period": period.strftime("%m/%Y")},
+            summary=[
+                _("%(n)d factures en brouillon, %(total)s au total")
+                % {"n": n, "total": format_cents(total)},
+                _("Chaque payeur reçoit sa facture par e-mail et dans son espace."),
+            ],
+            warning=_("Une facture émise ne se modifie plus : seul un avoir peut la corriger."),
+            confirm_label=_("Émettre et prévenir les familles"),
+            cancel_url=reverse("payments:staff"),
+        )
     count = invoices_issue(period=period, actor=request.user)
     messages.success(request, _("%(count)d factures émises.") % {"count": count})
     return redirect("payments:staff")
