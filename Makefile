@@ -7,7 +7,7 @@ UV := $(VENV)/bin/uv
 PORT ?= 8000
 export PORT
 
-.PHONY: browser-deps demo test install lint check messages stack clean-demo bench typecheck
+.PHONY: browser-deps demo test install lint check messages stack clean-demo bench typecheck depgraph schema
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -68,5 +68,13 @@ clean-demo:
 
 # mypy (django-stubs + drf-stubs) on the layers that hold the rules: services and selectors.
 TYPED := backend/core/services.py backend/core/selectors.py backend/core/permissions.py $(wildcard */services.py */services/*.py */selectors.py */selectors/*.py)
+# The OpenAPI schema, versioned in the repo: a change of the API shows up in review.
+schema: install
+	DJANGO_SETTINGS_MODULE=backend.settings.test $(PY) manage.py spectacular --file docs/api/openapi.yaml --validate --fail-on-warn
+
+# The app dependency graph, read from the imports, written into docs/architecture.md (fails on a cycle).
+depgraph: install
+	$(PY) -m backend.core.depgraph --write docs/architecture.md
+
 typecheck: install
 	$(VENV)/bin/mypy $(TYPED)

@@ -9,7 +9,7 @@ records every request body. Memory and CPU come from ``resource.getrusage(RUSAGE
     .venv/bin/python bench/agent_bench.py --seconds 60 # full
     .venv/bin/python bench/agent_bench.py --json       # machine-readable
 
-Targets (PRODUCT.md): RSS < 30 MB, < 1 s CPU per collection and report, < 4 KB gzip per
+Targets (docs/agent.md): RSS < 30 MB, < 1 s CPU per collection and report, < 4 KB gzip per
 periodic report.
 """
 

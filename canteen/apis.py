@@ -12,10 +12,10 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.core.access import IsFamilyMember, IsStaff
 from backend.core.allergens import Allergen
-from backend.core.api import Pagination
+from backend.core.api import Pagination, paginated
 from backend.core.exceptions import ApplicationError
-from backend.core.permissions import RolePermission
 
 from . import forecasts, selectors, services
 from .deadlines import monday_of
@@ -33,8 +33,6 @@ class BoundedDateField(serializers.DateField):
         return day
 
 
-FAMILY_ROLES = RolePermission.for_roles("parent", "staff", "admin")
-STAFF_ROLES = RolePermission.for_roles("staff", "admin")
 MAX_RANGE_DAYS = 400
 
 
@@ -74,27 +72,34 @@ class DishSerializer(serializers.Serializer):
         return value
 
 
-def _menu_out(menu) -> dict:
-    return {
-        "id": menu.id,
-        "day": menu.day.isoformat(),
-        "school": menu.school_id,
-        "published": menu.published,
-        "note": menu.note,
-        "dishes": [
-            {
-                "course": d.course,
-                "variant": d.variant,
-                "name": d.name,
-                "allergens": {code: d.presence(code) for code in Allergen.values},
-            }
-            for d in menu.dishes.all()
-        ],
-    }
+class DishOutput(serializers.Serializer):
+    course = serializers.CharField()
+    variant = serializers.CharField()
+    name = serializers.CharField()
+    allergens = serializers.SerializerMethodField(
+        help_text="For each of the 14 EU allergens: contains, may_contain, free or unknown."
+    )
+
+    @extend_schema_field(
+        {"type": "object", "additionalProperties": {"type": "string"}, "example": {"milk": "free"}}
+    )
+    def get_allergens(self, dish) -> dict[str, str]:
+        return {code: dish.presence(code) for code in Allergen.values}
+
+
+class MenuOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    day = serializers.DateField()
+    school = serializers.IntegerField(source="school_id", allow_null=True)
+    published = serializers.BooleanField()
+    note = serializers.CharField()
+    dishes = DishOutput(many=True, source="dishes.all")
 
 
 class MenuListApi(APIView):
     """Published menus of a school (its own, else the city-wide one), day by day. No login needed."""
+
+    pagination_class = Pagination
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
@@ -133,16 +138,13 @@ class MenuListApi(APIView):
             if school is None:
                 raise ApplicationError(_("École inconnue."), status_code=404)
         menus = selectors.menus_for_school(school=school, start=start, end=end)
-        rows = [_menu_out(menus[d]) for d in sorted(menus)]
-        paginator = Pagination()
-        page = paginator.paginate_queryset(rows, request, view=self)
-        return paginator.get_paginated_response(page)
+        return paginated(request, self, [menus[d] for d in sorted(menus)], MenuOutput)
 
 
 class MenuSaveApi(APIView):
     """Create or replace a day's menu (staff: their schools; administrators: also city-wide)."""
 
-    permission_classes = [STAFF_ROLES]
+    permission_classes = [IsStaff]
 
     class InputSerializer(serializers.Serializer):
         school = serializers.IntegerField(required=False, allow_null=True, min_value=1)
@@ -184,7 +186,7 @@ def _menu_school(user, school_id):
 
 
 class MenuCopyWeekApi(APIView):
-    permission_classes = [STAFF_ROLES]
+    permission_classes = [IsStaff]
 
     class InputSerializer(serializers.Serializer):
         school = serializers.IntegerField(required=False, allow_null=True, min_value=1)
@@ -259,7 +261,9 @@ class BookingsApi(APIView):
     """GET: bookings of the children you reach. POST: book days (a list, strict) or a weekday
     pattern over a period (closed and past-deadline days skipped and reported)."""
 
-    permission_classes = [FAMILY_ROLES]
+    pagination_class = Pagination
+
+    permission_classes = [IsFamilyMember]
 
     class FilterSerializer(serializers.Serializer):
         child = serializers.IntegerField(required=False, min_value=1)
@@ -306,11 +310,12 @@ class BookingsApi(APIView):
             qs = qs.filter(day__lte=v["end"])
         if v.get("status"):
             qs = qs.filter(status=v["status"])
-        paginator = Pagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        prices = selectors.booking_prices(list(page))
-        return paginator.get_paginated_response(
-            BookingOutput(page, many=True, context={"prices": prices}).data
+        return paginated(
+            request,
+            self,
+            qs,
+            BookingOutput,
+            context=lambda page: {"prices": selectors.booking_prices(list(page))},
         )
 
     @extend_schema(request=InputSerializer, responses={201: RESULT_SCHEMA, 200: RESULT_SCHEMA})
@@ -340,7 +345,7 @@ class BookingsApi(APIView):
 class BookingsCancelApi(APIView):
     """Cancel days (a list, strict) or a range (days past their deadline kept and reported)."""
 
-    permission_classes = [FAMILY_ROLES]
+    permission_classes = [IsFamilyMember]
 
     class InputSerializer(serializers.Serializer):
         child = serializers.IntegerField(min_value=1)
@@ -373,7 +378,7 @@ class BookingsCancelApi(APIView):
 
 
 class BookingsCopyWeekApi(APIView):
-    permission_classes = [FAMILY_ROLES]
+    permission_classes = [IsFamilyMember]
 
     class InputSerializer(serializers.Serializer):
         child = serializers.IntegerField(min_value=1)
@@ -398,28 +403,54 @@ class BookingsCopyWeekApi(APIView):
         )
 
 
+class CalendarPriceOutput(serializers.Serializer):
+    amount_cents = serializers.IntegerField()
+    currency = serializers.CharField()
+    explanation = serializers.CharField()
+
+
+class AllergenCheckOutput(serializers.Serializer):
+    level = serializers.CharField()
+    warning = serializers.BooleanField(source="warn")
+    message = serializers.CharField()
+
+
+class CalendarDayOutput(serializers.Serializer):
+    day = serializers.DateField()
+    state = serializers.ChoiceField(choices=list(selectors.STATE_LABELS))
+    label = serializers.CharField()
+    closed_reason = serializers.CharField(allow_null=True)
+    deadline = serializers.DateTimeField(allow_null=True)
+    deadline_text = serializers.CharField()
+    can_book = serializers.BooleanField()
+    can_cancel = serializers.BooleanField()
+    locked = serializers.BooleanField()
+    attendance = serializers.CharField(allow_null=True)
+    variant = serializers.SerializerMethodField()
+    price = CalendarPriceOutput(allow_null=True)
+    allergen_check = AllergenCheckOutput(source="safety", allow_null=True)
+
+    def get_variant(self, day) -> str | None:
+        return day.variant if day.state != "closed" else None
+
+
+class ChildCalendarOutput(serializers.Serializer):
+    child = serializers.IntegerField()
+    month = serializers.CharField(help_text="YYYY-MM")
+    days = CalendarDayOutput(many=True)
+
+
 class ChildCalendarApi(APIView):
     """The month calendar of one child: state, deadline, price explanation and allergen check."""
 
-    permission_classes = [FAMILY_ROLES]
+    permission_classes = [IsFamilyMember]
 
     class FilterSerializer(serializers.Serializer):
         month = serializers.RegexField(
             r"^\d{4}-(0[1-9]|1[0-2])$", required=False, help_text="YYYY-MM"
         )
 
-    @extend_schema(
-        parameters=[FilterSerializer],
-        responses=inline_serializer(
-            "CalendarDay",
-            {
-                "day": BoundedDateField(),
-                "state": serializers.CharField(),
-                "deadline": serializers.DateTimeField(),
-            },
-            many=True,
-        ),
-    )
+    @extend_schema(parameters=[FilterSerializer], responses=ChildCalendarOutput)
     def get(self, request, child_id: int):
         child = child_for_user(request.user, child_id)
         params = self.FilterSerializer(data=request.query_params)
@@ -436,50 +467,11 @@ class ChildCalendarApi(APIView):
             household_id=child.household_id,
             data={"month": month},
         )
-        return Response(
-            {
-                "child": child.id,
-                "month": month,
-                "days": [
-                    {
-                        "day": d.day.isoformat(),
-                        "state": d.state,
-                        "label": d.label,
-                        "closed_reason": d.closed_reason,
-                        "deadline": d.deadline.isoformat() if d.deadline else None,
-                        "deadline_text": d.deadline_text,
-                        "can_book": d.can_book,
-                        "can_cancel": d.can_cancel,
-                        "locked": d.locked,
-                        "attendance": d.attendance,
-                        "variant": d.variant if d.state != "closed" else None,
-                        "price": (
-                            {
-                                "amount_cents": d.price.amount_cents,
-                                "currency": d.price.currency,
-                                "explanation": d.price.explanation,
-                            }
-                            if d.price
-                            else None
-                        ),
-                        "allergen_check": (
-                            {
-                                "level": d.safety.level,
-                                "warning": d.safety.warn,
-                                "message": d.safety.message,
-                            }
-                            if d.safety
-                            else None
-                        ),
-                    }
-                    for d in days
-                ],
-            }
-        )
+        return Response(ChildCalendarOutput({"child": child.id, "month": month, "days": days}).data)
 
 
 class PriceApi(APIView):
-    permission_classes = [FAMILY_ROLES]
+    permission_classes = [IsFamilyMember]
 
     class FilterSerializer(serializers.Serializer):
         child = serializers.IntegerField(min_value=1)
@@ -521,7 +513,7 @@ class PriceApi(APIView):
 class AttendanceApi(APIView):
     """GET: the roll sheet of a school day. POST: take the roll (locks the day)."""
 
-    permission_classes = [STAFF_ROLES]
+    permission_classes = [IsStaff]
 
     class FilterSerializer(serializers.Serializer):
         school = serializers.IntegerField(min_value=1)
@@ -599,26 +591,48 @@ class AttendanceApi(APIView):
         return Response({"roll": roll.id}, status=status.HTTP_201_CREATED)
 
 
+class ForecastRowOutput(serializers.Serializer):
+    school_id = serializers.IntegerField()
+    school_code = serializers.CharField()
+    school = serializers.CharField()
+    day = serializers.DateField()
+    variant = serializers.CharField()
+    meals = serializers.IntegerField()
+
+
+class KitchenForecastOutput(serializers.Serializer):
+    start = serializers.DateField()
+    rows = ForecastRowOutput(many=True)
+
+
+class KitchenEntryOutput(serializers.Serializer):
+    child_id = serializers.IntegerField()
+    name = serializers.CharField()
+    class_name = serializers.CharField()
+    allergies = serializers.ListField(child=serializers.CharField())
+    has_pai = serializers.BooleanField()
+    variant = serializers.CharField()
+    level = serializers.CharField()
+    action = serializers.CharField()
+
+
+class KitchenListOutput(serializers.Serializer):
+    school = serializers.IntegerField()
+    day = serializers.DateField()
+    children = KitchenEntryOutput(many=True)
+
+
 class ForecastApi(APIView):
     """Meals per school, day and variant for the coming days, from bookings (staff: their schools)."""
 
-    permission_classes = [STAFF_ROLES]
+    permission_classes = [IsStaff]
 
     class FilterSerializer(serializers.Serializer):
         start = BoundedDateField(required=False)
         days = serializers.IntegerField(required=False, min_value=1, max_value=31, default=1)
         school = serializers.IntegerField(required=False, min_value=1)
 
-    @extend_schema(
-        parameters=[FilterSerializer],
-        responses=inline_serializer(
-            "KitchenForecast",
-            {
-                "start": BoundedDateField(),
-                "rows": serializers.ListField(child=serializers.DictField()),
-            },
-        ),
-    )
+    @extend_schema(parameters=[FilterSerializer], responses=KitchenForecastOutput)
     def get(self, request):
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -631,27 +645,19 @@ class ForecastApi(APIView):
         frame = forecasts.meal_forecast(
             start=start, end=start + dt.timedelta(days=v["days"] - 1), school_ids=school_ids
         )
-        return Response({"start": start.isoformat(), "rows": forecasts.frame_records(frame)})
+        return Response(
+            KitchenForecastOutput({"start": start, "rows": forecasts.frame_records(frame)}).data
+        )
 
 
 class KitchenListApi(APIView):
-    permission_classes = [STAFF_ROLES]
+    permission_classes = [IsStaff]
 
     class FilterSerializer(serializers.Serializer):
         school = serializers.IntegerField(min_value=1)
         day = BoundedDateField(required=False)
 
-    @extend_schema(
-        parameters=[FilterSerializer],
-        responses=inline_serializer(
-            "KitchenList",
-            {
-                "school": serializers.IntegerField(),
-                "day": BoundedDateField(),
-                "children": serializers.ListField(child=serializers.DictField()),
-            },
-        ),
-    )
+    @extend_schema(parameters=[FilterSerializer], responses=KitchenListOutput)
     def get(self, request):
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -665,5 +671,5 @@ class KitchenListApi(APIView):
             data={"day": day.isoformat()},
         )
         return Response(
-            {"school": school.id, "day": day.isoformat(), "children": [e.__dict__ for e in entries]}
+            KitchenListOutput({"school": school.id, "day": day, "children": entries}).data
         )

@@ -7,8 +7,8 @@ import datetime as dt
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from backend.core.access import is_city_admin, is_parent, is_staff_or_admin
 from backend.core.homes import Panel
-from backend.core.permissions import is_city_admin, is_parent, is_staff_or_admin
 
 from .permissions import staff_schools, visible_children
 from .selectors import child_home_summary, rolls_today

@@ -1,8 +1,8 @@
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from backend.core.access import is_parent, is_staff_or_admin
 from backend.core.nav import NavItem
-from backend.core.permissions import is_parent, is_staff_or_admin
 
 
 def items(user) -> list[NavItem]:

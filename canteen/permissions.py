@@ -9,39 +9,42 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.http import Http404
 
-from backend.core.permissions import is_city_admin, is_parent, is_school_staff
+from backend.core.access import (
+    get_or_404,
+    is_city_admin,
+    is_parent,
+    is_staff_or_admin,
+    staff_school_ids,
+)
 from family.models import Child, School
-from family.permissions import children_for_user, staff_school_ids
+from family.permissions import children_for_user
 
 from .models import Booking, Menu
 
 
 def visible_children(user) -> QuerySet[Child]:
-    if not (is_parent(user) or is_school_staff(user) or is_city_admin(user)):
+    if not (is_parent(user) or is_staff_or_admin(user)):
         return Child.objects.none()
     return children_for_user(user)
 
 
 def child_for_user(user, child_id) -> Child:
     """A child whose meals ``user`` may see and book (parents: theirs; staff: their schools')."""
-    try:
-        return visible_children(user).select_related("household", "school").get(pk=int(child_id))
-    except (Child.DoesNotExist, ValueError, TypeError):
-        raise Http404
+    return get_or_404(visible_children(user).select_related("household", "school"), child_id)
 
 
 def booking_for_user(user, booking_id) -> Booking:
-    try:
-        return Booking.objects.select_related("child", "child__household", "child__school").get(
-            pk=int(booking_id), child__in=visible_children(user)
-        )
-    except (Booking.DoesNotExist, ValueError, TypeError):
-        raise Http404
+    return get_or_404(
+        Booking.objects.select_related("child", "child__household", "child__school").filter(
+            child__in=visible_children(user)
+        ),
+        booking_id,
+    )
 
 
 def school_ids_for_staff(user) -> list[int] | None:
     """Schools whose rolls, menus and forecasts ``user`` may handle; ``None`` means all."""
-    if not (is_school_staff(user) or is_city_admin(user)):
+    if not is_staff_or_admin(user):
         raise Http404
     return staff_school_ids(user)
 
@@ -53,10 +56,7 @@ def staff_schools(user) -> QuerySet[School]:
 
 
 def school_for_staff(user, school_id) -> School:
-    try:
-        return staff_schools(user).get(pk=int(school_id))
-    except (School.DoesNotExist, ValueError, TypeError):
-        raise Http404
+    return get_or_404(staff_schools(user), school_id)
 
 
 def can_edit_citywide_menus(user) -> bool:
@@ -65,10 +65,7 @@ def can_edit_citywide_menus(user) -> bool:
 
 def menu_for_editor(user, menu_id) -> Menu:
     """A menu ``user`` may edit: their schools' menus; city-wide menus for administrators."""
-    try:
-        menu = Menu.objects.select_related("school").get(pk=int(menu_id))
-    except (Menu.DoesNotExist, ValueError, TypeError):
-        raise Http404
+    menu = get_or_404(Menu.objects.select_related("school"), menu_id)
     ids = school_ids_for_staff(user)
     if ids is None:
         return menu

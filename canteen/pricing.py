@@ -12,10 +12,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from backend.core.exceptions import ApplicationError
+from backend.core.money import format_money
 from family.models import Child, IncomeAssessment, IncomeBracket
 
 from .models import Tariff, TariffLine
@@ -23,6 +23,11 @@ from .models import Tariff, TariffLine
 MEAL = "meal"
 PACKED_LUNCH = "packed_lunch"
 UNBOOKED_MEAL = "unbooked_meal"
+
+
+class NoPrice(ApplicationError):
+    """No tariff in force that day, or the grid has no price for this family: the day is shown
+    without a price, and booking or billing it says why."""
 
 
 @dataclass(frozen=True)
@@ -37,15 +42,6 @@ class PriceQuote:
     sibling_rank: int
     resident: bool
     tariff_id: int
-
-
-def format_money(cents: int, currency: str = "EUR") -> str:
-    sign = "-" if cents < 0 else ""
-    cents = abs(cents)
-    symbol = "€" if currency == "EUR" else currency
-    if (get_language() or "fr").startswith("en"):
-        return f"{sign}{symbol}{cents // 100}.{cents % 100:02d}"
-    return f"{sign}{cents // 100},{cents % 100:02d}\u00a0{symbol}"
 
 
 def rank_label(rank: int) -> str:
@@ -103,7 +99,7 @@ class TariffBook:
             if tariff.valid_from <= day <= tariff.valid_until:
                 return tariff
             i -= 1
-        raise ApplicationError(
+        raise NoPrice(
             _("Aucune grille tarifaire n'est en vigueur le %(day)s.")
             % {"day": day.strftime("%d/%m/%Y")}
         )
@@ -143,7 +139,7 @@ class TariffBook:
             base = grid.get((None, rank_used, resident))
             bracket_text = _("plein tarif (tranche %(n)s absente de la grille)") % {"n": bracket}
         if base is None:
-            raise ApplicationError(
+            raise NoPrice(
                 _("La grille « %(tariff)s » n'a pas de prix pour : %(what)s.")
                 % {
                     "tariff": tariff.name,

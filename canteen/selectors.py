@@ -20,6 +20,7 @@ from .pricing import (
     PACKED_LUNCH,
     UNBOOKED_MEAL,
     AssessmentBook,
+    NoPrice,
     PriceQuote,
     TariffBook,
     household_sibling_rows,
@@ -348,7 +349,7 @@ def _calendar_day(ctx: ChildContext, day, booking, record, roll_taken, menu, now
             resident=child.household.is_resident,
             kind=kind,
         )
-    except Exception:  # no tariff in force: the page still shows the day
+    except NoPrice:  # no tariff in force: the page still shows the day
         price = None
     safety = check_menu(
         allergies=child.allergies or [],
@@ -583,7 +584,7 @@ def booking_prices(bookings: list[Booking]) -> dict[int, PriceQuote | None]:
                 resident=resident,
                 kind=kind,
             )
-        except Exception:  # no tariff in force that day
+        except NoPrice:  # no tariff in force that day
             out[booking.id] = None
     return out
 

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
+from backend.core.access import is_parent
 from backend.core.allergens import Allergen
 from backend.core.exceptions import ApplicationError
 from backend.core.models import ActorKind
-from backend.core.permissions import is_parent
 from backend.core.services import audit_record
 from family.models import CarePlan, Child, School
 
@@ -39,12 +41,21 @@ def _fmt(day: dt.date) -> str:
 
 
 def booking_block_reason(*, household) -> str | None:
-    """Ask payments whether this household may book (unpaid invoices...). Missing module: no block."""
-    try:
-        from payments.selectors import booking_block_reason as payments_reason
-    except (ImportError, AttributeError):
-        return None
-    return payments_reason(household=household)
+    """Why this household may not book now (e.g. unpaid invoices), or ``None``.
+
+    Asks each guard of ``settings.MINOT_BOOKING_GUARDS`` (dotted paths of functions
+    ``(*, household) -> str | None``): the canteen does not import payments, payments registers
+    its rule in settings. A wrong path fails at start-up (``CanteenConfig.ready``), never silently.
+    """
+    for guard in booking_guards():
+        reason = guard(household=household)
+        if reason:
+            return reason
+    return None
+
+
+def booking_guards() -> list[Callable[..., str | None]]:
+    return [import_string(path) for path in settings.MINOT_BOOKING_GUARDS]
 
 
 def _actor_kind(actor) -> str:
@@ -539,6 +550,20 @@ def menu_publish(*, menu: Menu, actor=None) -> Menu:
         audit_record(action="canteen.menu.publish", actor=actor, target=menu)
     menu.refresh_from_db()
     return menu
+
+
+def menus_publish_week(*, school: School | None, monday: dt.date, actor=None) -> int:
+    """Publish every unpublished menu of a school's (or the city's) week at once: all or none."""
+    monday = monday_of(monday)
+    with transaction.atomic():
+        menus = list(
+            Menu.objects.select_for_update()
+            .filter(school=school, day__gte=monday, day__lte=monday + 4 * DAY, published=False)
+            .order_by("day")
+        )
+        for menu in menus:
+            menu_publish(menu=menu, actor=actor)
+    return len(menus)
 
 
 def menus_copy_week(

@@ -16,10 +16,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
+from backend.core.access import is_parent, role_required
 from backend.core.allergens import Allergen
 from backend.core.confirm import confirmation_page, needs_confirmation
 from backend.core.exceptions import ApplicationError
-from backend.core.permissions import is_parent, role_required
 from family.models import School
 
 from . import forecasts, selectors, services
@@ -495,15 +495,9 @@ def menu_week_edit(request, scope: str):
                     + f"?semaine={monday_of(target).isoformat()}"
                 )
             if request.POST.get("action") == "publish":
-                count = 0
-                for menu in Menu.objects.filter(
-                    school=school,
-                    day__gte=monday,
-                    day__lte=monday + dt.timedelta(days=4),
-                    published=False,
-                ):
-                    services.menu_publish(menu=menu, actor=request.user)
-                    count += 1
+                count = services.menus_publish_week(
+                    school=school, monday=monday, actor=request.user
+                )
                 messages.success(request, _("%(n)s menus publiés.") % {"n": count})
                 return redirect(here)
         except ApplicationError as exc:

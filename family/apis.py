@@ -6,7 +6,7 @@ through ``family.services`` (business errors answer 400 with ``{"message", "extr
 
 from __future__ import annotations
 
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -14,13 +14,14 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.core.access import FAMILY_ROLES, PARENT_ROLES, STAFF_ROLES, is_parent, require_role
 from backend.core.allergens import Allergen
-from backend.core.api import Pagination
+from backend.core.api import Pagination, paginated
 from backend.core.exceptions import ApplicationError
-from backend.core.permissions import is_parent
 
 from . import permissions as perms
 from . import selectors, services
+from .downloads import document_file_response
 from .models import (
     Activity,
     ActivityRegistration,
@@ -39,20 +40,6 @@ from .models import (
     SchoolApplication,
     SchoolYear,
 )
-
-
-def paginated(request, view, queryset, serializer_class, context=None):
-    paginator = Pagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(
-        serializer_class(page, many=True, context=context or {}).data
-    )
-
-
-def parent_only(user) -> None:
-    if not is_parent(user):
-        raise Http404
-
 
 # --- shared output shapes ------------------------------------------------------------------
 
@@ -417,6 +404,8 @@ class ChangeRequestOut(serializers.ModelSerializer):
 class HouseholdListApi(APIView):
     """Parents: their household. Staff: the households of their schools' families."""
 
+    pagination_class = Pagination
+
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=200)
         address_line = serializers.CharField(max_length=255)
@@ -433,13 +422,12 @@ class HouseholdListApi(APIView):
         qs = perms.households_for_user(request.user).prefetch_related(
             "guardians__user", "children__school", "children__change_requests"
         )
-        if not (is_parent(request.user) or perms.is_family_staff(request.user)):
-            raise Http404
+        require_role(request.user, *FAMILY_ROLES)
         return paginated(request, self, qs.order_by("name", "id"), HouseholdOut)
 
     @extend_schema(request=InputSerializer, responses={201: HouseholdDetailOut})
     def post(self, request):
-        parent_only(request.user)
+        require_role(request.user, *PARENT_ROLES)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         household = services.household_create(user=request.user, **data.validated_data)
@@ -597,6 +585,8 @@ class IncomeDecideApi(APIView):
 
 
 class ChildListApi(APIView):
+    pagination_class = Pagination
+
     class InputSerializer(serializers.Serializer):
         first_name = serializers.CharField(max_length=100)
         last_name = serializers.CharField(max_length=100)
@@ -619,8 +609,7 @@ class ChildListApi(APIView):
         responses={200: ChildOut(many=True)},
     )
     def get(self, request):
-        if not (is_parent(request.user) or perms.is_family_staff(request.user)):
-            raise Http404
+        require_role(request.user, *FAMILY_ROLES)
         qs = (
             perms.children_for_user(request.user)
             .select_related("school")
@@ -680,6 +669,8 @@ class ChildDetailApi(APIView):
 
 
 class ChangeRequestListApi(APIView):
+    pagination_class = Pagination
+
     class InputSerializer(serializers.Serializer):
         category = serializers.ChoiceField(choices=ChangeRequest.Category.choices)
         child = serializers.IntegerField(required=False, allow_null=True)
@@ -693,8 +684,7 @@ class ChangeRequestListApi(APIView):
     )
     def get(self, request):
         qs = perms.change_requests_for_user(request.user)
-        if not (is_parent(request.user) or perms.is_family_staff(request.user)):
-            raise Http404
+        require_role(request.user, *FAMILY_ROLES)
         state = request.query_params.get("state")
         if state:
             qs = qs.filter(state=state)
@@ -745,6 +735,8 @@ class ChangeRequestDecideApi(APIView):
 
 
 class SchoolListApi(APIView):
+    pagination_class = Pagination
+
     @extend_schema(responses={200: SchoolOut(many=True)})
     def get(self, request):
         return paginated(
@@ -785,6 +777,8 @@ class AddressLookupApi(APIView):
 
 
 class RegistrationListApi(APIView):
+    pagination_class = Pagination
+
     class InputSerializer(serializers.Serializer):
         child = serializers.IntegerField()
         school_year = serializers.IntegerField()
@@ -811,8 +805,7 @@ class RegistrationListApi(APIView):
         responses={200: ApplicationOut(many=True)},
     )
     def get(self, request):
-        if not (is_parent(request.user) or perms.is_family_staff(request.user)):
-            raise Http404
+        require_role(request.user, *FAMILY_ROLES)
         qs = perms.applications_for_user(request.user)
         params = request.query_params
         states = [s for s in params.get("state", "").split(",") if s]
@@ -955,8 +948,7 @@ class RegistrationBulkApi(APIView):
         },
     )
     def post(self, request):
-        if not perms.is_family_staff(request.user):
-            raise Http404
+        require_role(request.user, *STAFF_ROLES)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
@@ -1006,24 +998,6 @@ class DocumentDownloadApi(APIView):
         return document_file_response(document)
 
 
-def document_file_response(document: Document) -> FileResponse:
-    """Always an attachment, with the type we sniffed, never rendered inline."""
-    try:
-        handle = document.file.open("rb")
-    except FileNotFoundError:
-        raise Http404
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=document.original_name,
-        content_type=document.content_type,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
 class DocumentCheckApi(APIView):
     class InputSerializer(serializers.Serializer):
         accepted = serializers.BooleanField()
@@ -1031,8 +1005,7 @@ class DocumentCheckApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={200: DocumentOut})
     def post(self, request, document_id: int):
-        if not perms.is_family_staff(request.user):
-            raise Http404
+        require_role(request.user, *STAFF_ROLES)
         document = perms.document_for_user(request.user, document_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -1046,12 +1019,13 @@ class DocumentCheckApi(APIView):
 
 
 class ActivityListApi(APIView):
+    pagination_class = Pagination
+
     @extend_schema(
         parameters=[OpenApiParameter("school", int)], responses={200: ActivityOut(many=True)}
     )
     def get(self, request):
-        if not (is_parent(request.user) or perms.is_family_staff(request.user)):
-            raise Http404
+        require_role(request.user, *FAMILY_ROLES)
         qs = perms.activities_for_user(request.user).select_related("school")
         school = request.query_params.get("school")
         if school:
@@ -1084,13 +1058,14 @@ class ActivityRegisterApi(APIView):
 
 
 class ActivityRegistrationListApi(APIView):
+    pagination_class = Pagination
+
     @extend_schema(
         parameters=[OpenApiParameter("activity", int)],
         responses={200: ActivityRegistrationOut(many=True)},
     )
     def get(self, request):
-        if not (is_parent(request.user) or perms.is_family_staff(request.user)):
-            raise Http404
+        require_role(request.user, *FAMILY_ROLES)
         qs = perms.activity_registrations_for_user(request.user).select_related("child")
         activity = request.query_params.get("activity")
         if activity:
@@ -1115,8 +1090,7 @@ class ActivityCapacityApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={200: ActivityOut})
     def post(self, request, activity_id: int):
-        if not perms.is_family_staff(request.user):
-            raise Http404
+        require_role(request.user, *STAFF_ROLES)
         activity = perms.activity_for_user(request.user, activity_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -202,17 +202,22 @@ class RequestDocumentsForm(forms.Form):
 
 
 class DecisionForm(forms.Form):
-    decision = forms.ChoiceField(
-        label=_("Décision"),
-        choices=[
-            ("accept", _("Accepter")),
-            ("waitlist", _("Liste d'attente")),
-            ("refuse", _("Refuser")),
-        ],
-    )
+    DECISION_LABELS = {
+        "accept": _("Accepter"),
+        "waitlist": _("Liste d'attente"),
+        "refuse": _("Refuser"),
+    }
+    decision = forms.ChoiceField(label=_("Décision"), choices=list(DECISION_LABELS.items()))
     reason = forms.CharField(
         label=_("Motif (obligatoire pour un refus)"), max_length=500, required=False
     )
+
+    def __init__(self, *args, actions: set[str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if actions is not None:  # offer only the decisions the workflow allows from this state
+            self.fields["decision"].choices = [
+                (k, v) for k, v in self.DECISION_LABELS.items() if k in actions
+            ]
 
 
 class QueueFilterForm(forms.Form):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
+from backend.core.access import is_city_admin, is_parent
 from backend.core.homes import Panel
-from backend.core.permissions import is_city_admin, is_parent
 
 from . import permissions as perms
 from .selectors import (

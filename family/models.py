@@ -665,7 +665,41 @@ class SchoolApplication(TimeStampedModel):
 
     @property
     def is_final(self) -> bool:
-        return self.state in (self.State.ACCEPTED, self.State.REFUSED, self.State.WITHDRAWN)
+        """No action leads out of this state (derived from :data:`APPLICATION_TRANSITIONS`)."""
+        return not any(self.state in sources for sources, _t in APPLICATION_TRANSITIONS.values())
+
+    def allowed_actions(self, *, staff: bool) -> set[str]:
+        """The actions this reader may take now: what pages offer, APIs accept and services do."""
+        allowed = APPLICATION_STAFF_ACTIONS if staff else APPLICATION_FAMILY_ACTIONS
+        if staff:
+            allowed = allowed | APPLICATION_FAMILY_ACTIONS  # staff act for the family too
+        return {
+            action
+            for action, (sources, _target) in APPLICATION_TRANSITIONS.items()
+            if action in allowed and self.state in sources
+        }
+
+
+# The registration workflow as data: action → (states it may start from, state it leads to).
+# Services apply it, pages and APIs derive what they offer from it; nothing else lists states.
+_S = SchoolApplication.State
+APPLICATION_TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "submit": ((_S.DRAFT, _S.INCOMPLETE), _S.SUBMITTED),
+    "review": ((_S.SUBMITTED,), _S.UNDER_REVIEW),
+    "request_documents": ((_S.SUBMITTED, _S.UNDER_REVIEW, _S.INCOMPLETE), _S.INCOMPLETE),
+    "accept": ((_S.SUBMITTED, _S.UNDER_REVIEW, _S.WAITLISTED), _S.ACCEPTED),
+    "waitlist": ((_S.SUBMITTED, _S.UNDER_REVIEW), _S.WAITLISTED),
+    "refuse": ((_S.SUBMITTED, _S.UNDER_REVIEW, _S.WAITLISTED, _S.INCOMPLETE), _S.REFUSED),
+    "withdraw": (
+        (_S.DRAFT, _S.SUBMITTED, _S.INCOMPLETE, _S.UNDER_REVIEW, _S.WAITLISTED),
+        _S.WITHDRAWN,
+    ),
+}
+APPLICATION_STAFF_ACTIONS = frozenset(
+    {"review", "request_documents", "accept", "waitlist", "refuse"}
+)
+APPLICATION_FAMILY_ACTIONS = frozenset({"submit", "withdraw"})
+APPLICATION_DECISIONS = ("accept", "waitlist", "refuse")
 
 
 class ApplicationEvent(models.Model):

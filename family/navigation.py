@@ -1,8 +1,8 @@
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from backend.core.access import is_city_admin, is_parent, is_school_staff
 from backend.core.nav import NavItem
-from backend.core.permissions import is_city_admin, is_parent, is_school_staff
 
 
 def items(user) -> list[NavItem]:

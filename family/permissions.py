@@ -11,13 +11,16 @@ Rules:
 
 from __future__ import annotations
 
-from typing import TypeVar
-
-from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from backend.core.permissions import is_city_admin, is_parent, is_school_staff
+from backend.core.access import (
+    get_or_404,
+    households_reached_by,
+    is_parent,
+    is_staff_or_admin,
+    staff_school_ids,
+)
 
 from .models import (
     Activity,
@@ -33,33 +36,15 @@ from .models import (
     SchoolApplication,
 )
 
-_M = TypeVar("_M", bound=Model)
-
-
-def staff_school_ids(user) -> list[int] | None:
-    """Schools a staff member works in; ``None`` means every school (city administrators)."""
-    if is_city_admin(user):
-        return None
-    if is_school_staff(user):
-        return list(user.staff_schools.values_list("id", flat=True))
-    return []
-
 
 def is_family_staff(user) -> bool:
-    return is_school_staff(user) or is_city_admin(user)
+    return is_staff_or_admin(user)
 
 
 def schools_for_user(user) -> QuerySet[School]:
     ids = staff_school_ids(user)
     qs = School.objects.all()
     return qs if ids is None else qs.filter(id__in=ids)
-
-
-def _get(qs: QuerySet[_M], pk) -> _M:
-    try:
-        return qs.get(pk=pk)
-    except (ObjectDoesNotExist, ValueError, TypeError):
-        raise Http404
 
 
 # --- households --------------------------------------------------------------------------
@@ -76,28 +61,19 @@ def household_for_user(user) -> Household:
 
 
 def households_for_user(user) -> QuerySet[Household]:
-    if is_parent(user):
-        return Household.objects.filter(guardians__user=user)
-    ids = staff_school_ids(user)
-    if ids is None:
-        return Household.objects.all()
-    if not ids:
-        return Household.objects.none()
-    return Household.objects.filter(
-        Q(id__in=Child.objects.filter(school_id__in=ids).values("household_id"))
-        | Q(id__in=SchoolApplication.objects.filter(school_id__in=ids).values("household_id"))
-    )
+    """The households the user reaches (:func:`backend.core.access.households_reached_by`)."""
+    return households_reached_by(user)
 
 
 def household_for_staff(user, household_id) -> Household:
     """A household a staff member may act for (one of their schools' families), or 404."""
     if not is_family_staff(user):
         raise Http404
-    return _get(households_for_user(user), household_id)
+    return get_or_404(households_for_user(user), household_id)
 
 
 def household_any_for_user(user, household_id) -> Household:
-    return _get(households_for_user(user), household_id)
+    return get_or_404(households_for_user(user), household_id)
 
 
 # --- children ----------------------------------------------------------------------------
@@ -118,7 +94,7 @@ def children_for_user(user) -> QuerySet[Child]:
 
 
 def child_for_user(user, child_id: int) -> Child:
-    return _get(children_for_user(user), child_id)
+    return get_or_404(children_for_user(user), child_id)
 
 
 # --- applications ------------------------------------------------------------------------
@@ -134,7 +110,7 @@ def applications_for_user(user) -> QuerySet[SchoolApplication]:
 
 
 def application_for_user(user, application_id) -> SchoolApplication:
-    return _get(applications_for_user(user), application_id)
+    return get_or_404(applications_for_user(user), application_id)
 
 
 def application_for_staff(user, application_id) -> SchoolApplication:
@@ -156,7 +132,7 @@ def documents_for_user(user) -> QuerySet[Document]:
 
 
 def document_for_user(user, document_id) -> Document:
-    return _get(documents_for_user(user), document_id)
+    return get_or_404(documents_for_user(user), document_id)
 
 
 def change_requests_for_user(user) -> QuerySet[ChangeRequest]:
@@ -170,7 +146,7 @@ def change_requests_for_user(user) -> QuerySet[ChangeRequest]:
 def change_request_for_staff(user, change_request_id) -> ChangeRequest:
     if not is_family_staff(user):
         raise Http404
-    return _get(change_requests_for_user(user), change_request_id)
+    return get_or_404(change_requests_for_user(user), change_request_id)
 
 
 def income_assessments_for_user(user) -> QuerySet[IncomeAssessment]:
@@ -184,7 +160,7 @@ def income_assessments_for_user(user) -> QuerySet[IncomeAssessment]:
 def income_assessment_for_staff(user, assessment_id) -> IncomeAssessment:
     if not is_family_staff(user):
         raise Http404
-    return _get(income_assessments_for_user(user), assessment_id)
+    return get_or_404(income_assessments_for_user(user), assessment_id)
 
 
 # --- activities --------------------------------------------------------------------------
@@ -201,7 +177,7 @@ def activities_for_user(user) -> QuerySet[Activity]:
 
 
 def activity_for_user(user, activity_id) -> Activity:
-    return _get(activities_for_user(user), activity_id)
+    return get_or_404(activities_for_user(user), activity_id)
 
 
 def activity_registrations_for_user(user) -> QuerySet[ActivityRegistration]:
@@ -214,18 +190,18 @@ def activity_registrations_for_user(user) -> QuerySet[ActivityRegistration]:
 
 
 def activity_registration_for_user(user, registration_id) -> ActivityRegistration:
-    return _get(activity_registrations_for_user(user), registration_id)
+    return get_or_404(activity_registrations_for_user(user), registration_id)
 
 
 def invitation_for_user(user, invitation_id) -> GuardianInvitation:
     """An invitation of a household the user reaches, or 404."""
-    return _get(
+    return get_or_404(
         GuardianInvitation.objects.filter(household__in=households_for_user(user)), invitation_id
     )
 
 
 def contact_for_user(user, contact_id) -> EmergencyContact:
     """An emergency contact of a household the user reaches, or 404."""
-    return _get(
+    return get_or_404(
         EmergencyContact.objects.filter(household__in=households_for_user(user)), contact_id
     )

@@ -7,8 +7,6 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth import login
-from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,14 +15,14 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from backend.accounts.models import Role, User
+from backend.accounts.models import User
+from backend.core.access import is_parent, role_required
 from backend.core.confirm import confirmation_page, needs_confirmation
 from backend.core.exceptions import ApplicationError
-from backend.core.permissions import is_parent, role_required
 
 from . import forms, selectors, services
 from . import permissions as perms
-from .apis import document_file_response
+from .downloads import document_file_response
 from .models import (
     Activity,
     ActivityRegistration,
@@ -259,19 +257,15 @@ def invitation(request, token: str):
             if not request.user.is_authenticated:
                 if signup is None or not signup.is_valid():
                     raise ApplicationError(_("Complétez le formulaire pour créer votre compte."))
-                try:
-                    validate_password(signup.cleaned_data["password"], User(email=invitation.email))
-                except DjangoValidationError as exc:
-                    raise ApplicationError(" ".join(exc.messages))
-                user = User.objects.create_user(
-                    email=invitation.email,
+                user = services.invitation_accept_with_signup(
+                    invitation=invitation,
                     password=signup.cleaned_data["password"],
-                    role=Role.PARENT,
                     first_name=signup.cleaned_data["first_name"],
                     last_name=signup.cleaned_data["last_name"],
                 )
                 login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            services.invitation_accept(invitation=invitation, user=request.user)
+            else:
+                services.invitation_accept(invitation=invitation, user=request.user)
             messages.success(
                 request,
                 _("Bienvenue dans le foyer %(name)s.") % {"name": invitation.household.name},
@@ -492,6 +486,7 @@ def application_detail(request, application_id: int):
     staff = perms.is_family_staff(request.user)
     if staff:
         services.child_record_read(actor=request.user, child=application.child, via="application")
+    actions = application.allowed_actions(staff=staff)
     return render(
         request,
         "family/application_detail.html",
@@ -505,10 +500,10 @@ def application_detail(request, application_id: int):
             "staff": staff,
             "upload_form": forms.DocumentForm(),
             "request_form": forms.RequestDocumentsForm(),
-            "decision_form": forms.DecisionForm(),
-            "can_submit": application.state
-            in (SchoolApplication.State.DRAFT, SchoolApplication.State.INCOMPLETE),
-            "can_withdraw": not application.is_final,
+            "decision_form": forms.DecisionForm(actions=actions),
+            "actions": actions,
+            "can_submit": "submit" in actions,
+            "can_withdraw": "withdraw" in actions,
         },
     )
 

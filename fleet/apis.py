@@ -7,7 +7,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.core.api import Pagination
+from backend.core.api import Pagination, paginated
 
 from .models import Alert, AlertKind, DeviceStatus
 from .permissions import (
@@ -25,9 +25,9 @@ class DeviceOutput(serializers.Serializer):
     id = serializers.IntegerField()
     identity = serializers.CharField()
     serial = serializers.CharField()
-    school = serializers.CharField(source="school.code", default=None)
-    school_name = serializers.CharField(source="school.name", default=None)
-    cart = serializers.CharField(source="cart.name", default=None)
+    school = serializers.CharField(source="school.code", default=None, allow_null=True)
+    school_name = serializers.CharField(source="school.name", default=None, allow_null=True)
+    cart = serializers.CharField(source="cart.name", default=None, allow_null=True)
     slot = serializers.IntegerField(allow_null=True)
     role = serializers.CharField()
     status = serializers.CharField()
@@ -52,6 +52,7 @@ class DeviceDetailOutput(DeviceOutput):
 
 
 class DeviceListApi(APIView):
+    pagination_class = Pagination
     permission_classes = [FleetApiPermission]
 
     class FilterSerializer(serializers.Serializer):
@@ -72,9 +73,7 @@ class DeviceListApi(APIView):
             status=data.get("status"),
             search=data.get("q", ""),
         )
-        paginator = Pagination()
-        page = paginator.paginate_queryset(devices, request, view=self)
-        return paginator.get_paginated_response(DeviceOutput(page, many=True).data)
+        return paginated(request, self, devices, DeviceOutput)
 
 
 class DeviceDetailApi(APIView):
@@ -89,7 +88,7 @@ class AlertOutput(serializers.Serializer):
     id = serializers.IntegerField()
     device = serializers.IntegerField(source="device_id")
     device_identity = serializers.CharField(source="device.identity")
-    school = serializers.CharField(source="device.school.code", default=None)
+    school = serializers.CharField(source="device.school.code", default=None, allow_null=True)
     kind = serializers.CharField()
     state = serializers.CharField()
     message = serializers.CharField()
@@ -100,6 +99,7 @@ class AlertOutput(serializers.Serializer):
 
 
 class AlertListApi(APIView):
+    pagination_class = Pagination
     permission_classes = [FleetApiPermission]
 
     class FilterSerializer(serializers.Serializer):
@@ -128,9 +128,7 @@ class AlertListApi(APIView):
             alerts = alerts.filter(device__school_id=data["school"])
         if data.get("device"):
             alerts = alerts.filter(device_id=data["device"])
-        paginator = Pagination()
-        page = paginator.paginate_queryset(alerts, request, view=self)
-        return paginator.get_paginated_response(AlertOutput(page, many=True).data)
+        return paginated(request, self, alerts, AlertOutput)
 
 
 class AlertAcknowledgeApi(APIView):

@@ -31,7 +31,7 @@ from .services.enrollment import enroll_secret_rotate
 from .services.health import Calendar, battery_forecast_compute, fleet_evaluate
 from .simulation import MODELS
 
-DEMO_SECRET = "demo-enroll-secret"  # noqa: S105 - public demo secret (PRODUCT.md contracts)
+DEMO_SECRET = "demo-enroll-secret"  # noqa: S105 - public demo secret (README, demo accounts)
 DEMO_SCHOOL_CODE = "0759000X"
 HISTORY_DAYS = 120
 DEVICES_PER_CART = 13

@@ -7,16 +7,13 @@ staff, city admins, anonymous) gets 404, as if the object did not exist.
 from __future__ import annotations
 
 from django.http import Http404
-from django.shortcuts import get_object_or_404
 
-from backend.core.permissions import RolePermission, is_technician, role_required
+from backend.core.access import FLEET_ROLES, IsTechnician, get_or_404, is_technician, role_required
 
 from .models import Alert, Cart, Device, LiveQuery, RepairTicket
 
-FLEET_ROLES = ("technician",)
-
 fleet_page = role_required(*FLEET_ROLES)
-FleetApiPermission = RolePermission.for_roles(*FLEET_ROLES)
+FleetApiPermission = IsTechnician
 
 
 def can_use_fleet(user) -> bool:
@@ -28,17 +25,6 @@ def _require(user) -> None:
         raise Http404
 
 
-def _pk(value) -> int:
-    """An id from a URL: anything that is not a sane positive integer is simply not found."""
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise Http404 from None
-    if not 0 < number < 2**62:
-        raise Http404
-    return number
-
-
 def devices_for_user(user):
     _require(user)
     return Device.objects.all()
@@ -46,9 +32,7 @@ def devices_for_user(user):
 
 def device_for_user(user, device_id) -> Device:
     _require(user)
-    return get_object_or_404(
-        Device.objects.select_related("school", "cart", "loaned_from"), pk=_pk(device_id)
-    )
+    return get_or_404(Device.objects.select_related("school", "cart", "loaned_from"), device_id)
 
 
 def schools_for_user(user):
@@ -59,12 +43,12 @@ def schools_for_user(user):
 
 
 def school_for_user(user, school_id):
-    return get_object_or_404(schools_for_user(user), pk=_pk(school_id))
+    return get_or_404(schools_for_user(user), school_id)
 
 
 def cart_for_user(user, cart_id) -> Cart:
     _require(user)
-    return get_object_or_404(Cart.objects.select_related("school"), pk=_pk(cart_id))
+    return get_or_404(Cart.objects.select_related("school"), cart_id)
 
 
 def alerts_for_user(user):
@@ -73,16 +57,14 @@ def alerts_for_user(user):
 
 
 def alert_for_user(user, alert_id) -> Alert:
-    return get_object_or_404(alerts_for_user(user), pk=_pk(alert_id))
+    return get_or_404(alerts_for_user(user), alert_id)
 
 
 def ticket_for_user(user, ticket_id) -> RepairTicket:
     _require(user)
-    return get_object_or_404(
-        RepairTicket.objects.select_related("device", "school"), pk=_pk(ticket_id)
-    )
+    return get_or_404(RepairTicket.objects.select_related("device", "school"), ticket_id)
 
 
 def live_query_for_user(user, query_id) -> LiveQuery:
     _require(user)
-    return get_object_or_404(LiveQuery, pk=_pk(query_id))
+    return get_or_404(LiveQuery.objects.all(), query_id)

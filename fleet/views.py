@@ -12,8 +12,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from backend.core.access import role_required
 from backend.core.exceptions import ApplicationError
-from backend.core.permissions import role_required
 
 from . import charts, conf, selectors
 from .forms import (

@@ -2,27 +2,24 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.core.api import Pagination
+from backend.core.access import IsFamilyMember, IsStaff, is_parent
+from backend.core.api import MessageOutput, MonthField, Pagination, paginated
 from backend.core.exceptions import ApplicationError
-from backend.core.permissions import RolePermission
 
 from . import permissions as perms
 from .models import Invoice, Payment
-from .services.billing import parse_period
-
-FAMILY_ROLES = RolePermission.for_roles("parent", "staff", "admin")
-STAFF_ROLES = RolePermission.for_roles("staff", "admin")
+from .services.billing import billing_run_request, parse_period
 
 
 class InvoiceOutput(serializers.ModelSerializer):
     outstanding_cents = serializers.IntegerField(read_only=True)
-    period = serializers.DateField(format="%Y-%m")
+    period = MonthField()
 
     class Meta:
         model = Invoice
@@ -79,7 +76,9 @@ class PaymentOutput(serializers.ModelSerializer):
 class InvoiceListApi(APIView):
     """Invoices the caller may see: a parent's household, a staff member's schools, all for admins."""
 
-    permission_classes = [FAMILY_ROLES]
+    pagination_class = Pagination
+
+    permission_classes = [IsFamilyMember]
 
     class FilterSerializer(serializers.Serializer):
         status = serializers.ChoiceField(choices=Invoice.Status.choices, required=False)
@@ -100,13 +99,11 @@ class InvoiceListApi(APIView):
             qs = qs.filter(status=filters.validated_data["status"])
         if "period" in filters.validated_data:
             qs = qs.filter(period=parse_period(filters.validated_data["period"]))
-        paginator = Pagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(InvoiceOutput(page, many=True).data)
+        return paginated(request, self, qs, InvoiceOutput)
 
 
 class InvoiceDetailApi(APIView):
-    permission_classes = [FAMILY_ROLES]
+    permission_classes = [IsFamilyMember]
 
     class OutputSerializer(InvoiceOutput):
         lines = InvoiceLineOutput(many=True)
@@ -123,7 +120,9 @@ class InvoiceDetailApi(APIView):
 class PaymentListApi(APIView):
     """``GET``: the caller's payments. ``POST``: pay one or several invoices in one payment."""
 
-    permission_classes = [FAMILY_ROLES]
+    pagination_class = Pagination
+
+    permission_classes = [IsFamilyMember]
 
     class InputSerializer(serializers.Serializer):
         invoices = serializers.ListField(
@@ -148,15 +147,13 @@ class PaymentListApi(APIView):
             .prefetch_related("allocations")
             .order_by("-created_at")
         )
-        paginator = Pagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(PaymentOutput(page, many=True).data)
+        return paginated(request, self, qs, PaymentOutput)
 
     @extend_schema(request=InputSerializer, responses={201: CreatedSerializer})
     def post(self, request):
         from .services.payments import payment_start_online
 
-        if not request.user.is_parent:
+        if not is_parent(request.user):
             raise ApplicationError(
                 "Seul un parent paie en ligne ; au guichet, enregistrez un paiement.",
                 status_code=403,
@@ -176,7 +173,7 @@ class PaymentListApi(APIView):
 
 
 class PaymentDetailApi(APIView):
-    permission_classes = [FAMILY_ROLES]
+    permission_classes = [IsFamilyMember]
 
     @extend_schema(responses={200: PaymentOutput})
     def get(self, request, pk: int):
@@ -186,7 +183,7 @@ class PaymentDetailApi(APIView):
 class RefundCreateApi(APIView):
     """Staff: refund part or all of a payment, with a reason. Never more than what is left."""
 
-    permission_classes = [STAFF_ROLES]
+    permission_classes = [IsStaff]
 
     class InputSerializer(serializers.Serializer):
         amount_cents = serializers.IntegerField(min_value=1, max_value=10_000_000)
@@ -212,25 +209,24 @@ class RefundCreateApi(APIView):
 class BillingRunCreateApi(APIView):
     """Staff: start the billing run of a period (in the background). Idempotent."""
 
-    permission_classes = [STAFF_ROLES]
+    permission_classes = [IsStaff]
 
     class InputSerializer(serializers.Serializer):
         period = serializers.RegexField(r"^\d{4}-\d{2}$")
         issue = serializers.BooleanField(default=False)
 
-    @extend_schema(request=InputSerializer, responses={202: None})
+    @extend_schema(request=InputSerializer, responses={202: MessageOutput})
     def post(self, request):
-        from django.utils import timezone
-
-        from .tasks import billing_run_task
-
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        period = parse_period(data.validated_data["period"])
-        if period > timezone.localdate():
-            raise ApplicationError("On ne peut pas facturer une période qui n'a pas commencé.")
-        user_id, issue = request.user.pk, data.validated_data["issue"]
-        transaction.on_commit(lambda: billing_run_task.delay(f"{period:%Y-%m}", user_id, issue))
+        period = billing_run_request(
+            actor=request.user,
+            period=parse_period(data.validated_data["period"]),
+            issue=data.validated_data["issue"],
+        )
         return Response(
-            {"message": "Facturation lancée.", "extra": {"period": f"{period:%Y-%m}"}}, status=202
+            MessageOutput(
+                {"message": _("Facturation lancée."), "extra": {"period": f"{period:%Y-%m}"}}
+            ).data,
+            status=202,
         )

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from backend.core.exceptions import ApplicationError
+from backend.core.money import format_money, parse_amount
 
 from .models import Payment
 from .services.accounting import SERVICES
@@ -17,26 +17,11 @@ from .services.billing import parse_period
 
 
 def euros_to_cents(value: str) -> int:
-    """``"12,50"`` → 1250. Refuses negatives, more than two decimals and nonsense."""
-    text = (
-        str(value or "")
-        .strip()
-        .replace("\u00a0", "")
-        .replace(" ", "")
-        .replace("€", "")
-        .replace(",", ".")
-    )
+    """``"12,50"`` → 1250 (:func:`backend.core.money.parse_amount`), as a form error."""
     try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        raise forms.ValidationError(_("Montant invalide : écrivez par exemple 12,50."))
-    if not amount.is_finite() or amount <= 0:
-        raise forms.ValidationError(_("Le montant doit être positif."))
-    if amount != amount.quantize(Decimal("0.01")):
-        raise forms.ValidationError(_("Deux décimales au plus."))
-    if amount > Decimal("100000"):
-        raise forms.ValidationError(_("Montant trop élevé."))
-    return int(amount * 100)
+        return parse_amount(value)
+    except ValueError as exc:
+        raise forms.ValidationError(str(exc)) from None
 
 
 class EurosField(forms.CharField):
@@ -119,7 +104,7 @@ class CounterPaymentForm(forms.Form):
     def __init__(self, *args, invoices=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["invoices"].choices = [
-            (str(i.pk), f"{i.number} — {i.outstanding_cents / 100:.2f} €".replace(".", ","))
+            (str(i.pk), f"{i.number} — {format_money(i.outstanding_cents, i.currency)}")
             for i in invoices
         ]
         if not self.is_bound:

@@ -7,8 +7,8 @@ from urllib.parse import urlencode
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from backend.core.access import is_city_admin, is_parent
 from backend.core.homes import Panel
-from backend.core.permissions import is_city_admin, is_parent
 
 from .selectors import amount_due_for_user, format_cents, unpaid_by_month
 

@@ -17,6 +17,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from backend.core.models import TimeStampedModel
+from backend.core.money import format_money
 
 
 def default_currency() -> str:
@@ -287,7 +288,7 @@ class Payment(TimeStampedModel):
         indexes = [models.Index(fields=["status", "updated_at"])]
 
     def __str__(self) -> str:
-        return f"{self.receipt_number} {self.amount_cents / 100:.2f} {self.currency}"
+        return f"{self.receipt_number} {format_money(self.amount_cents, self.currency)}"
 
     @property
     def receipt_number(self) -> str:

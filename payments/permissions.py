@@ -12,31 +12,19 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.http import Http404
 
-from backend.core.permissions import is_city_admin, is_parent, is_school_staff, is_staff_or_admin
+from backend.core.access import get_or_404, households_reached_by, is_parent, is_staff_or_admin
 from family.models import Household
-from family.permissions import staff_school_ids
 
 from .models import Account, Invoice, Payment
 
 
 def households_for_user(user) -> QuerySet[Household]:
-    if is_parent(user):
-        return Household.objects.filter(guardians__user=user)
-    if is_city_admin(user):
-        return Household.objects.all()
-    if is_school_staff(user):
-        ids = staff_school_ids(user) or []
-        return Household.objects.filter(
-            pk__in=Household.objects.filter(children__school_id__in=ids).values("pk")
-        )
-    return Household.objects.none()
+    """The households the user reaches (:func:`backend.core.access.households_reached_by`)."""
+    return households_reached_by(user)
 
 
 def household_for_user(user, household_id) -> Household:
-    try:
-        return households_for_user(user).get(pk=household_id)
-    except (Household.DoesNotExist, ValueError, TypeError):
-        raise Http404
+    return get_or_404(households_for_user(user), household_id)
 
 
 def accounts_for_user(user) -> QuerySet[Account]:
@@ -51,12 +39,9 @@ def own_account(user) -> Account | None:
 
 
 def account_for_user(user, account_id) -> Account:
-    try:
-        return (
-            accounts_for_user(user).select_related("guardian__user", "household").get(pk=account_id)
-        )
-    except (Account.DoesNotExist, ValueError, TypeError):
-        raise Http404
+    return get_or_404(
+        accounts_for_user(user).select_related("guardian__user", "household"), account_id
+    )
 
 
 def invoices_for_user(user) -> QuerySet[Invoice]:
@@ -67,10 +52,7 @@ def invoices_for_user(user) -> QuerySet[Invoice]:
 
 
 def invoice_for_user(user, invoice_id) -> Invoice:
-    try:
-        return invoices_for_user(user).select_related("account", "household").get(pk=invoice_id)
-    except (Invoice.DoesNotExist, ValueError, TypeError):
-        raise Http404
+    return get_or_404(invoices_for_user(user).select_related("account", "household"), invoice_id)
 
 
 def payments_for_user(user) -> QuerySet[Payment]:
@@ -78,10 +60,7 @@ def payments_for_user(user) -> QuerySet[Payment]:
 
 
 def payment_for_user(user, payment_id) -> Payment:
-    try:
-        return payments_for_user(user).select_related("account", "household").get(pk=payment_id)
-    except (Payment.DoesNotExist, ValueError, TypeError):
-        raise Http404
+    return get_or_404(payments_for_user(user).select_related("account", "household"), payment_id)
 
 
 def can_manage(user) -> bool:

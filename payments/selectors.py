@@ -8,6 +8,8 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from backend.core.money import format_money
+
 from .models import Account, Invoice, LedgerEntry, Payment, PaymentSettings
 
 
@@ -83,12 +85,7 @@ def pending_debit_invoice_ids(*, invoice_ids) -> set[int]:
 
 
 def format_cents(cents: int, currency: str = "EUR") -> str:
-    sign = "-" if cents < 0 else ""
-    cents = abs(int(cents))
-    euros, rest = divmod(cents, 100)
-    grouped = f"{euros:,}".replace(",", "\u202f")
-    symbol = "€" if currency == "EUR" else currency
-    return f"{sign}{grouped},{rest:02d}\u00a0{symbol}"
+    return format_money(cents, currency)
 
 
 def amount_due_for_user(*, user) -> dict:

@@ -14,6 +14,8 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
+from canteen import selectors as canteen_selectors
+
 
 class BillableMealLike(Protocol):
     child_id: int
@@ -35,14 +37,7 @@ def billable_meals(
 ) -> list[BillableMealLike]:
     if _override is not None:
         return list(_override(start=start, end=end, child_ids=child_ids))
-    try:
-        from canteen import selectors as canteen_selectors
-    except ImportError:  # pragma: no cover - the canteen app is always installed
-        return []
-    source = getattr(canteen_selectors, "billable_meals", None)
-    if source is None:
-        return []
-    return list(source(start=start, end=end, child_ids=child_ids))
+    return list(canteen_selectors.billable_meals(start=start, end=end, child_ids=child_ids))
 
 
 @contextlib.contextmanager

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.db import transaction
+from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -16,9 +16,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from backend.core.access import is_parent, role_required
 from backend.core.confirm import confirmation_page, needs_confirmation
 from backend.core.exceptions import ApplicationError
-from backend.core.permissions import role_required
+from backend.core.money import format_money
 
 from . import permissions as perms
 from .declines import decline_reason
@@ -35,12 +36,8 @@ from .forms import (
 )
 from .models import BillingRun, Invoice, LedgerEntry, Payment, PaymentSettings
 from .receipts import certificate_pdf, receipt_pdf
-from .selectors import (
-    balances_for_accounts,
-    format_cents,
-    household_balance_cents,
-    pending_debit_invoice_ids,
-)
+from .selectors import balances_for_accounts, household_balance_cents, pending_debit_invoice_ids
+from .services.billing import billing_run_request
 
 
 def server_confirm() -> bool:
@@ -191,7 +188,7 @@ def payment_detail(request, pk):
     allocations = list(payment.allocations.select_related("invoice"))
     failed = payment.status == Payment.Status.FAILED
     retry_url = ""
-    if failed and request.user.is_parent:
+    if failed and is_parent(request.user):
         still_open = [a.invoice.pk for a in allocations if a.invoice.is_open]
         if still_open:
             retry_url = (
@@ -310,18 +307,15 @@ def top_up(request):
 def staff_home(request):
     form = BillingRunForm(request.POST or None, initial={"period": previous_month()})
     if request.method == "POST" and form.is_valid():
-        from .tasks import billing_run_task
-
-        period = form.cleaned_data["period"]
-        if period > timezone.localdate():
-            form.add_error("period", _("On ne peut pas facturer une période qui n'a pas commencé."))
-        else:
-            user_id = request.user.pk
-            transaction.on_commit(
-                lambda: billing_run_task.delay(
-                    f"{period:%Y-%m}", user_id, form.cleaned_data["issue"]
-                )
+        try:
+            period = billing_run_request(
+                actor=request.user,
+                period=form.cleaned_data["period"],
+                issue=form.cleaned_data["issue"],
             )
+        except ApplicationError as exc:
+            form.add_error("period", exc.message)
+        else:
             messages.success(
                 request,
                 _(
@@ -378,7 +372,7 @@ def staff_issue(request):
             title=_("Émettre les factures de %(period)s") % {"period": period.strftime("%m/%Y")},
             summary=[
                 _("%(n)d factures en brouillon, %(total)s au total")
-                % {"n": n, "total": format_cents(total)},
+                % {"n": n, "total": format_money(total)},
                 _("Chaque payeur reçoit sa facture par e-mail et dans son espace."),
             ],
             warning=_("Une facture émise ne se modifie plus : seul un avoir peut la corriger."),
@@ -485,7 +479,7 @@ def staff_refund(request, pk):
             messages.success(
                 request,
                 _("Remboursement de %(amount)s effectué.")
-                % {"amount": f"{refund.amount_cents / 100:.2f} €"},
+                % {"amount": format_money(refund.amount_cents, refund.payment.currency)},
             )
     else:
         messages.error(
@@ -547,7 +541,7 @@ def staff_reconciliation(request):
     period_value = request.GET.get("period") or previous_month()
     try:
         period = PeriodField().clean(period_value)
-    except Exception:
+    except ValidationError:
         period = None
         messages.error(request, _("Période invalide."))
     if period is not None and request.GET.get("period"):

@@ -71,19 +71,3 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.first_name or self.email
-
-    @property
-    def is_parent(self) -> bool:
-        return self.role == Role.PARENT
-
-    @property
-    def is_school_staff(self) -> bool:
-        return self.role == Role.STAFF
-
-    @property
-    def is_city_admin(self) -> bool:
-        return self.role == Role.ADMIN or self.is_superuser
-
-    @property
-    def is_technician(self) -> bool:
-        return self.role == Role.TECHNICIAN

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
+from .access import audience
 from .nav import nav_items
 from .selectors import notification_unread_count
 
@@ -13,4 +14,6 @@ def navigation(request):
             lambda: notification_unread_count(user=user) if user.is_authenticated else 0
         ),
         "city_name": settings.MINOT_CITY_NAME,
+        # the role group of the reader (``parent``, ``staff``, ``admin``, ``technician``, ``none``)
+        "audience": SimpleLazyObject(lambda: audience(user)),
     }

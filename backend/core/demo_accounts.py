@@ -1,4 +1,4 @@
-"""The demo accounts of PRODUCT.md (public, documented in the README). No Django imports here:
+"""The demo accounts (public, documented in the README). No Django imports here:
 the demo runner prints them before Django is set up."""
 
 DEMO_PASSWORD = "minot-demo"  # noqa: S105 - public demo password

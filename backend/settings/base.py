@@ -68,6 +68,7 @@ TEMPLATES = [
         "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
+            "builtins": ["backend.core.templatetags.money"],
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.template.context_processors.i18n",
@@ -180,6 +181,10 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "backend.core.schema.local_times",
+    ],
 }
 
 # --- Cache --------------------------------------------------------------------------------
@@ -215,6 +220,13 @@ MINOT_CURRENCY = "EUR"
 MINOT_SITE_URL = env("MINOT_SITE_URL", default="http://127.0.0.1:8000")
 MINOT_CITY_NAME = env("MINOT_CITY_NAME", default="Ville de Minot")
 # Each app contributes its navigation entries and home-page cards here (see backend/core/nav.py).
+# The app holding households, children and applications (the unit of access; see core.access).
+MINOT_FAMILY_APP = "family"
+
+# Who may refuse a booking (dotted paths of ``(*, household) -> str | None``). The canteen asks
+# them; payments provides the unpaid-invoices rule. Dependencies go one way: payments → canteen.
+MINOT_BOOKING_GUARDS = ["payments.selectors.booking_block_reason"]
+
 MINOT_NAVIGATION_PROVIDERS = [
     "backend.core.navigation.items",
     "family.navigation.items",

@@ -27,6 +27,7 @@ from .households import (  # noqa: F401
     income_assessment_reject,
     income_assessment_validate,
     invitation_accept,
+    invitation_accept_with_signup,
     invitation_decline,
     invitation_email,
     invitation_from_token,

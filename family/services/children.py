@@ -11,9 +11,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from backend.core.access import is_parent
 from backend.core.allergens import Allergen
 from backend.core.exceptions import ApplicationError
-from backend.core.permissions import is_parent
 
 from ..models import CarePlan, ChangeRequest, Child, ChildGuardian, Document, Guardian, Household
 from .common import audit, notify_guardians

@@ -6,8 +6,8 @@ from typing import Any
 
 from django.db import models
 
+from backend.core.access import is_city_admin, is_school_staff
 from backend.core.models import ActorKind
-from backend.core.permissions import is_city_admin, is_school_staff
 from backend.core.services import audit_record, notification_send
 
 from ..models import ChildGuardian, Guardian, Household
@@ -36,7 +36,7 @@ def audit(
         action=action,
         actor=actor,
         actor_kind=kind,
-        actor_label="" if actor is None else str(actor.email),
+        actor_label="" if actor is None else f"user:{actor.pk}",  # ids only, no personal data
         target=target,
         household_id=household_id,
         data=data or {},

@@ -187,7 +187,7 @@ def document_check(*, actor, document: Document, accepted: bool, reason: str = "
 
 def document_read_audit(*, actor, document: Document) -> None:
     """Staff downloading a family's document leaves an audit row."""
-    from backend.core.permissions import is_parent
+    from backend.core.access import is_parent
 
     if is_parent(actor):
         return

@@ -11,8 +11,8 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from backend.core.access import is_parent
 from backend.core.exceptions import ApplicationError
-from backend.core.permissions import is_parent
 
 from ..models import (
     Child,
@@ -122,7 +122,6 @@ def guardian_invite(
             actor=actor,
             target=invitation,
             household_id=household.pk,
-            data={"email": email},
         )
         from ..tasks import invitation_email_task
 
@@ -240,6 +239,37 @@ def invitation_accept(*, invitation: GuardianInvitation, user) -> Guardian:
     return guardian
 
 
+def invitation_accept_with_signup(
+    *, invitation: GuardianInvitation, password: str, first_name: str, last_name: str
+):
+    """Someone without an account accepts an invitation: the parent account (for the invited
+    address) and the membership are created together, or neither is (one transaction)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError as DjangoValidationError
+
+    user_model = get_user_model()
+    try:
+        validate_password(password, user_model(email=invitation.email))
+    except DjangoValidationError as exc:
+        raise ApplicationError(" ".join(exc.messages)) from None
+    with transaction.atomic():
+        if user_model.objects.filter(email__iexact=invitation.email).exists():
+            raise ApplicationError(
+                _("Un compte existe déjà pour %(email)s : connectez-vous pour accepter.")
+                % {"email": invitation.email}
+            )
+        user = user_model.objects.create_user(
+            email=invitation.email,
+            password=password,
+            role="parent",
+            first_name=first_name,
+            last_name=last_name,
+        )
+        invitation_accept(invitation=invitation, user=user)
+    return user
+
+
 def invitation_decline(*, invitation: GuardianInvitation, user=None) -> GuardianInvitation:
     with transaction.atomic():
         locked = _pending_invitation(invitation)
@@ -305,7 +335,7 @@ def guardian_leave(*, actor, guardian: Guardian) -> None:
             actor=actor,
             target=guardian,
             household_id=household_id,
-            data={"user": guardian.user.email},
+            data={"user_id": guardian.user_id},
         )
         try:
             guardian.delete()
@@ -362,7 +392,7 @@ def emergency_contact_delete(*, actor, contact: EmergencyContact) -> None:
             actor=actor,
             target=contact,
             household_id=contact.household_id,
-            data={"name": contact.name},
+            data={"contact_id": contact.pk},
         )
         contact.delete()
 

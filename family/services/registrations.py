@@ -1,6 +1,6 @@
 """School registrations: the application state machine, documents required, decisions.
 
-States (PRODUCT.md): draft → submitted → incomplete (waiting for the family) → under review →
+States (docs/family.md): draft → submitted → incomplete (waiting for the family) → under review →
 accepted / waitlisted / refused, and withdrawn. Every change writes a dated ApplicationEvent
 (the parent's timeline), an audit row, and enqueues the notification after commit.
 """
@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from backend.core.exceptions import ApplicationError
 
 from ..models import (
+    APPLICATION_TRANSITIONS,
     ApplicationEvent,
     Child,
     DocumentKind,
@@ -31,20 +32,9 @@ from .common import audit, family_actor_kind, notify_guardians
 
 S = SchoolApplication.State
 TRACKING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at a counter
-OPEN_STATES = [S.DRAFT, S.SUBMITTED, S.INCOMPLETE, S.UNDER_REVIEW, S.WAITLISTED]
-
-# action → (allowed source states, target state)
-TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
-    "submit": ((S.DRAFT, S.INCOMPLETE), S.SUBMITTED),
-    "review": ((S.SUBMITTED,), S.UNDER_REVIEW),
-    "request_documents": ((S.SUBMITTED, S.UNDER_REVIEW, S.INCOMPLETE), S.INCOMPLETE),
-    "accept": ((S.SUBMITTED, S.UNDER_REVIEW, S.WAITLISTED), S.ACCEPTED),
-    "waitlist": ((S.SUBMITTED, S.UNDER_REVIEW), S.WAITLISTED),
-    "refuse": ((S.SUBMITTED, S.UNDER_REVIEW, S.WAITLISTED, S.INCOMPLETE), S.REFUSED),
-    "withdraw": ((S.DRAFT, S.SUBMITTED, S.INCOMPLETE, S.UNDER_REVIEW, S.WAITLISTED), S.WITHDRAWN),
-}
-STAFF_ACTIONS = {"review", "request_documents", "accept", "waitlist", "refuse"}
-FAMILY_ACTIONS = {"submit", "withdraw"}
+TRANSITIONS = APPLICATION_TRANSITIONS
+# States an application can still move from (derived from the workflow table).
+OPEN_STATES = sorted({state for sources, _t in TRANSITIONS.values() for state in sources})
 
 
 def _tracking_code() -> str:

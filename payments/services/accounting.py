@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from backend.core.money import plain_amount
 from backend.core.services import notification_send
 
 from ..models import DunningReminder, Invoice, LedgerEntry, Payment, PaymentSettings
@@ -86,7 +87,7 @@ def treasury_export_csv(*, period: dt.date, service: str = "all") -> str:
                 e.payment.provider if e.payment else "",
                 (e.payment.provider_reference or e.payment.counter_reference) if e.payment else "",
                 e.amount_cents,
-                f"{e.amount_cents / 100:.2f}".replace(".", ","),
+                plain_amount(e.amount_cents),
                 e.currency,
                 e.reason,
             ]
@@ -105,7 +106,7 @@ def treasury_export_csv(*, period: dt.date, service: str = "all") -> str:
             "",
             "",
             total,
-            f"{total / 100:.2f}".replace(".", ","),
+            plain_amount(total),
             "",
             "",
         ]

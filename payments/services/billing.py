@@ -170,6 +170,22 @@ def _insert_lines(rows: list[tuple]) -> None:
         )
 
 
+def billing_run_request(*, actor, period: dt.date, issue: bool = False) -> dt.date:
+    """Ask for the billing run of ``period`` (the first day of a month) in the background.
+
+    The one entry point for pages and the API: refuses a period that has not started, then runs
+    :func:`billing_run_for_period` in a Celery task after the surrounding transaction commits.
+    Asking twice is harmless (the run is idempotent).
+    """
+    if period > timezone.localdate():
+        raise ApplicationError(_("On ne peut pas facturer une période qui n'a pas commencé."))
+    from ..tasks import billing_run_task
+
+    user_id = getattr(actor, "pk", None)
+    transaction.on_commit(lambda: billing_run_task.delay(f"{period:%Y-%m}", user_id, issue))
+    return period
+
+
 def billing_run_for_period(
     *,
     period: dt.date,

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from backend.core.exceptions import ApplicationError
 from backend.core.models import ActorKind
+from backend.core.money import format_money
 from backend.core.services import audit_record, notification_send
 
 from ..declines import decline_reason
@@ -223,9 +224,7 @@ def payment_apply_status(*, payment_id: int, status: str, failure_message: str =
 
 
 def _fmt(cents: int, currency: str) -> str:
-    from ..selectors import format_cents
-
-    return format_cents(cents, currency)
+    return format_money(cents, currency)
 
 
 def _on_success(payment: Payment) -> None:

@@ -1,17 +1,6 @@
 from django import template
 
-from payments.selectors import format_cents
-
 register = template.Library()
-
-
-@register.filter
-def cents(value, currency="EUR"):
-    """``{{ invoice.total_cents|cents }}`` → ``9,80 €``."""
-    try:
-        return format_cents(int(value), currency or "EUR")
-    except (TypeError, ValueError):
-        return ""
 
 
 @register.simple_tag

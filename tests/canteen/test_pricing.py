@@ -12,7 +12,6 @@ from canteen.pricing import (
     UNBOOKED_MEAL,
     AssessmentBook,
     TariffBook,
-    format_money,
     sibling_ranks,
 )
 from canteen.selectors import meal_price
@@ -141,14 +140,6 @@ def test_sibling_ranks_are_a_permutation_per_household(rows):
     for household in {h for _i, h, _b in data}:
         members = [i for i, h, _b in data if h == household]
         assert sorted(ranks[i] for i in members) == list(range(1, len(members) + 1))
-
-
-@given(st.integers(-(10**7), 10**7))
-def test_format_money_round_trips(cents):
-    text = format_money(cents).replace("\u00a0€", "")
-    sign = -1 if text.startswith("-") else 1
-    euros, rest = text.lstrip("-").split(",")
-    assert sign * (int(euros) * 100 + int(rest)) == cents
 
 
 def test_books_are_loaded_in_constant_queries(kids, django_assert_max_num_queries):

@@ -1,3 +1,4 @@
+import io
 import os
 import subprocess
 import sys
@@ -68,3 +69,16 @@ def test_production_passes_check_deploy_with_no_warnings():
         },
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_versioned_schema_is_the_served_one():
+    """docs/api/openapi.yaml is the API contract under review: regenerate it with `make schema`
+    whenever an endpoint changes, so the change is visible in the diff."""
+    from pathlib import Path
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("spectacular", stdout=out)
+    versioned = Path(__file__).resolve().parents[2] / "docs" / "api" / "openapi.yaml"
+    assert out.getvalue() == versioned.read_text(), "API changed: run `make schema` and commit"

@@ -1,4 +1,4 @@
-"""Seed the demo: accounts of PRODUCT.md, then each app's data. Idempotent."""
+"""Seed the demo: accounts listed in the README, then each app's data. Idempotent."""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand

@@ -16,10 +16,7 @@ from django_celery_beat.models import CrontabSchedule, IntervalSchedule, Periodi
 def periodic_task_definitions() -> list[dict]:
     definitions = []
     for path in settings.MINOT_SCHEDULES:
-        try:
-            definitions.extend(import_string(path))
-        except ImportError:
-            continue
+        definitions.extend(import_string(path))  # a wrong path in settings fails loudly
     return definitions
 
 
