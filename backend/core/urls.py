@@ -35,6 +35,11 @@ urlpatterns = [
     ),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/lues/", views.notifications_read, name="notifications-read"),
+    path(
+        "compte/notifications/",
+        views.notification_preferences,
+        name="notification-preferences",
+    ),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
 ]

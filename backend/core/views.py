@@ -10,10 +10,11 @@ from django.views.decorators.http import require_POST
 
 from .forms import LoginForm
 from .homes import panels_for
+from .models import NotificationCategory
 from .nav import nav_items
 from .permissions import role_required
 from .selectors import notification_list
-from .services import notification_mark_read
+from .services import notification_channels, notification_mark_read, notification_preferences_set
 
 ROLE_HOMES = {
     "parent": "home-parent",
@@ -93,6 +94,34 @@ def notifications(request):
         request,
         "core/notifications.html",
         {"notifications": notification_list(user=request.user)[:100]},
+    )
+
+
+@login_required
+def notification_preferences(request):
+    """Per category: in the app and/or by email. Account and security messages always arrive."""
+    categories = [c for c in NotificationCategory if c != NotificationCategory.GENERAL]
+    if request.method == "POST":
+        notification_preferences_set(
+            user=request.user,
+            choices={
+                c.value: (
+                    request.POST.get(f"{c.value}-in_app") == "on",
+                    request.POST.get(f"{c.value}-email") == "on",
+                )
+                for c in categories
+            },
+        )
+        messages.success(request, _("Vos préférences de notification sont enregistrées."))
+        return redirect("notification-preferences")
+    rows = []
+    for c in categories:
+        in_app, email = notification_channels(user=request.user, category=c.value)
+        rows.append({"value": c.value, "label": c.label, "in_app": in_app, "email": email})
+    return render(
+        request,
+        "core/notification_preferences.html",
+        {"title": _("Préférences de notification"), "rows": rows},
     )
 
 
