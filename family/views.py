@@ -793,6 +793,8 @@ def counter(request):
 def counter_household(request, household_id: int):
     household = perms.household_for_staff(request.user, household_id)
     services.household_record_read(actor=request.user, household=household, via="counter")
+    # "Acting for this family" stays visible on every page until the agent ends it (base.html).
+    request.session["acting_for"] = {"id": household.pk, "name": household.name}
     children = household.children.select_related("school")
     form = forms.ApplicationForm(
         request.POST or None,
@@ -824,9 +826,21 @@ def counter_household(request, household_id: int):
             "applications": perms.applications_for_user(request.user)
             .filter(household=household)
             .select_related("child", "school", "school_year"),
+            "documents": perms.documents_for_user(request.user)
+            .filter(household=household)
+            .select_related("child")
+            .order_by("-created_at")[:20],
             "form": form,
         },
     )
+
+
+@role_required(STAFF)
+@require_POST
+def counter_end(request):
+    """The agent has finished acting for the family: the banner goes away."""
+    request.session.pop("acting_for", None)
+    return redirect("family:counter")
 
 
 # --- activities -------------------------------------------------------------------------------
