@@ -7,7 +7,7 @@ UV := $(VENV)/bin/uv
 PORT ?= 8000
 export PORT
 
-.PHONY: browser-deps demo test install lint check messages stack clean-demo bench typecheck screenshots depgraph schema
+.PHONY: browser-deps demo test install lint check messages stack clean-demo bench typecheck depgraph schema bench-quick screenshots
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,8 +64,13 @@ stack: install
 	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-redis://127.0.0.1:6379/0} \
 	  $(PY) -m backend.demo --stack
 
+# Every benchmark at full size: bench/results/<date>-<name>.json and docs/performance.md.
 bench: install
 	$(PY) -m bench.run_all
+
+# The same benchmarks at CI size (fails only on errors, never on timing).
+bench-quick: install
+	$(PY) -m bench.run_all --quick
 
 clean-demo:
 	rm -f var/minot.sqlite3* var/broker.sqlite3*

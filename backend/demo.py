@@ -8,6 +8,7 @@ Ctrl-C stops every process.
 
 import argparse
 import os
+import socket
 import sys
 
 from honcho.manager import Manager
@@ -33,15 +34,45 @@ def demo_processes(port: str, stack: bool) -> dict[str, str]:
     return {name: cmd.format(py=py, port=port) for name, cmd in processes.items()}
 
 
+def port_taken(port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def helper_ports() -> None:
+    """Helper processes (the Stripe stand-in, …) get free ports unless the environment names
+    them, so a second demo or anything else on a fixed port never stops this one."""
+    os.environ.setdefault("STRIPE_API_BASE", f"http://127.0.0.1:{free_port()}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--stack", action="store_true")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.local")
+    port = os.environ.get("PORT", "8000")
+    if not port.isdigit() or port_taken(int(port)):
+        print(
+            f"\n  Port {port} is already in use (another demo or another program).\n"
+            f"  Stop it, or choose another port:  PORT=8080 make demo\n",
+            file=sys.stderr,
+        )
+        return 1
+    helper_ports()
     import django
 
     django.setup()
-    port = os.environ.get("PORT", "8000")
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     if args.stack:
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.local")
