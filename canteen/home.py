@@ -42,7 +42,7 @@ def panels(user) -> list[Panel]:
 
 def city_canteen(*, today: dt.date) -> dict:
     """City dashboard: attendance of the last four weeks and meals booked for the next five days."""
-    from fleet.charts import bar_chart
+    from backend.core.charts import bar_chart
 
     from .forecasts import attendance_report, meal_forecast
 

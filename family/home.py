@@ -27,7 +27,7 @@ def panels(user) -> list[Panel]:
     )
     found = [Panel("family/home/staff.html", summary, order=10)]
     if is_city_admin(user):
-        from fleet.charts import bar_chart
+        from backend.core.charts import bar_chart
 
         frame = registrations_by_state_and_school()
         columns = [c for c in frame.columns if c not in ("school", "total")]

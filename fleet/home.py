@@ -6,9 +6,9 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 
 from backend.core.access import is_city_admin
+from backend.core.charts import bar_chart
 from backend.core.homes import Panel
 
-from .charts import bar_chart
 from .selectors import battery_health_distribution, fleet_totals
 
 

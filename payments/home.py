@@ -22,7 +22,7 @@ def panels(user) -> list[Panel]:
             pay_url = f"{reverse('payments:pay')}?{query}"
         return [Panel("payments/home/parent.html", {**due, "pay_url": pay_url}, order=10)]
     if is_city_admin(user):
-        from fleet.charts import bar_chart
+        from backend.core.charts import bar_chart
 
         frame = unpaid_by_month()
         rows = [
