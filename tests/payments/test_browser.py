@@ -47,6 +47,7 @@ def test_declined_card_shows_a_clear_message_and_leaves_invoices_open(browser, l
     live = localstripe_webhook
     _h, _user, _k, invoice = billed_family(email="refus@example.test")
     page = browser.new_page()
+    page.set_default_timeout(90_000)  # the machine is shared: be patient with a loaded server
     browser_login(page, live, "refus@example.test")
     page.goto(f"{live.url}/paiements/payer/?invoice={invoice.pk}")
     page.check("input[value=pm_card_chargeCustomerFail]")
