@@ -7,7 +7,7 @@ UV := $(VENV)/bin/uv
 PORT ?= 8000
 export PORT
 
-.PHONY: browser-deps demo test install lint check messages stack clean-demo bench typecheck depgraph schema bench-quick screenshots
+.PHONY: browser-deps demo test install lint check messages stack clean-demo bench typecheck depgraph schema bench-quick security screenshots
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -87,3 +87,7 @@ depgraph: install
 
 typecheck: install
 	$(VENV)/bin/mypy $(TYPED)
+
+# bandit (no high finding) and pip-audit (skipped with a message when PyPI is unreachable).
+security: install
+	.ci/security

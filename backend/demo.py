@@ -26,7 +26,9 @@ def demo_processes(port: str, stack: bool) -> dict[str, str]:
     processes = {
         "web": web,
         "worker": f"{py} -m celery -A backend worker --loglevel=INFO --concurrency=2",
-        "beat": f"{py} -m celery -A backend beat --loglevel=INFO",
+        "beat": f"{py} manage.py beat_catch_up && {py} -m celery -A backend beat --loglevel=INFO",
+        # Publishes the tasks that requests recorded in the outbox (backend/core/outbox.py).
+        "relay": f"{py} manage.py outbox_relay",
     }
     from django.conf import settings
 

@@ -14,6 +14,7 @@ api_v1 = [
 urlpatterns = [
     path("", include("backend.core.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("compte/", include("backend.core.account.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/osquery/", include("fleet.public_urls")),

@@ -6,13 +6,13 @@ The database does the counting (one GROUP BY); pandas shapes, pivots and exports
 from __future__ import annotations
 
 import datetime as dt
-import io
 from html import escape
 
 import pandas as pd
 from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 
+from backend.core.exports import frame_to_csv, frames_to_xlsx
 from family.models import School
 
 from .models import AttendanceRecord, Booking, Variant
@@ -142,15 +142,12 @@ def attendance_report(
 
 
 def to_csv(frame: pd.DataFrame) -> bytes:
-    return frame.to_csv(index=False, sep=";").encode("utf-8-sig")
+    """CSV through the one safe export helper (a child named ``=HYPERLINK(...)`` stays text)."""
+    return frame_to_csv(frame)
 
 
 def to_xlsx(sheets: dict[str, pd.DataFrame]) -> bytes:
-    buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        for name, frame in sheets.items():
-            frame.to_excel(writer, sheet_name=name[:31], index=False)
-    return buffer.getvalue()
+    return frames_to_xlsx(sheets)
 
 
 def svg_bar_chart(*, title: str, bars: list[tuple[str, int]], width: int = 640) -> str:

@@ -452,6 +452,11 @@ class HouseholdInviteApi(APIView):
         billing_payer = serializers.BooleanField(required=False, default=False)
         may_pick_up = serializers.BooleanField(required=False, default=True)
         receives_notifications = serializers.BooleanField(required=False, default=True)
+        acting_for_family = serializers.BooleanField(
+            required=False,
+            default=False,
+            help_text="Staff only: the family asked the counter to invite this person (audited).",
+        )
 
     @extend_schema(request=InputSerializer, responses={201: InvitationOut})
     def post(self, request, household_id: int):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import privacy_views, views
 
 app_name = "family"
 
@@ -76,6 +76,13 @@ urlpatterns = [
         name="change-request-decide",
     ),
     path("quotients/<int:assessment_id>/", views.income_decide, name="income-decide"),
+    path("mes-donnees/export/", privacy_views.data_export, name="data-export"),
+    path("mes-donnees/consultations/", privacy_views.privacy_access, name="privacy-access"),
+    path(
+        "guichet/foyers/<int:household_id>/export/",
+        privacy_views.data_export_for_family,
+        name="counter-data-export",
+    ),
     path("guichet/", views.counter, name="counter"),
     path("guichet/foyers/<int:household_id>/", views.counter_household, name="counter-household"),
     path("guichet/terminer/", views.counter_end, name="counter-end"),

@@ -292,6 +292,8 @@ def invitation(request, token: str):
 @role_required(PARENT, STAFF)
 def child_add(request, household_id: int | None = None):
     if is_parent(request.user):
+        if household_id is not None:  # the counter's URL is not a parent's (issue 12 matrix)
+            raise Http404
         household = perms.household_for_user(request.user)
     else:
         household = perms.household_for_staff(request.user, household_id)

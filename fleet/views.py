@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse, JsonResponse
@@ -14,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from backend.core.access import role_required
 from backend.core.exceptions import ApplicationError
+from backend.core.exports import csv_bytes, frame_to_csv
 
 from . import charts, conf, selectors
 from .forms import (
@@ -182,9 +181,6 @@ def device_list(request):
 def device_export(request):
     devices_for_user(request.user)
     school_id = request.GET.get("school") if (request.GET.get("school") or "").isdigit() else None
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="parc-appareils.csv"'
-    writer = csv.writer(response)
     columns = [
         "serial",
         "school",
@@ -203,28 +199,32 @@ def device_export(request):
         "battery_cycle_count",
         "battery_forecast_date",
     ]
-    writer.writerow(columns)
-    for d in selectors.device_list(school_id=school_id).iterator(chunk_size=1000):
-        writer.writerow(
-            [
-                d.serial or d.identity,
-                d.school.name if d.school else "",
-                d.cart.name if d.cart else "",
-                d.slot or "",
-                d.role,
-                d.status,
-                d.last_seen_at.isoformat() if d.last_seen_at else "",
-                d.hardware_vendor,
-                d.hardware_model,
-                d.os_name,
-                d.os_version,
-                d.storage_total_bytes or "",
-                d.storage_free_bytes or "",
-                d.battery_health_percent if d.battery_health_percent is not None else "",
-                d.battery_cycle_count or "",
-                d.battery_forecast_date or "",
-            ]
-        )
+    rows = (
+        [
+            d.serial or d.identity,
+            d.school.name if d.school else "",
+            d.cart.name if d.cart else "",
+            d.slot or "",
+            d.role,
+            d.status,
+            d.last_seen_at.isoformat() if d.last_seen_at else "",
+            d.hardware_vendor,
+            d.hardware_model,
+            d.os_name,
+            d.os_version,
+            d.storage_total_bytes or "",
+            d.storage_free_bytes or "",
+            d.battery_health_percent if d.battery_health_percent is not None else "",
+            d.battery_cycle_count or "",
+            d.battery_forecast_date or "",
+        ]
+        for d in selectors.device_list(school_id=school_id).iterator(chunk_size=1000)
+    )
+    # Through the one safe export helper: a device or cart named "=..." stays text.
+    response = HttpResponse(
+        csv_bytes(rows, header=columns, delimiter=","), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = 'attachment; filename="parc-appareils.csv"'
     return response
 
 
@@ -482,7 +482,9 @@ def report(request):
     """The weekly report: technicians, and the city administrator (read-only, no device data)."""
     frame = weekly_report_frame()
     if request.GET.get("format") == "csv":
-        response = HttpResponse(frame.to_csv(), content_type="text/csv; charset=utf-8")
+        response = HttpResponse(
+            frame_to_csv(frame, index=True, delimiter=","), content_type="text/csv; charset=utf-8"
+        )
         response["Content-Disposition"] = 'attachment; filename="rapport-parc.csv"'
         return response
     return render(

@@ -122,3 +122,80 @@ class NotificationPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.category}"
+
+
+class OutboxMessage(models.Model):
+    """A Celery task to publish, written in the same transaction as the change that calls for it.
+
+    ``manage.py outbox_relay`` publishes due rows to the broker, backing off while it is down;
+    the task marks ``done_at`` when it has run, so a redelivered copy does nothing.
+    """
+
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list, blank=True)
+    kwargs = models.JSONField(default=dict, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    published_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at", "id"],
+                condition=models.Q(published_at__isnull=True),
+                name="outbox_due_idx",
+            )
+        ]
+        verbose_name = _("tâche en attente d'envoi")
+        verbose_name_plural = _("tâches en attente d'envoi (outbox)")
+
+    def __str__(self) -> str:
+        return f"{self.task} #{self.pk}"
+
+
+class OutgoingEmail(models.Model):
+    """An email to send, stored in the sender's transaction and retried while SMTP is down.
+
+    ``key`` makes a task that runs twice send its emails once: inside a task it is the task id
+    plus the email's rank in that run.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("En attente")
+        SENT = "sent", _("Envoyé")
+        FAILED = "failed", _("Abandonné")
+
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    key = models.CharField(max_length=120, unique=True)
+    subject = models.CharField(max_length=998)
+    body = models.TextField(blank=True)
+    from_email = models.CharField(max_length=320)
+    to = models.JSONField(default=list)
+    cc = models.JSONField(default=list, blank=True)
+    bcc = models.JSONField(default=list, blank=True)
+    reply_to = models.JSONField(default=list, blank=True)
+    headers = models.JSONField(default=dict, blank=True)
+    alternatives = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(status="pending"),
+                name="outgoing_email_due_idx",
+            )
+        ]
+        verbose_name = _("email sortant")
+        verbose_name_plural = _("emails sortants")
+
+    def __str__(self) -> str:
+        return self.subject

@@ -90,9 +90,10 @@ def notification_send(
     )
     email = email and by_email
     if email:
+        from .outbox import enqueue
         from .tasks import notification_email_task
 
-        transaction.on_commit(lambda: notification_email_task.delay(notification.pk))
+        enqueue(notification_email_task, notification.pk)
     return notification
 
 

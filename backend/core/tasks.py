@@ -6,3 +6,26 @@ def notification_email_task(notification_id: int) -> None:
     from .services import notification_email
 
     notification_email(notification_id=notification_id)
+
+
+@shared_task(ignore_result=True)
+def email_deliver_task(email_id: int) -> None:
+    """Send one stored email; a failure is retried by the outbox relay (see backend/core/mail.py)."""
+    from .mail import email_deliver
+
+    email_deliver(email_id=email_id)
+
+
+@shared_task(ignore_result=True)
+def outbox_purge_task() -> int:
+    from .outbox import outbox_purge
+
+    return outbox_purge()
+
+
+@shared_task(ignore_result=True)
+def retention_task() -> None:
+    """Nightly: delete or anonymise personal data past its retention date."""
+    from .retention import retention_apply
+
+    retention_apply()

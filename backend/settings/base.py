@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import environ
+from csp.constants import NONCE
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -32,12 +33,16 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "axes",
+    "csp",
+    "knox",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "backend.accounts",
     "family",
     "canteen",
@@ -46,16 +51,22 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "backend.core.middleware.RequestIdMiddleware",
+    "backend.core.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "backend.core.middleware.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "backend.core.account.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "backend.core.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "backend.urls"
@@ -126,6 +137,8 @@ AXES_RESET_ON_SUCCESS = True
 # The login form and the token API both pass the email as `username` to authenticate().
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_LOCKOUT_CALLABLE = "backend.core.views.lockout"
+# Every letter case of an email is one account for the throttle (pages, API and admin).
+AXES_USERNAME_CALLABLE = "backend.core.account.auth.axes_username"
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
 AXES_VERBOSE = False
 
@@ -154,16 +167,27 @@ STORAGES = {
 
 # --- Email --------------------------------------------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+# send_mail stores the message and the outbox delivers it through the real transport, retrying
+# while SMTP is down (backend/core/mail.py).
+MINOT_EMAIL_TRANSPORT = vars()["EMAIL_BACKEND"]
+EMAIL_BACKEND = "backend.core.mail.DurableEmailBackend"
+MINOT_EMAIL_RETRY_HOURS = env.int("MINOT_EMAIL_RETRY_HOURS", default=12)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Minot <no-reply@minot.invalid>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- REST API -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "backend.core.account.auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON with depth and size limits (400, never a RecursionError 500), then forms.
+    "DEFAULT_PARSER_CLASSES": [
+        "backend.core.parsers.LimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "backend.core.api.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -184,6 +208,7 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "backend.core.schema.local_times",
+        "backend.core.schema.database_neutral",
     ],
 }
 
@@ -203,6 +228,19 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_TIME_LIMIT = 5 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 4 * 60
 CELERY_TASK_ACKS_LATE = True
+# A worker killed mid-task (SIGKILL, OOM) gives its task back instead of acking it.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Redis redelivers an unacked task after this long: longer than the longest task (TIME_LIMIT)
+# and than any countdown, else a slow task would run twice at once.
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+        "socket_connect_timeout": 5,
+        "socket_timeout": 30,
+    }
+    if CELERY_BROKER_URL.startswith("redis")
+    else {}
+)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -252,19 +290,40 @@ MINOT_DEMO_SEEDERS = [
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "backend.core.logs.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "backend.core.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": env("LOG_FORMAT", default="plain"),
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
 # Periodic tasks, declared in the database scheduler by `manage.py setup_periodic_tasks`.
 MINOT_SCHEDULES = [
+    "backend.core.schedule.PERIODIC_TASKS",
     "family.schedule.PERIODIC_TASKS",
     "canteen.schedule.PERIODIC_TASKS",
     "payments.schedule.PERIODIC_TASKS",
     "fleet.schedule.PERIODIC_TASKS",
 ]
+# Operators: /metrics (backend/core/metrics.py), JSON logs, optional Sentry.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+MINOT_METRICS_QUEUES: list[str] = []
+MINOT_METRICS_PROVIDERS = ["payments.metrics.gauges", "fleet.metrics.gauges"]
+SENTRY_DSN = env("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    import sentry_sdk
+
+    sentry_sdk.init(dsn=SENTRY_DSN, send_default_pii=False, traces_sample_rate=0.0)
+
 # Extra processes `make demo` starts beside web/worker/beat: {"name": "command"}, where
 # {py} is the virtualenv's python and {port} the web port.
 MINOT_DEMO_PROCESSES: dict[str, str] = {}
@@ -305,3 +364,63 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
         "LedgerEntryKindEnum": "payments.models.LedgerEntry.Kind",
     }
 )
+
+# --- security (docs/security.md) -------------------------------------------------------------
+# Emails sent to one address, or by one account, per window (password reset, invitations).
+MINOT_EMAIL_RATE_LIMIT = env.int("MINOT_EMAIL_RATE_LIMIT", default=5)
+MINOT_EMAIL_RATE_WINDOW = env.int("MINOT_EMAIL_RATE_WINDOW", default=60 * 60)
+
+# API tokens (django-rest-knox, hashed at rest): lifetime and how many live tokens per person.
+KNOX_TOKEN_MODEL = "accounts.ApiToken"
+API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=30)
+API_TOKEN_LIMIT_PER_USER = env.int("API_TOKEN_LIMIT_PER_USER", default=10)
+REST_KNOX = {"AUTH_HEADER_PREFIX": "Token"}
+
+# Content-Security-Policy on every response (django-csp): only our own files, inline scripts
+# only with the per-response nonce (`<script nonce="{{ request.csp_nonce }}">`), no inline style.
+# The payment page adds Stripe's origins for itself (payments/views.py), nothing else does.
+MINOT_CSP_REPORT_URI = "/csp-report/"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "frame-src": ["'none'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "report-uri": MINOT_CSP_REPORT_URI,
+    },
+}
+
+# Two-factor authentication (django-otp, TOTP + recovery codes): required for these roles when
+# MINOT_2FA_REQUIRED is on (production); optional for parents. Demo and test settings relax it.
+MINOT_2FA_REQUIRED = env.bool("MINOT_2FA_REQUIRED", default=True)
+MINOT_2FA_REQUIRED_ROLES = ["staff", "admin", "technician"]
+OTP_TOTP_ISSUER = MINOT_CITY_NAME
+
+# Retention schedule, in days, per data class (docs/security.md; applied nightly by
+# backend.core.tasks.retention_task and `manage.py retention [--dry-run]`).
+MINOT_RETENTION_DAYS = {
+    "documents": env.int("RETENTION_DOCUMENTS_DAYS", default=365),
+    "applications": env.int("RETENTION_APPLICATIONS_DAYS", default=3 * 365),
+    "health_records": env.int("RETENTION_HEALTH_DAYS", default=365),
+    "audit_log": env.int("RETENTION_AUDIT_DAYS", default=3 * 365),
+    "device_history": env.int("RETENTION_DEVICE_HISTORY_DAYS", default=365),
+    "accounting": env.int("RETENTION_ACCOUNTING_DAYS", default=10 * 366),
+}
+MINOT_RETENTION_APPLIERS = [
+    "family.retention.apply",
+    "fleet.retention.apply",
+    "backend.core.retention.audit_log_apply",
+]
+MINOT_SCHEDULES.append("backend.core.schedule.PERIODIC_TASKS")
+# Public notices (footer): who answers privacy and accessibility questions, and the RGAA level
+# actually reached (an audit measures it; "non conforme" until one has).
+MINOT_DPO_EMAIL = env("MINOT_DPO_EMAIL", default="dpo@minot.invalid")
+MINOT_ACCESSIBILITY_EMAIL = env("MINOT_ACCESSIBILITY_EMAIL", default="accessibilite@minot.invalid")
+MINOT_ACCESSIBILITY_LEVEL = env("MINOT_ACCESSIBILITY_LEVEL", default="non conforme")

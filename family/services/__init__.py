@@ -34,6 +34,7 @@ from .households import (  # noqa: F401
     invitation_revoke,
     invitation_token,
 )
+from .privacy import household_export_zip  # noqa: F401
 from .registrations import (  # noqa: F401
     application_bulk_action,
     application_create,

@@ -54,6 +54,7 @@ def notify_guardians(
     subject_key: str = "",
     body_key: str = "",
     params: dict | None = None,
+    exclude_user=None,
 ) -> int:
     """Notify the household's guardians; for a child, only those who receive its notifications."""
     if child is not None:
@@ -64,6 +65,8 @@ def notify_guardians(
             guardians = Guardian.objects.filter(household=household).select_related("user")
     else:
         guardians = Guardian.objects.filter(household=household).select_related("user")
+    if exclude_user is not None:
+        guardians = guardians.exclude(user=exclude_user)
     count = 0
     for guardian in guardians.distinct():
         notification_send(

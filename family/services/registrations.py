@@ -203,9 +203,11 @@ def _transition(
 
 
 def _enqueue_notification(event_id: int) -> None:
+    from backend.core.outbox import enqueue
+
     from ..tasks import application_event_notify_task
 
-    transaction.on_commit(lambda: application_event_notify_task.delay(event_id))
+    enqueue(application_event_notify_task, event_id)
 
 
 def _apply_acceptance(application: SchoolApplication) -> None:

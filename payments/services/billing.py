@@ -179,10 +179,12 @@ def billing_run_request(*, actor, period: dt.date, issue: bool = False) -> dt.da
     """
     if period > timezone.localdate():
         raise ApplicationError(_("On ne peut pas facturer une période qui n'a pas commencé."))
+    from backend.core.outbox import enqueue
+
     from ..tasks import billing_run_task
 
     user_id = getattr(actor, "pk", None)
-    transaction.on_commit(lambda: billing_run_task.delay(f"{period:%Y-%m}", user_id, issue))
+    enqueue(billing_run_task, f"{period:%Y-%m}", user_id, issue)
     return period
 
 

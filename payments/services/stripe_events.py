@@ -50,6 +50,8 @@ def stripe_event_verify(
 
 def stripe_event_store(*, event: dict[str, Any]) -> tuple[StripeEvent, bool]:
     """Store an event once (its id is unique) and enqueue its processing after commit."""
+    from backend.core.outbox import enqueue
+
     from ..tasks import stripe_event_process_task
 
     try:
@@ -61,7 +63,7 @@ def stripe_event_store(*, event: dict[str, Any]) -> tuple[StripeEvent, bool]:
                 livemode=bool(event.get("livemode")),
             )
             pk = stored.pk
-            transaction.on_commit(lambda: stripe_event_process_task.delay(pk))
+            enqueue(stripe_event_process_task, pk)
     except IntegrityError:
         return StripeEvent.objects.get(event_id=event["id"]), False
     return stored, True
