@@ -7,7 +7,7 @@ UV := $(VENV)/bin/uv
 PORT ?= 8000
 export PORT
 
-.PHONY: browser-deps demo test install lint check messages stack clean-demo bench typecheck depgraph schema bench-quick security
+.PHONY: browser-deps demo test install lint check messages stack clean-demo bench typecheck depgraph schema bench-quick security screenshots
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ browser-deps:
 	    echo "Installing Debian's chromium for the browser tests..."; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
 	  else echo "chromium not found: browser tests will be skipped (apt-get install chromium)"; fi; }
+
+# Each role's home at 360 px (docs/screenshots/<role>-home-360.png), from the demo data.
+screenshots: install browser-deps
+	MINOT_SCREENSHOTS=docs/screenshots $(PY) -m pytest tests/pages/test_screenshots.py -q -p no:cacheprovider
 
 lint: install
 	$(VENV)/bin/ruff check .

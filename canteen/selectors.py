@@ -6,7 +6,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -760,6 +760,8 @@ def meals_booked_by_child(*, start: dt.date, end: dt.date) -> dict[int, int]:
         .annotate(n=Count("id"))
         .values_list("child_id", "n")
     )
+
+
 def service_roll_sheet(
     *, service: Service, school: School, day: dt.date
 ) -> tuple[AttendanceRoll | None, list[dict]]:
@@ -787,3 +789,40 @@ def service_roll_sheet(
             }
         )
     return roll, rows
+
+
+# --- home pages ----------------------------------------------------------------------------------
+def child_home_summary(*, child: Child, today: dt.date, upcoming: int = 3) -> dict:
+    """Today's menu with the child's allergen check, and the next days whose booking (or
+    cancelling) deadline is still ahead — what a parent's home page shows per child."""
+    days = child_month_calendar(child=child, year=today.year, month=today.month)
+    if today.day > 20:
+        nxt = month_bounds(today.year, today.month)[1] + dt.timedelta(days=1)
+        days += child_month_calendar(child=child, year=nxt.year, month=nxt.month)
+    today_entry = next((d for d in days if d.day == today), None)
+    coming = [d for d in days if d.day >= today and (d.can_book or d.can_cancel)][:upcoming]
+    return {
+        "child": child,
+        "today": today_entry,
+        "courses": dishes_by_course(today_entry.menu) if today_entry and today_entry.menu else [],
+        "coming": coming,
+    }
+
+
+def rolls_today(*, schools: QuerySet[School], day: dt.date) -> list[dict]:
+    """Each school's roll of the day: taken or not, and how many meals are booked."""
+    school_list = list(schools.order_by("name"))
+    taken = set(
+        AttendanceRoll.objects.filter(school__in=school_list, day=day).values_list(
+            "school_id", flat=True
+        )
+    )
+    booked = dict(
+        Booking.objects.filter(child__school__in=school_list, day=day, status=Booking.Status.BOOKED)
+        .values("child__school_id")
+        .annotate(n=Count("id"))
+        .values_list("child__school_id", "n")
+    )
+    return [
+        {"school": s, "taken": s.pk in taken, "booked": booked.get(s.pk, 0)} for s in school_list
+    ]

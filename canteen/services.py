@@ -771,6 +771,20 @@ def bookings_cancel_range(
 
 
 # --- attendance ----------------------------------------------------------------------------------
+def roll_day_check(*, school: School, day: dt.date, now: dt.datetime | None = None) -> None:
+    """A roll is taken on a past or present school day of this school (never a Saturday, a
+    holiday or a day off); raises ``ApplicationError`` otherwise."""
+    now = now or timezone.now()
+    if day > timezone.localdate(now):
+        raise ApplicationError(_("L'appel ne peut pas être pris pour un jour futur."))
+    closed = SchoolCalendar.load(school=school, start=day, end=day).closed_reason(day)
+    if closed:
+        raise ApplicationError(
+            _("Pas d'appel le %(day)s : ce n'est pas un jour de cantine (%(reason)s).")
+            % {"day": day.strftime("%d/%m/%Y"), "reason": closed}
+        )
+
+
 def roll_take(
     *,
     school: School,
@@ -792,7 +806,9 @@ def roll_take(
         service = Service.objects.get(pk=canteen_service_id())
     if service.site_id and service.site_id != school.id:
         raise ApplicationError(_("Ce service n'est pas accueilli dans cette école."))
-    if day > timezone.localdate(now):
+    if service.kind == Service.Kind.CANTEEN:
+        roll_day_check(school=school, day=day, now=now)  # never a Saturday, holiday or day off
+    elif day > timezone.localdate(now):
         raise ApplicationError(_("L'appel ne peut pas être pris pour un jour futur."))
     valid = set(AttendanceRecord.Status.values)
     bad = {k: v for k, v in statuses.items() if v not in valid}

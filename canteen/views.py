@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 
 from django import forms
 from django.contrib import messages
@@ -10,12 +11,14 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from backend.core.access import is_parent, role_required
 from backend.core.allergens import Allergen
+from backend.core.confirm import confirmation_page, needs_confirmation
 from backend.core.exceptions import ApplicationError
 from family.models import School
 
@@ -333,6 +336,23 @@ def roll(request, school_id: int):
             except ValueError:
                 continue
         try:
+            services.roll_day_check(school=school, day=day)
+            if needs_confirmation(request):
+                counts = Counter(statuses.values())
+                labels = dict(AttendanceRecord.Status.choices)
+                return confirmation_page(
+                    request,
+                    title=_("Clore l'appel du %(day)s") % {"day": date_format(day, "l j F Y")},
+                    summary=[
+                        _("École : %(school)s") % {"school": school.name},
+                        *[f"{labels[status]} : {n}" for status, n in sorted(counts.items())],
+                    ],
+                    warning=_(
+                        "Une fois l'appel clos, la journée est verrouillée et sert à la facturation."
+                    ),
+                    confirm_label=_("Clore l'appel"),
+                    cancel_url=here,
+                )
             services.roll_take(school=school, day=day, statuses=statuses, actor=request.user)
             messages.success(
                 request, _("Appel enregistré : la journée est close pour la facturation.")

@@ -694,3 +694,56 @@ def illness_unbilled_days(
             out.add((child_id, day))
             day += dt.timedelta(days=1)
     return out
+
+
+# --- home pages ---------------------------------------------------------------------------------
+ACTION_STATES = ("draft", "incomplete")
+WAITING_STATES = ("submitted", "under_review")
+
+
+def applications_needing_action(*, applications: QuerySet[SchoolApplication]) -> list[dict]:
+    """A family's applications that wait for the family (draft or incomplete) with what is
+    missing, for the parent's home page."""
+    rows = []
+    for application in applications.filter(state__in=ACTION_STATES).select_related(
+        "child", "school", "school_year"
+    ):
+        missing = application_missing_documents(application=application, for_acceptance=False)
+        rows.append({"application": application, "missing": missing})
+    return rows
+
+
+def staff_work_summary(*, applications: QuerySet[SchoolApplication], documents) -> dict:
+    """What waits for staff: applications to review and documents to check."""
+    waiting = applications.filter(state__in=WAITING_STATES)
+    return {
+        "waiting": waiting.count(),
+        "oldest": waiting.order_by(F("submitted_at").asc(nulls_last=True))
+        .select_related("child", "school")
+        .first(),
+        "incomplete": applications.filter(state="incomplete").count(),
+        "documents": documents.filter(status=Document.Status.PENDING).count(),
+    }
+
+
+def registrations_by_state_and_school():
+    """City dashboard (pandas): one row per school, one column per application state."""
+    import pandas as pd
+
+    rows = list(
+        SchoolApplication.objects.exclude(state="draft")
+        .values_list("school__name", "state")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    frame = pd.DataFrame(rows, columns=["school", "state", "n"])
+    labels = dict(SchoolApplication.State.choices)
+    if frame.empty:
+        return pd.DataFrame(columns=["school"])
+    pivot = frame.pivot_table(
+        index="school", columns="state", values="n", aggfunc="sum", fill_value=0
+    )
+    states = [s for s in labels if s in pivot.columns]
+    pivot = pivot[states].rename(columns={s: str(labels[s]) for s in states})
+    pivot["total"] = pivot.sum(axis=1)
+    return pivot.sort_values("total", ascending=False).reset_index()

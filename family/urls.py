@@ -85,6 +85,7 @@ urlpatterns = [
     ),
     path("guichet/", views.counter, name="counter"),
     path("guichet/foyers/<int:household_id>/", views.counter_household, name="counter-household"),
+    path("guichet/terminer/", views.counter_end, name="counter-end"),
     path("guichet/foyers/<int:household_id>/enfant/", views.child_add, name="counter-child-add"),
     path("calendrier/", views.school_calendar, name="calendar"),
     path("activites/", views.activities, name="activities"),

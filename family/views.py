@@ -12,11 +12,13 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from backend.accounts.models import User
 from backend.core.access import is_city_admin, is_parent, role_required
+from backend.core.confirm import confirmation_page, needs_confirmation
 from backend.core.exceptions import ApplicationError
 
 from . import forms, selectors, services
@@ -49,14 +51,22 @@ def post_action(fallback_url_name: str):
                 return view(request, *args, **kwargs)
             except ApplicationError as exc:
                 messages.error(request, exc.message)
-                back = request.POST.get("next") or ""
-                if back.startswith("/") and not back.startswith("//"):
-                    return redirect(back)
-                return redirect(fallback_url_name)
+                return redirect(_page_of_action(request) or fallback_url_name)
 
         return wrapped
 
     return decorator
+
+
+def _page_of_action(request) -> str:
+    """Where an error is shown: the page the action was taken on (``next``, else the same-site
+    referring page), so a refused action never throws the person back to a list."""
+    for candidate in (request.POST.get("next") or "", request.META.get("HTTP_REFERER") or ""):
+        if candidate and url_has_allowed_host_and_scheme(
+            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return candidate
+    return ""
 
 
 def _form_errors(request, form) -> None:
@@ -630,7 +640,18 @@ def application_upload(request, application_id: int):
 def application_submit(request, application_id: int):
     application = _application_action(request, application_id, staff_only=False)
     services.application_submit(actor=request.user, application=application)
-    messages.success(request, _("Demande envoyée."))
+    missing = selectors.application_missing_documents(application=application, for_acceptance=False)
+    if missing:
+        messages.warning(
+            request,
+            _(
+                "Demande envoyée. Il manque encore : %(documents)s. Ajoutez-les ci-dessous : "
+                "l'école ne peut pas instruire la demande sans eux."
+            )
+            % {"documents": ", ".join(str(row["label"]) for row in missing)},
+        )
+    else:
+        messages.success(request, _("Demande envoyée avec toutes les pièces demandées."))
     return redirect("family:application-detail", application.pk)
 
 
@@ -639,6 +660,22 @@ def application_submit(request, application_id: int):
 @post_action("family:applications")
 def application_withdraw(request, application_id: int):
     application = _application_action(request, application_id, staff_only=False)
+    if needs_confirmation(request):
+        return confirmation_page(
+            request,
+            title=_("Retirer la demande %(code)s") % {"code": application.tracking_code_display},
+            summary=[
+                _("Enfant : %(name)s") % {"name": application.child},
+                _("École : %(school)s") % {"school": application.school},
+                _("Année scolaire : %(year)s") % {"year": application.school_year},
+                _("État actuel : %(state)s") % {"state": application.get_state_display()},
+            ],
+            warning=_(
+                "Une demande retirée ne peut pas être reprise : il faudrait en déposer une nouvelle."
+            ),
+            confirm_label=_("Retirer la demande"),
+            cancel_url=reverse("family:application-detail", args=[application.pk]),
+        )
     services.application_withdraw(
         actor=request.user, application=application, reason=request.POST.get("reason", "")
     )
@@ -857,6 +894,8 @@ def counter(request):
 def counter_household(request, household_id: int):
     household = perms.household_for_staff(request.user, household_id)
     services.household_record_read(actor=request.user, household=household, via="counter")
+    # "Acting for this family" stays visible on every page until the agent ends it (base.html).
+    request.session["acting_for"] = {"id": household.pk, "name": household.name}
     children = household.children.select_related("school")
     form = forms.ApplicationForm(
         request.POST or None,
@@ -888,9 +927,21 @@ def counter_household(request, household_id: int):
             "applications": perms.applications_for_user(request.user)
             .filter(household=household)
             .select_related("child", "school", "school_year"),
+            "documents": perms.documents_for_user(request.user)
+            .filter(household=household)
+            .select_related("child")
+            .order_by("-created_at")[:20],
             "form": form,
         },
     )
+
+
+@role_required(STAFF)
+@require_POST
+def counter_end(request):
+    """The agent has finished acting for the family: the banner goes away."""
+    request.session.pop("acting_for", None)
+    return redirect("family:counter")
 
 
 # --- activities -------------------------------------------------------------------------------
@@ -951,6 +1002,23 @@ def activity_register(request, activity_id: int):
 @post_action("family:activities")
 def activity_cancel(request, registration_id: int):
     registration = perms.activity_registration_for_user(request.user, registration_id)
+    if needs_confirmation(request):
+        return confirmation_page(
+            request,
+            title=_("Annuler une inscription à une activité"),
+            summary=[
+                _("Enfant : %(name)s") % {"name": registration.child},
+                _("Activité : %(activity)s (%(school)s)")
+                % {"activity": registration.activity.name, "school": registration.activity.school},
+                _("État : %(state)s") % {"state": registration.get_state_display()},
+            ],
+            warning=_(
+                "La place est libérée et proposée aussitôt à la liste d'attente : "
+                "elle ne pourra pas être reprise."
+            ),
+            confirm_label=_("Annuler l'inscription"),
+            cancel_url=reverse("family:activities"),
+        )
     services.activity_registration_cancel(actor=request.user, registration=registration)
     messages.success(request, _("Inscription annulée."))
     return redirect("family:activities")

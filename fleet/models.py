@@ -431,6 +431,15 @@ class RepairNote(models.Model):
     def __str__(self) -> str:
         return f"{self.ticket} {self.created_at:%Y-%m-%d}"
 
+    @property
+    def state_from_label(self) -> str:
+        """The state before, as a person reads it; "" for a ticket's first note."""
+        return str(RepairTicket.State(self.state_from).label) if self.state_from else ""
+
+    @property
+    def state_to_label(self) -> str:
+        return str(RepairTicket.State(self.state_to).label) if self.state_to else ""
+
 
 class LiveQuery(models.Model):
     sql = models.TextField()

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from backend.core.access import role_required
 from backend.core.exceptions import ApplicationError
 from backend.core.exports import csv_bytes, frame_to_csv
 
@@ -37,6 +38,7 @@ from .models import (
 from .permissions import (
     alert_for_user,
     alerts_for_user,
+    can_use_fleet,
     cart_for_user,
     device_for_user,
     devices_for_user,
@@ -46,7 +48,7 @@ from .permissions import (
     schools_for_user,
     ticket_for_user,
 )
-from .reports import weekly_report_frame
+from .reports import report_columns, report_rows, weekly_report_frame
 from .services import enrollment, hierarchy, live_queries, onboarding, repairs
 
 
@@ -498,8 +500,9 @@ def live_query_results(request, query_id):
     )
 
 
-@fleet_page
+@role_required("technician", "admin")
 def report(request):
+    """The weekly report: technicians, and the city administrator (read-only, no device data)."""
     frame = weekly_report_frame()
     if request.GET.get("format") == "csv":
         response = HttpResponse(
@@ -507,9 +510,13 @@ def report(request):
         )
         response["Content-Disposition"] = 'attachment; filename="rapport-parc.csv"'
         return response
-    rows = [(school, row.to_dict()) for school, row in frame.iterrows()]
     return render(
         request,
         "fleet/report.html",
-        {"rows": rows, "columns": list(frame.columns), "generated": timezone.now()},
+        {
+            "rows": report_rows(frame),
+            "columns": [label for _key, label in report_columns()],
+            "generated": timezone.now(),
+            "technician": can_use_fleet(request.user),
+        },
     )

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import stripe
 from django.conf import settings
 
+from .declines import decline_code
 from .models import Payment, Refund
 
 
@@ -123,7 +124,11 @@ def _intent_result(intent: Any) -> ProviderResult:
     message = ""
     if intent.get("status") == "requires_payment_method" and error:
         status = Payment.Status.FAILED
-        message = error.get("message") or ""
+        message = decline_code(
+            code=error.get("code") or "",
+            decline_code=error.get("decline_code") or "",
+            message=error.get("message") or "",
+        )
     if intent.get("status") == "requires_action":
         message = "authentication_required"
     return ProviderResult(
@@ -165,7 +170,11 @@ class StripeProvider:
             return ProviderResult(
                 status=Payment.Status.FAILED,
                 reference=_intent_of_card_error(exc),
-                failure_message=exc.user_message or str(exc),
+                failure_message=decline_code(
+                    code=exc.code or "",
+                    decline_code=getattr(exc, "decline_code", "") or "",
+                    message=exc.user_message or str(exc),
+                ),
             )
         except stripe.StripeError as exc:
             raise _provider_error(exc) from exc

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -125,3 +125,57 @@ def billing_mode_of(*, household_id: int, period: dt.date) -> str:
         if household_is_prepaid(period=period)(household_id)
         else PaymentSettings.Mode.POSTPAID
     )
+
+
+def amount_due_for_user(*, user) -> dict:
+    """What a parent owes now: open invoices (a SEPA debit still settling is not "due") and
+    their total. Feeds the parent's home page."""
+    from .permissions import invoices_for_user
+
+    invoices = list(
+        invoices_for_user(user).filter(status__in=Invoice.OPEN_STATUSES).order_by("due_date")
+    )
+    pending = pending_debit_invoice_ids(invoice_ids=[i.pk for i in invoices])
+    due = [i for i in invoices if i.pk not in pending]
+    return {
+        "invoices": due,
+        "total_cents": sum(i.outstanding_cents for i in due),
+        "next_due": min((i.due_date for i in due if i.due_date), default=None),
+    }
+
+
+def unpaid_by_month(*, months: int = 6):
+    """City dashboard (pandas): unpaid amount and number of open invoices per billing month, with
+    how many dunning reminders were sent for them."""
+    import pandas as pd
+
+    from .models import DunningReminder
+
+    rows = list(
+        Invoice.objects.filter(status__in=Invoice.OPEN_STATUSES).values_list(
+            "pk", "period", "total_cents", "paid_cents"
+        )
+    )
+    frame = pd.DataFrame(rows, columns=["invoice", "period", "total", "paid"])
+    if frame.empty:
+        return pd.DataFrame(columns=["period", "unpaid_cents", "invoices", "reminders"])
+    reminders = dict(
+        DunningReminder.objects.filter(invoice_id__in=frame["invoice"].tolist())
+        .values("invoice_id")
+        .annotate(n=Count("id"))
+        .values_list("invoice_id", "n")
+    )
+    frame["unpaid_cents"] = (frame["total"] - frame["paid"]).clip(lower=0)
+    frame["reminders"] = frame["invoice"].map(reminders).fillna(0).astype(int)
+    out = (
+        frame.groupby("period", as_index=False)
+        .agg(
+            unpaid_cents=("unpaid_cents", "sum"),
+            invoices=("invoice", "count"),
+            reminders=("reminders", "sum"),
+        )
+        .sort_values("period")
+        .tail(months)
+        .reset_index(drop=True)
+    )
+    return out

@@ -3,6 +3,8 @@ runs, counter payments, refunds, exports, reconciliation)."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from csp.constants import NONCE
 from django.conf import settings
 from django.contrib import messages
@@ -10,16 +12,19 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from backend.core.access import role_required
+from backend.core.access import is_parent, role_required
+from backend.core.confirm import confirmation_page, needs_confirmation
 from backend.core.exceptions import ApplicationError
 from backend.core.money import format_money
 from backend.core.services import audit_record
 
 from . import permissions as perms
+from .declines import decline_reason
 from .forms import (
     BillingModeForm,
     BillingRunForm,
@@ -71,12 +76,17 @@ def home(request):
         "open_invoices": open_invoices,
         "other_invoices": [i for i in invoices if i not in open_invoices],
         "balance": household_balance_cents(household=household) if household else 0,
+        "due_total": sum(i.outstanding_cents for i in open_invoices),
+        "balance_differs": False,
         "account": account,
         "prepaid": PaymentSettings.current().mode == PaymentSettings.Mode.PREPAID,
         "year": timezone.localdate().year - 1
         if timezone.localdate().month < 3
         else timezone.localdate().year,
     }
+    context["balance_differs"] = (
+        context["balance"] < 0 and -context["balance"] != context["due_total"]
+    )
     return _no_store(render(request, "payments/home.html", context))
 
 
@@ -191,14 +201,28 @@ def payment_detail(request, pk):
                 )
             except ProviderError:
                 pass
+    allocations = list(payment.allocations.select_related("invoice"))
+    failed = payment.status == Payment.Status.FAILED
+    retry_url = ""
+    if failed and is_parent(request.user):
+        still_open = [a.invoice.pk for a in allocations if a.invoice.is_open]
+        if still_open:
+            retry_url = (
+                reverse("payments:pay") + "?" + urlencode([("invoice", i) for i in still_open])
+            )
     return _no_store(
         render(
             request,
             "payments/payment_detail.html",
             {
-                "title": _("Paiement %(number)s") % {"number": payment.receipt_number},
+                # a declined payment has no receipt: its page is not titled with a receipt number
+                "title": _("Paiement non abouti")
+                if failed
+                else _("Paiement %(number)s") % {"number": payment.receipt_number},
                 "payment": payment,
-                "allocations": payment.allocations.select_related("invoice"),
+                "failure_reason": decline_reason(payment.failure_message) if failed else "",
+                "retry_url": retry_url,
+                "allocations": allocations,
                 "refunds": payment.refunds.all(),
             },
         )
@@ -363,6 +387,22 @@ def staff_issue(request):
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("payments:staff")
+    if needs_confirmation(request):
+        drafts = Invoice.objects.filter(status=Invoice.Status.DRAFT, period=period)
+        n = drafts.count()
+        total = sum(drafts.values_list("total_cents", flat=True))
+        return confirmation_page(
+            request,
+            title=_("Émettre les factures de %(period)s") % {"period": period.strftime("%m/%Y")},
+            summary=[
+                _("%(n)d factures en brouillon, %(total)s au total")
+                % {"n": n, "total": format_money(total)},
+                _("Chaque payeur reçoit sa facture par e-mail et dans son espace."),
+            ],
+            warning=_("Une facture émise ne se modifie plus : seul un avoir peut la corriger."),
+            confirm_label=_("Émettre et prévenir les familles"),
+            cancel_url=reverse("payments:staff"),
+        )
     count = invoices_issue(period=period, actor=request.user)
     messages.success(request, _("%(count)d factures émises.") % {"count": count})
     return redirect("payments:staff")

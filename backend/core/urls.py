@@ -42,6 +42,11 @@ urlpatterns = [
     ),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/lues/", views.notifications_read, name="notifications-read"),
+    path(
+        "compte/notifications/",
+        views.notification_preferences,
+        name="notification-preferences",
+    ),
     path("csp-report/", views.csp_report, name="csp-report"),
     path("vie-privee/", views.privacy_notice, name="privacy"),
     path("accessibilite/", views.accessibility_statement, name="accessibility"),

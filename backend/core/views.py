@@ -15,11 +15,13 @@ from django.views.decorators.http import require_POST
 
 from .access import role_required
 from .forms import LoginForm
+from .homes import panels_for
+from .models import NotificationCategory
 from .nav import nav_items
 from .retention import retention_schedule
 from .safejson import JSONLimitError, loads_limited
 from .selectors import notification_list, record_reads
-from .services import notification_mark_read
+from .services import notification_channels, notification_mark_read, notification_preferences_set
 
 ROLE_HOMES = {
     "parent": "home-parent",
@@ -39,7 +41,11 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def _role_home(request: HttpRequest, title: str, intro: str) -> HttpResponse:
     cards = [item for item in nav_items(request.user) if item.description]
-    return render(request, "core/role_home.html", {"title": title, "intro": intro, "cards": cards})
+    return render(
+        request,
+        "core/role_home.html",
+        {"title": title, "intro": intro, "cards": cards, "panels": panels_for(request.user)},
+    )
 
 
 @role_required("parent")
@@ -95,6 +101,34 @@ def notifications(request):
         request,
         "core/notifications.html",
         {"notifications": notification_list(user=request.user)[:100]},
+    )
+
+
+@login_required
+def notification_preferences(request):
+    """Per category: in the app and/or by email. Account and security messages always arrive."""
+    categories = [c for c in NotificationCategory if c != NotificationCategory.GENERAL]
+    if request.method == "POST":
+        notification_preferences_set(
+            user=request.user,
+            choices={
+                c.value: (
+                    request.POST.get(f"{c.value}-in_app") == "on",
+                    request.POST.get(f"{c.value}-email") == "on",
+                )
+                for c in categories
+            },
+        )
+        messages.success(request, _("Vos préférences de notification sont enregistrées."))
+        return redirect("notification-preferences")
+    rows = []
+    for c in categories:
+        in_app, email = notification_channels(user=request.user, category=c.value)
+        rows.append({"value": c.value, "label": c.label, "in_app": in_app, "email": email})
+    return render(
+        request,
+        "core/notification_preferences.html",
+        {"title": _("Préférences de notification"), "rows": rows},
     )
 
 

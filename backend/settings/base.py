@@ -279,6 +279,13 @@ MINOT_NAVIGATION_PROVIDERS = [
     "payments.navigation.items",
     "fleet.navigation.items",
 ]
+# What each role's home page shows first: "what needs doing" (see backend/core/homes.py).
+MINOT_HOME_PANELS = [
+    "payments.home.panels",
+    "family.home.panels",
+    "canteen.home.panels",
+    "fleet.home.panels",
+]
 # Demo seeding, in dependency order (see backend/core/management/commands/seed_demo.py).
 MINOT_DEMO_SEEDERS = [
     "family.demo.seed",

@@ -51,6 +51,9 @@ def notify_guardians(
     url: str = "",
     child=None,
     email: bool = True,
+    subject_key: str = "",
+    body_key: str = "",
+    params: dict | None = None,
     exclude_user=None,
 ) -> int:
     """Notify the household's guardians; for a child, only those who receive its notifications."""
@@ -66,7 +69,17 @@ def notify_guardians(
         guardians = guardians.exclude(user=exclude_user)
     count = 0
     for guardian in guardians.distinct():
-        notification_send(user=guardian.user, subject=subject, body=body, url=url, email=email)
+        notification_send(
+            user=guardian.user,
+            subject=subject,
+            body=body,
+            url=url,
+            email=email,
+            category="registrations",
+            subject_key=subject_key,
+            body_key=body_key,
+            params=params,
+        )
         count += 1
     return count
 

@@ -16,6 +16,7 @@ from backend.core.models import ActorKind
 from backend.core.money import format_money
 from backend.core.services import audit_record, notification_send
 
+from ..declines import decline_reason
 from ..models import Account, Invoice, LedgerEntry, Payment, PaymentAllocation, Refund
 from ..providers import ProviderError, ProviderResult, ProviderUnknown, provider_for
 from .ledger import ledger_entry_add
@@ -280,7 +281,7 @@ def payment_apply_status(*, payment_id: int, status: str, failure_message: str =
                 "Votre paiement de %(amount)s n'a pas abouti : %(reason)s. Vos factures restent à régler."
             ) % {
                 "amount": _fmt(payment.amount_cents, payment.currency),
-                "reason": payment.failure_message,
+                "reason": decline_reason(payment.failure_message).rstrip("."),
             }
             if payment.provider == Payment.Provider.SEPA:
                 body = _(
@@ -288,7 +289,7 @@ def payment_apply_status(*, payment_id: int, status: str, failure_message: str =
                     "régler ; vous pouvez la payer en ligne ou au guichet."
                 ) % {
                     "amount": _fmt(payment.amount_cents, payment.currency),
-                    "reason": payment.failure_message,
+                    "reason": decline_reason(payment.failure_message).rstrip("."),
                 }
             notification_send(
                 user=user, subject=_("Paiement non abouti"), body=body, url="/paiements/"

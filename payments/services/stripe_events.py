@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from backend.core.safejson import loads_limited
 
+from ..declines import decline_code
 from ..models import Account, Finding, Payment, Refund, StripeEvent
 from ..providers import ProviderError, StripeProvider, as_dict, livemode, stripe_configure
 from .corrections import finding_record
@@ -246,7 +247,12 @@ def _late_sepa_failure(payment: Payment) -> bool:
 
 
 def _apply_intent_event(payment: Payment, kind: str, obj: dict[str, Any]) -> tuple[str, str]:
-    message = ((obj.get("last_payment_error") or {}).get("message")) or ""
+    error = obj.get("last_payment_error") or {}
+    message = decline_code(  # the provider's code, shown in French, never its English text
+        code=error.get("code") or "",
+        decline_code=error.get("decline_code") or "",
+        message=error.get("message") or "",
+    )
     status = PAYMENT_INTENT_STATUS[kind]
     if status == Payment.Status.FAILED and _late_sepa_failure(payment):
         payment_reverse(

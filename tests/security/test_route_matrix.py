@@ -52,6 +52,7 @@ ROUTES: dict[str, str] = {
     "mot-de-passe/change/": "signed-in",  # password_change_done
     "notifications/": "signed-in",  # notifications
     "notifications/lues/": "signed-in",  # notifications-read
+    "compte/notifications/": "signed-in",  # notification-preferences
     "csp-report/": "public",  # csp-report
     "vie-privee/": "public",  # privacy
     "accessibilite/": "public",  # accessibility
@@ -176,6 +177,7 @@ ROUTES: dict[str, str] = {
     "famille/guichet/foyers/<int:household_id>/export/": "object",  # family:counter-data-export
     "famille/guichet/": "signed-in",  # family:counter
     "famille/guichet/foyers/<int:household_id>/": "object",  # family:counter-household
+    "famille/guichet/terminer/": "signed-in",  # family:counter-end
     "famille/guichet/foyers/<int:household_id>/enfant/": "object",  # family:counter-child-add
     "famille/calendrier/": "public",  # family:calendar
     "famille/activites/": "signed-in",  # family:activities
