@@ -228,6 +228,37 @@ ROUTES: dict[str, str] = {
     "parc/requetes/<int:query_id>/": "object",  # fleet:live-query
     "parc/requetes/<int:query_id>/resultats.json": "object",  # fleet:live-query-results
     "parc/rapport/": "signed-in",  # fleet:report
+    # added with the daily-services engine, the school year, derogations, the citizen account,
+    # payments corrections and metrics
+    "api/v1/services/": "signed-in",
+    "api/v1/services/bookings/": "signed-in",
+    "api/v1/services/bookings/cancel/": "signed-in",
+    "api/v1/services/children/<int:child_id>/calendar/": "object",
+    "api/v1/services/forecast/": "signed-in",
+    "api/v1/services/holiday-week/": "signed-in",
+    "api/v1/services/roll/": "signed-in",
+    "cantine/personnel/services/": "signed-in",
+    "cantine/personnel/services/<int:service_id>/appel/<int:school_id>/": "object",
+    "cantine/services/enfant/<int:child_id>/": "object",
+    "cantine/services/enfant/<int:child_id>/<int:year>/<int:month>/": "object",
+    "compte/compte-citoyen/": "signed-in",
+    "famille/activites/<int:activity_id>/appel/": "object",
+    "famille/annee-scolaire/passage/": "signed-in",
+    "famille/enfants/<int:child_id>/maladie/": "object",
+    "famille/guichet/foyers/<int:household_id>/reinscription/": "object",
+    "famille/import/": "signed-in",
+    "famille/inscriptions/<int:application_id>/derogation/avis/": "object",
+    "famille/inscriptions/<int:application_id>/derogation/decision/": "object",
+    "famille/inscriptions/<int:application_id>/derogation/lettre.pdf": "object",
+    "famille/reinscription/": "signed-in",
+    "famille/reinscriptions/": "signed-in",
+    "metrics": "public",  # loopback or bearer token only
+    "oidc/agents/authenticate/": "public",
+    "oidc/authenticate/": "public",
+    "oidc/callback/": "public",
+    "oidc/confirmer/": "public",
+    "paiements/gestion/anomalies/": "signed-in",
+    "paiements/gestion/familles/<int:household_id>/mode/": "object",
 }
 
 ROLES = ["parent", "other_parent", "staff", "staff_other_school", "technician", "admin"]
