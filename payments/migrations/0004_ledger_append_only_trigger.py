@@ -35,7 +35,7 @@ SQLITE_DOWN = "DROP TRIGGER IF EXISTS payments_ledgerentry_append_only;"
 def forwards(apps, schema_editor):
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
-        schema_editor.execute(PG_UP)
+        schema_editor.execute(PG_UP, params=None)  # no placeholders: the body has a literal %
     elif vendor == "sqlite":
         schema_editor.execute(SQLITE_UP)
 
@@ -43,7 +43,7 @@ def forwards(apps, schema_editor):
 def backwards(apps, schema_editor):
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
-        schema_editor.execute(PG_DOWN)
+        schema_editor.execute(PG_DOWN, params=None)
     elif vendor == "sqlite":
         schema_editor.execute(SQLITE_DOWN)
 
