@@ -6,6 +6,7 @@ was killed, or a publish repeated by the relay), and marks the row done when it 
 """
 
 import os
+from typing import Any
 
 from celery import Celery, Task
 
@@ -13,7 +14,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.local")
 
 
 class MinotTask(Task):
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         from backend.core import context
         from backend.core.outbox import outbox_already_done, outbox_mark_done
 

@@ -69,7 +69,7 @@ def demo_identity_provider(env: dict[str, str], *, stack: bool) -> dict[str, str
     env.update(
         OIDC_ISSUER=f"http://127.0.0.1:{idp_port}",
         OIDC_CLIENT_ID="minot-demo",
-        OIDC_CLIENT_SECRET="minot-demo-secret",  # noqa: S106
+        OIDC_CLIENT_SECRET="minot-demo-secret",
     )
     print(
         f"  Citizen account: the demo identity provider runs on {env['OIDC_ISSUER']}.\n"

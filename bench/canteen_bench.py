@@ -257,7 +257,7 @@ def measure(*, repeat: int = 5, billing: bool = True, log=print) -> dict:
             frame = forecasts.meal_forecast(start=tomorrow, end=tomorrow)
             return forecasts.forecast_pivot(frame), frame
 
-        med, worst, (pivot, frame) = timed(forecast, repeat)
+        med, worst, (_pivot, frame) = timed(forecast, repeat)
         results["forecast_ms"] = {"median": round(med, 1), "max": round(worst, 1)}
         results["forecast_meals"] = int(frame["meals"].sum())
         results["forecast_schools"] = int(frame["school_id"].nunique())

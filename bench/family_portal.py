@@ -134,7 +134,7 @@ def build(*, households: int, schools: int, log=print) -> None:
 
 def _percentile(values, q):
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(q / 100 * (len(values) - 1)))]
 
 
 def measure_parent_traffic(*, requests: int, log=print) -> dict:

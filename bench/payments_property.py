@@ -54,7 +54,7 @@ def main() -> int:
         tally = json.loads(progress.read_text())
         tally["exit_code"] = code
         progress.write_text(json.dumps(tally, indent=2))
-        print(json.dumps(tally, indent=2))  # noqa: T201
+        print(json.dumps(tally, indent=2))
     return code
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-PASSWORD = "bench-password"  # noqa: S105 - bench accounts in a bench database only
+PASSWORD = "bench-password"
 
 
 def _env() -> dict[str, str]:

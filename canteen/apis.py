@@ -391,7 +391,7 @@ class AllergenCheckOutput(serializers.Serializer):
 class CalendarDayOutput(serializers.Serializer):
     day = serializers.DateField()
     state = serializers.ChoiceField(choices=list(selectors.STATE_LABELS))
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # an output field named "label"
     closed_reason = serializers.CharField(allow_null=True)
     deadline = serializers.DateTimeField(allow_null=True)
     deadline_text = serializers.CharField()

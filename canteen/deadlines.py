@@ -59,7 +59,7 @@ def deadline_rules(service_id: int | None = None) -> Rules:
     return rules_for_services([service_id]).get(service_id) or Rules(Rule(), Rule())
 
 
-def rules_for_services(service_ids) -> dict[int | None, Rules]:
+def rules_for_services(service_ids: Iterable[int | None]) -> dict[int | None, Rules]:
     """The rules of several services in one query (see :func:`deadline_rules`)."""
     wanted = {s for s in service_ids if s is not None}
     rows = DeadlineRule.objects.filter(Q(service__isnull=True) | Q(service_id__in=wanted))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import overload
 
 from django.contrib import messages
 from django.utils.translation import gettext as _
@@ -24,6 +25,10 @@ MONTH_NAMES = [
 ]
 
 
+@overload
+def _parse_date(value: str | None, default: dt.date) -> dt.date: ...
+@overload
+def _parse_date(value: str | None, default: None = None) -> dt.date | None: ...
 def _parse_date(value: str | None, default: dt.date | None = None) -> dt.date | None:
     if not value:
         return default

@@ -6,6 +6,8 @@ their schools; city administrators reach everything.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.db.models import QuerySet
 from django.http import Http404
 
@@ -21,19 +23,24 @@ from family.permissions import children_for_user
 
 from .models import Booking, Menu
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
 
-def visible_children(user) -> QuerySet[Child]:
+    from backend.accounts.models import User
+
+
+def visible_children(user: User | AnonymousUser) -> QuerySet[Child]:
     if not (is_parent(user) or is_staff_or_admin(user)):
         return Child.objects.none()
     return children_for_user(user)
 
 
-def child_for_user(user, child_id) -> Child:
+def child_for_user(user: User | AnonymousUser, child_id: Any) -> Child:
     """A child whose meals ``user`` may see and book (parents: theirs; staff: their schools')."""
     return get_or_404(visible_children(user).select_related("household", "school"), child_id)
 
 
-def booking_for_user(user, booking_id) -> Booking:
+def booking_for_user(user: User | AnonymousUser, booking_id: Any) -> Booking:
     return get_or_404(
         Booking.objects.select_related("child", "child__household", "child__school").filter(
             child__in=visible_children(user)
@@ -42,28 +49,28 @@ def booking_for_user(user, booking_id) -> Booking:
     )
 
 
-def school_ids_for_staff(user) -> list[int] | None:
+def school_ids_for_staff(user: User | AnonymousUser) -> list[int] | None:
     """Schools whose rolls, menus and forecasts ``user`` may handle; ``None`` means all."""
     if not is_staff_or_admin(user):
         raise Http404
     return staff_school_ids(user)
 
 
-def staff_schools(user) -> QuerySet[School]:
+def staff_schools(user: User | AnonymousUser) -> QuerySet[School]:
     ids = school_ids_for_staff(user)
     qs = School.objects.filter(is_active=True)
     return qs if ids is None else qs.filter(id__in=ids)
 
 
-def school_for_staff(user, school_id) -> School:
+def school_for_staff(user: User | AnonymousUser, school_id: Any) -> School:
     return get_or_404(staff_schools(user), school_id)
 
 
-def can_edit_citywide_menus(user) -> bool:
+def can_edit_citywide_menus(user: User | AnonymousUser) -> bool:
     return is_city_admin(user)
 
 
-def menu_for_editor(user, menu_id) -> Menu:
+def menu_for_editor(user: User | AnonymousUser, menu_id: Any) -> Menu:
     """A menu ``user`` may edit: their schools' menus; city-wide menus for administrators."""
     menu = get_or_404(Menu.objects.select_related("school"), menu_id)
     ids = school_ids_for_staff(user)

@@ -93,7 +93,9 @@ class TariffBook:
         ) or cls([], [])
 
     @staticmethod
-    def load_all(*, start: dt.date, end: dt.date, service_ids=None) -> dict[int | None, TariffBook]:
+    def load_all(
+        *, start: dt.date, end: dt.date, service_ids: Iterable[int | None] | None = None
+    ) -> dict[int | None, TariffBook]:
         """The tariff books of several services in one query, by service id (``None`` in
         ``service_ids`` is the canteen, under the key ``None``)."""
         rows = TariffLine.objects.filter(
@@ -198,7 +200,7 @@ class TariffBook:
                 tariff.id,
             )
 
-        def line(b):
+        def line(b: int | None) -> int | None:
             found = grid.get((unit_id, b, rank_used, resident)) if unit_id is not None else None
             return found if found is not None else grid.get((None, b, rank_used, resident))
 
@@ -249,8 +251,10 @@ class AssessmentBook:
     """Validated income assessments of a set of households over a period, and the brackets."""
 
     def __init__(
-        self, assessments: Iterable[tuple[int, dt.date, dt.date, int | None, int]], brackets
-    ):
+        self,
+        assessments: Iterable[tuple[int, dt.date, dt.date, int | None, int]],
+        brackets: Iterable[tuple[int, int]],
+    ) -> None:
         self._by_household: dict[int, list[tuple[dt.date, dt.date, int | None]]] = defaultdict(list)
         self._brackets = sorted(brackets)  # (min_quotient, number)
         for household_id, start, end, bracket, quotient in assessments:
@@ -270,7 +274,9 @@ class AssessmentBook:
         return found
 
     @classmethod
-    def load(cls, *, household_ids, start: dt.date, end: dt.date) -> AssessmentBook:
+    def load(
+        cls, *, household_ids: Iterable[int] | None, start: dt.date, end: dt.date
+    ) -> AssessmentBook:
         qs = IncomeAssessment.objects.filter(
             status=IncomeAssessment.Status.VALIDATED, valid_from__lte=end, valid_until__gte=start
         )
@@ -312,7 +318,7 @@ def sibling_ranks(children: Iterable[tuple[int, int, dt.date]]) -> dict[int, int
     return ranks
 
 
-def household_sibling_rows(household_ids) -> list[tuple[int, int, dt.date]]:
+def household_sibling_rows(household_ids: Iterable[int]) -> list[tuple[int, int, dt.date]]:
     qs = Child.objects.filter(school__isnull=False)
     qs = qs.filter(household_id__in=household_ids)
     return list(qs.values_list("id", "household_id", "birth_date"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -53,16 +54,21 @@ from .safety import (
     kitchen_action,
 )
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from backend.accounts.models import User
+
 __all__ = [
-    "PriceQuote",
     "BillableMeal",
     "BillableUnit",
-    "meal_price",
+    "PriceQuote",
     "billable_meals",
     "billable_units",
-    "menus_for_school",
     "child_month_calendar",
     "kitchen_daily_list",
+    "meal_price",
+    "menus_for_school",
 ]
 
 
@@ -135,7 +141,7 @@ def billable_units(
     return _billable(start=start, end=end, child_ids=child_ids, canteen_only=False)
 
 
-def _billable(
+def _billable(  # noqa: C901 - to split (known debt, docs/architecture.md)
     *, start: dt.date, end: dt.date, child_ids: list[int] | None, canteen_only: bool
 ) -> list[BillableUnit]:
     ids_filter = Q(child_id__in=child_ids) if child_ids is not None else Q()
@@ -176,7 +182,16 @@ def _billable(
 
     cache: dict[tuple, PriceQuote] = {}
 
-    def price(child_id, day, kind, frozen_rank, frozen_resident, service, unit_id, unit_name):
+    def price(
+        child_id: int,
+        day: dt.date,
+        kind: str,
+        frozen_rank: int | None,
+        frozen_resident: bool | None,
+        service: tuple[Any, ...],
+        unit_id: Any,
+        unit_name: Any,
+    ) -> tuple[int, PriceQuote, Tariff]:
         household_id, _school, resident = children[child_id]
         bracket = assessments.bracket(household_id, day)
         rank = frozen_rank if frozen_rank is not None else ranks.get(child_id, 1)
@@ -208,7 +223,16 @@ def _billable(
     ill = illness_unbilled_days(start=start, end=end, child_ids=child_ids)
     flat_seen: set[tuple[int, int, int, int]] = set()
 
-    def emit(child_id, day, kind, source, source_id, frozen_rank, frozen_resident, svc):
+    def emit(
+        child_id: int,
+        day: dt.date,
+        kind: str,
+        source: str,
+        source_id: int,
+        frozen_rank: int | None,
+        frozen_resident: bool | None,
+        svc: list[Any],
+    ) -> None:
         service_id, code, service_kind, unit_id, unit_code, unit_name = svc
         household_id, quote, tariff = price(
             child_id,
@@ -447,7 +471,15 @@ def child_month_calendar(
     return out
 
 
-def _calendar_day(ctx: ChildContext, day, booking, record, roll_taken, menu, now) -> CalendarDay:
+def _calendar_day(
+    ctx: ChildContext,
+    day: dt.date,
+    booking: Booking | None,
+    record: AttendanceRecord | None,
+    roll_taken: bool,
+    menu: Menu | None,
+    now: dt.datetime,
+) -> CalendarDay:
     child = ctx.child
     reason = ctx.calendar.closed_reason(day) if child.school_id else _("Aucune école renseignée")
     if reason:
@@ -457,7 +489,7 @@ def _calendar_day(ctx: ChildContext, day, booking, record, roll_taken, menu, now
     packed = active_packed_lunch(ctx.plans, day)
     variant = child_variant(diet=child.diet, packed_lunch_pai=packed)
     booked = booking is not None and booking.status == Booking.Status.BOOKED
-    if booked:
+    if booked and booking is not None:  # booked implies a booking; narrows for mypy
         variant = booking.variant
     kind = PACKED_LUNCH if variant == Variant.PACKED_LUNCH else MEAL
     # Prices frozen on the service day: the record's facts, else the booking's, else today's.
@@ -605,10 +637,10 @@ def kitchen_lists(*, school_ids: list[int], day: dt.date) -> dict[int, list[Kitc
         .order_by("child__last_name", "child__first_name")
     )
     plans: dict[int, list] = defaultdict(list)
-    for plan in CarePlan.objects.filter(
+    for care_plan in CarePlan.objects.filter(
         child_id__in=[b.child_id for b in bookings], valid_from__lte=day, valid_until__gte=day
     ):
-        plans[plan.child_id].append(plan)
+        plans[care_plan.child_id].append(care_plan)
     declarations = pending_health(child_ids=[b.child_id for b in bookings])
     menus = Menu.objects.filter(day=day, published=True).filter(
         Q(school__isnull=True) | Q(school_id__in=school_ids)
@@ -711,7 +743,7 @@ def roll_sheet(*, school: School, day: dt.date) -> tuple[AttendanceRoll | None, 
     return roll, rows
 
 
-def bookings_for_user_qs(user) -> QuerySet[Booking]:
+def bookings_for_user_qs(user: User | AnonymousUser) -> QuerySet[Booking]:
     from .permissions import visible_children
 
     return Booking.objects.filter(child__in=visible_children(user))

@@ -70,7 +70,7 @@ class ServiceCellOutput(serializers.Serializer):
     service = serializers.CharField(source="service.code")
     service_name = serializers.CharField(source="service.name")
     state = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # an output field named "label"
     unit = serializers.IntegerField(source="unit.id", allow_null=True, default=None)
     reason = serializers.CharField()
     deadline = serializers.DateTimeField(allow_null=True)
@@ -84,7 +84,7 @@ class ServiceCellOutput(serializers.Serializer):
 
 class ServicesCanteenCellOutput(serializers.Serializer):
     state = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # an output field named "label"
     closed_reason = serializers.CharField(allow_null=True)
     deadline = serializers.DateTimeField(allow_null=True)
     deadline_text = serializers.CharField()

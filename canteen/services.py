@@ -6,6 +6,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -48,6 +49,13 @@ from .models import (
 from .pricing import household_sibling_rows, sibling_ranks
 from .safety import active_packed_lunch, child_variant
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+    from django.db import models
+
+    from backend.accounts.models import User
+    from family.models import Household
+
 MAX_BULK_DAYS = 400
 
 
@@ -55,7 +63,7 @@ def _fmt(day: dt.date) -> str:
     return day.strftime("%d/%m/%Y")
 
 
-def booking_block_reason(*, household) -> str | None:
+def booking_block_reason(*, household: Household) -> str | None:
     """Why this household may not book now (e.g. unpaid invoices), or ``None``.
 
     Asks each guard of ``settings.MINOT_BOOKING_GUARDS`` (dotted paths of functions
@@ -73,7 +81,7 @@ def booking_guards() -> list[Callable[..., str | None]]:
     return [import_string(path) for path in settings.MINOT_BOOKING_GUARDS]
 
 
-def _actor_kind(actor) -> str:
+def _actor_kind(actor: User | None) -> str:
     if actor is None:
         return ActorKind.SYSTEM
     return ActorKind.PERSON if is_parent(actor) else ActorKind.STAFF_FOR_FAMILY
@@ -178,7 +186,7 @@ def bookings_create(
     *,
     children: Sequence[Child],
     days: Sequence[dt.date],
-    actor=None,
+    actor: User | None = None,
     strict: bool = True,
     now: dt.datetime | None = None,
     unit: Unit | None = None,
@@ -207,10 +215,10 @@ def _canteen_unit() -> Unit:
     return Unit.objects.select_related("service").get(pk=canteen_unit_id())
 
 
-def requests_book(
+def requests_book(  # noqa: C901 - to split (known debt, docs/architecture.md)
     *,
     requests: Sequence[Request],
-    actor=None,
+    actor: User | None = None,
     strict: bool = True,
     now: dt.datetime | None = None,
     waitlist: bool = True,
@@ -236,7 +244,7 @@ def requests_book(
     rules = rules_for_services(services)
     calendars: dict[int | None, SchoolCalendar] = {}
 
-    def calendar_for(site_id: int | None, school) -> SchoolCalendar:
+    def calendar_for(site_id: int | None, school: School | None) -> SchoolCalendar:
         if site_id not in calendars:
             calendars[site_id] = SchoolCalendar.load(
                 school=school, start=all_days[0], end=all_days[-1]
@@ -471,7 +479,13 @@ def _booked_counts(
 
 
 def _booking_problem(
-    req: Request, site_id, calendar, rules: Rules, rolls, existing, now
+    req: Request,
+    site_id: int | None,
+    calendar: SchoolCalendar,
+    rules: Rules,
+    rolls: set[tuple[int, int, dt.date]],
+    existing: dict[tuple[int, int | None, dt.date], Booking],
+    now: dt.datetime,
 ) -> str | None:
     child, service, day = req.child, req.unit.service, req.day
     canteen = service.is_canteen
@@ -519,7 +533,7 @@ def _booking_problem(
 
 
 def booking_create(
-    *, child: Child, day: dt.date, actor=None, now: dt.datetime | None = None
+    *, child: Child, day: dt.date, actor: User | None = None, now: dt.datetime | None = None
 ) -> Booking:
     bookings_create(children=[child], days=[day], actor=actor, strict=True, now=now)
     return Booking.objects.get(child=child, day=day, service_id=canteen_service_id())
@@ -531,7 +545,7 @@ def bookings_create_pattern(
     start: dt.date,
     end: dt.date,
     weekdays: Iterable[int],
-    actor=None,
+    actor: User | None = None,
     now: dt.datetime | None = None,
 ) -> BookingResult:
     """Bulk booking by weekday pattern (0 = Monday) over a period: closed, past-deadline and
@@ -554,7 +568,7 @@ def bookings_create_plan(
     end: dt.date,
     weekdays: Iterable[int],
     units: Sequence[Unit],
-    actor=None,
+    actor: User | None = None,
     now: dt.datetime | None = None,
 ) -> BookingResult:
     """One pattern across services: "every Monday and Thursday: canteen + evening care".
@@ -586,7 +600,7 @@ def holiday_week_book(
     child: Child,
     unit: Unit,
     monday: dt.date,
-    actor=None,
+    actor: User | None = None,
     now: dt.datetime | None = None,
 ) -> BookingResult:
     """Book the open days of one week of a holiday centre (a full unit joins the waiting list)."""
@@ -602,7 +616,7 @@ def bookings_copy_week(
     child: Child,
     source_monday: dt.date,
     target_monday: dt.date,
-    actor=None,
+    actor: User | None = None,
     now: dt.datetime | None = None,
 ) -> BookingResult:
     """Book in the target week the weekdays booked in the source week (skipping what cannot be)."""
@@ -622,11 +636,11 @@ def bookings_copy_week(
     return bookings_create(children=[child], days=days, actor=actor, strict=False, now=now)
 
 
-def bookings_cancel(
+def bookings_cancel(  # noqa: C901 - to split (known debt, docs/architecture.md)
     *,
     child: Child,
     days: Sequence[dt.date],
-    actor=None,
+    actor: User | None = None,
     strict: bool = True,
     now: dt.datetime | None = None,
     service: Service | None = None,
@@ -690,7 +704,7 @@ def bookings_cancel(
                 raise ApplicationError(problem, {"child": child.id, "day": day.isoformat()})
             result.skipped.append((child.id, day, problem))
             continue
-        assert booking is not None  # noqa: S101 - no problem means the booking exists
+        assert booking is not None
         ids.append(booking.id)
         if booking.status == Booking.Status.BOOKED and booking.unit.capacity is not None:
             freed.add((booking.unit, site_id, day))
@@ -755,13 +769,18 @@ def waitlist_promote(
 
 
 def booking_cancel(
-    *, child: Child, day: dt.date, actor=None, now: dt.datetime | None = None
+    *, child: Child, day: dt.date, actor: User | None = None, now: dt.datetime | None = None
 ) -> BookingResult:
     return bookings_cancel(child=child, days=[day], actor=actor, strict=True, now=now)
 
 
 def bookings_cancel_range(
-    *, child: Child, start: dt.date, end: dt.date, actor=None, now: dt.datetime | None = None
+    *,
+    child: Child,
+    start: dt.date,
+    end: dt.date,
+    actor: User | None = None,
+    now: dt.datetime | None = None,
 ) -> BookingResult:
     if end < start:
         raise ApplicationError(_("La date de fin précède la date de début."))
@@ -785,12 +804,12 @@ def roll_day_check(*, school: School, day: dt.date, now: dt.datetime | None = No
         )
 
 
-def roll_take(
+def roll_take(  # noqa: C901 - to split (known debt, docs/architecture.md)
     *,
     school: School,
     day: dt.date,
     statuses: dict[int, str],
-    actor=None,
+    actor: User | None = None,
     now: dt.datetime | None = None,
     service: Service | None = None,
 ) -> AttendanceRoll:
@@ -932,7 +951,7 @@ def menu_save(
     dishes: list[dict],
     publish: bool = False,
     note: str = "",
-    actor=None,
+    actor: User | None = None,
 ) -> Menu:
     """Create or replace the menu of a day. ``dishes``: [{course, variant, name, allergens}]."""
     seen = set()
@@ -975,7 +994,7 @@ def menu_save(
     return menu
 
 
-def menu_publish(*, menu: Menu, actor=None) -> Menu:
+def menu_publish(*, menu: Menu, actor: User | None = None) -> Menu:
     with transaction.atomic():
         Menu.objects.filter(pk=menu.pk, published=False).update(
             published=True, published_at=timezone.now()
@@ -985,7 +1004,7 @@ def menu_publish(*, menu: Menu, actor=None) -> Menu:
     return menu
 
 
-def menus_publish_week(*, school: School | None, monday: dt.date, actor=None) -> int:
+def menus_publish_week(*, school: School | None, monday: dt.date, actor: User | None = None) -> int:
     """Publish every unpublished menu of a school's (or the city's) week at once: all or none."""
     monday = monday_of(monday)
     with transaction.atomic():
@@ -1000,7 +1019,11 @@ def menus_publish_week(*, school: School | None, monday: dt.date, actor=None) ->
 
 
 def menus_copy_week(
-    *, school: School | None, source_monday: dt.date, target_monday: dt.date, actor=None
+    *,
+    school: School | None,
+    source_monday: dt.date,
+    target_monday: dt.date,
+    actor: User | None = None,
 ) -> list[Menu]:
     """Copy a week's menus (dishes and allergens, unpublished) onto another week, day by day."""
     source_monday, target_monday = monday_of(source_monday), monday_of(target_monday)
@@ -1051,14 +1074,19 @@ def menus_copy_week(
 
 
 def staff_read_record(
-    *, user, action: str, target=None, household_id: int | None = None, data=None
+    *,
+    user: User | AnonymousUser | None,
+    action: str,
+    target: models.Model | None = None,
+    household_id: int | None = None,
+    data: dict[str, Any] | None = None,
 ) -> None:
     """Staff reads of children's records (calendar, roll, kitchen list) are audited; parents' are not."""
     if user is None or is_parent(user):
         return
     audit_record(
         action=action,
-        actor=user,
+        actor=user,  # type: ignore[arg-type]  # staff-only views: never AnonymousUser here
         actor_kind=ActorKind.STAFF_FOR_FAMILY if household_id else ActorKind.PERSON,
         target=target,
         household_id=household_id,

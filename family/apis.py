@@ -207,7 +207,7 @@ class HouseholdDetailOut(HouseholdOut):
 
     def get_invitations(self, household) -> list[dict]:
         qs = household.invitations.filter(state=GuardianInvitation.State.PENDING)
-        return InvitationOut(qs, many=True).data
+        return InvitationOut(qs, many=True).data  # type: ignore[return-value]  # many=True: a ReturnList
 
 
 class DocumentOut(serializers.ModelSerializer):
@@ -302,10 +302,12 @@ class ApplicationDetailOut(ApplicationOut):
         ]
 
     def get_timeline(self, application) -> list[dict]:
-        return EventOut(selectors.application_timeline(application=application), many=True).data
+        return EventOut(  # type: ignore[return-value]  # many=True: a ReturnList
+            selectors.application_timeline(application=application), many=True
+        ).data
 
     def get_documents(self, application) -> list[dict]:
-        return DocumentOut(application.documents.all(), many=True).data
+        return DocumentOut(application.documents.all(), many=True).data  # type: ignore[return-value]  # many=True: a ReturnList
 
     def get_required_documents(self, application) -> list[dict]:
         return [
@@ -545,7 +547,9 @@ class IncomeDeclareApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         quotient = serializers.IntegerField(min_value=0, max_value=100_000)
-        source = serializers.ChoiceField(choices=IncomeAssessment.Source.choices)
+        source = serializers.ChoiceField(  # type: ignore[assignment]  # API field named "source"
+            choices=IncomeAssessment.Source.choices
+        )
         valid_from = serializers.DateField()
         valid_until = serializers.DateField()
         file = serializers.FileField(required=False)
@@ -567,7 +571,7 @@ class IncomeDeclareApi(APIView):
 
 class IncomeDecideApi(APIView):
     class InputSerializer(serializers.Serializer):
-        validate = serializers.BooleanField()
+        validate = serializers.BooleanField()  # type: ignore[assignment]  # API field named "validate"
         reason = serializers.CharField(max_length=300, allow_blank=True, required=False, default="")
 
     @extend_schema(request=InputSerializer, responses={200: IncomeOut})

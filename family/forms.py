@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -171,9 +173,9 @@ class ApplicationForm(forms.Form):
     def __init__(self, *args, children=None, years=None, **kwargs):
         super().__init__(*args, **kwargs)
         if children is not None:
-            self.fields["child"].queryset = children
+            cast(forms.ModelChoiceField, self.fields["child"]).queryset = children
         if years is not None:
-            self.fields["school_year"].queryset = years
+            cast(forms.ModelChoiceField, self.fields["school_year"]).queryset = years
 
 
 UPLOAD_KINDS = [
@@ -215,7 +217,7 @@ class DecisionForm(forms.Form):
     def __init__(self, *args, actions: set[str] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         if actions is not None:  # offer only the decisions the workflow allows from this state
-            self.fields["decision"].choices = [
+            cast(forms.ChoiceField, self.fields["decision"]).choices = [
                 (k, v) for k, v in self.DECISION_LABELS.items() if k in actions
             ]
 
@@ -254,7 +256,7 @@ class QueueFilterForm(forms.Form):
     def __init__(self, *args, schools=None, **kwargs):
         super().__init__(*args, **kwargs)
         if schools is not None:
-            self.fields["school"].queryset = schools
+            cast(forms.ModelChoiceField, self.fields["school"]).queryset = schools
 
 
 class BulkForm(forms.Form):

@@ -19,7 +19,7 @@ def derogation_letter_pdf(*, review: DerogationReview) -> bytes:
     application = review.application
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=A4)
-    width, height = A4
+    _width, height = A4
     title = _("Décision de dérogation scolaire %(code)s") % {
         "code": application.tracking_code_display
     }

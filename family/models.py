@@ -7,6 +7,7 @@ rename or remove their fields without updating those apps.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -397,7 +398,7 @@ class CatchmentArea(models.Model):
         upper = self.number_to or "…"
         return f"{self.street_name} {self.number_from}–{upper} ({self.get_parity_display()}) → {self.school}"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         from .addresses import normalize_street
 
         self.street_key = normalize_street(self.street_name)

@@ -11,6 +11,8 @@ Rules:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, cast
+
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
@@ -36,12 +38,17 @@ from .models import (
     SchoolApplication,
 )
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
 
-def is_family_staff(user) -> bool:
+    from backend.accounts.models import User
+
+
+def is_family_staff(user: User | AnonymousUser) -> bool:
     return is_staff_or_admin(user)
 
 
-def schools_for_user(user) -> QuerySet[School]:
+def schools_for_user(user: User | AnonymousUser) -> QuerySet[School]:
     ids = staff_school_ids(user)
     qs = School.objects.all()
     return qs if ids is None else qs.filter(id__in=ids)
@@ -50,38 +57,38 @@ def schools_for_user(user) -> QuerySet[School]:
 # --- households --------------------------------------------------------------------------
 
 
-def household_for_user(user) -> Household:
+def household_for_user(user: User | AnonymousUser) -> Household:
     """The parent's own household, or 404."""
     if not is_parent(user):
         raise Http404
     try:
-        return Household.objects.get(guardians__user=user)
+        return Household.objects.get(guardians__user=cast("User", user))
     except Household.DoesNotExist:
         raise Http404
 
 
-def households_for_user(user) -> QuerySet[Household]:
+def households_for_user(user: User | AnonymousUser) -> QuerySet[Household]:
     """The households the user reaches (:func:`backend.core.access.households_reached_by`)."""
     return households_reached_by(user)
 
 
-def household_for_staff(user, household_id) -> Household:
+def household_for_staff(user: User | AnonymousUser, household_id: Any) -> Household:
     """A household a staff member may act for (one of their schools' families), or 404."""
     if not is_family_staff(user):
         raise Http404
     return get_or_404(households_for_user(user), household_id)
 
 
-def household_any_for_user(user, household_id) -> Household:
+def household_any_for_user(user: User | AnonymousUser, household_id: Any) -> Household:
     return get_or_404(households_for_user(user), household_id)
 
 
 # --- children ----------------------------------------------------------------------------
 
 
-def children_for_user(user) -> QuerySet[Child]:
+def children_for_user(user: User | AnonymousUser) -> QuerySet[Child]:
     if is_parent(user):
-        return Child.objects.filter(household__guardians__user=user)
+        return Child.objects.filter(household__guardians__user=cast("User", user))
     ids = staff_school_ids(user)
     if ids is None:
         return Child.objects.all()
@@ -93,34 +100,34 @@ def children_for_user(user) -> QuerySet[Child]:
     )
 
 
-def child_for_user(user, child_id: int) -> Child:
+def child_for_user(user: User | AnonymousUser, child_id: int) -> Child:
     return get_or_404(children_for_user(user), child_id)
 
 
 # --- applications ------------------------------------------------------------------------
 
 
-def applications_for_user(user) -> QuerySet[SchoolApplication]:
+def applications_for_user(user: User | AnonymousUser) -> QuerySet[SchoolApplication]:
     if is_parent(user):
-        return SchoolApplication.objects.filter(household__guardians__user=user)
+        return SchoolApplication.objects.filter(household__guardians__user=cast("User", user))
     ids = staff_school_ids(user)
     if ids is None:
         return SchoolApplication.objects.all()
     return SchoolApplication.objects.filter(school_id__in=ids)
 
 
-def application_for_user(user, application_id) -> SchoolApplication:
+def application_for_user(user: User | AnonymousUser, application_id: Any) -> SchoolApplication:
     return get_or_404(applications_for_user(user), application_id)
 
 
-def application_for_staff(user, application_id) -> SchoolApplication:
+def application_for_staff(user: User | AnonymousUser, application_id: Any) -> SchoolApplication:
     """An application a staff member may decide on, or 404 (parents never decide)."""
     if not is_family_staff(user):
         raise Http404
     return application_for_user(user, application_id)
 
 
-def derogations_for_catchment_staff(user) -> QuerySet[SchoolApplication]:
+def derogations_for_catchment_staff(user: User | AnonymousUser) -> QuerySet[SchoolApplication]:
     """Derogation applications whose catchment school is one of the staff member's schools:
     they give their opinion on them (they do not reach them otherwise: they ask for another
     school)."""
@@ -131,11 +138,13 @@ def derogations_for_catchment_staff(user) -> QuerySet[SchoolApplication]:
     return qs if ids is None else qs.filter(catchment_school_id__in=ids)
 
 
-def application_for_catchment_staff(user, application_id) -> SchoolApplication:
+def application_for_catchment_staff(
+    user: User | AnonymousUser, application_id: Any
+) -> SchoolApplication:
     return get_or_404(derogations_for_catchment_staff(user), application_id)
 
 
-def application_for_reader(user, application_id) -> SchoolApplication:
+def application_for_reader(user: User | AnonymousUser, application_id: Any) -> SchoolApplication:
     """An application a user may read: their own, their schools', or (staff) a derogation away
     from their catchment school. 404 otherwise."""
     return get_or_404(
@@ -146,41 +155,41 @@ def application_for_reader(user, application_id) -> SchoolApplication:
 # --- documents, change requests, income ------------------------------------------------
 
 
-def documents_for_user(user) -> QuerySet[Document]:
+def documents_for_user(user: User | AnonymousUser) -> QuerySet[Document]:
     if is_parent(user):
-        return Document.objects.filter(household__guardians__user=user)
+        return Document.objects.filter(household__guardians__user=cast("User", user))
     if not is_family_staff(user):
         return Document.objects.none()
     return Document.objects.filter(household__in=households_for_user(user))
 
 
-def document_for_user(user, document_id) -> Document:
+def document_for_user(user: User | AnonymousUser, document_id: Any) -> Document:
     return get_or_404(documents_for_user(user), document_id)
 
 
-def change_requests_for_user(user) -> QuerySet[ChangeRequest]:
+def change_requests_for_user(user: User | AnonymousUser) -> QuerySet[ChangeRequest]:
     if is_parent(user):
-        return ChangeRequest.objects.filter(household__guardians__user=user)
+        return ChangeRequest.objects.filter(household__guardians__user=cast("User", user))
     if not is_family_staff(user):
         return ChangeRequest.objects.none()
     return ChangeRequest.objects.filter(household__in=households_for_user(user))
 
 
-def change_request_for_staff(user, change_request_id) -> ChangeRequest:
+def change_request_for_staff(user: User | AnonymousUser, change_request_id: Any) -> ChangeRequest:
     if not is_family_staff(user):
         raise Http404
     return get_or_404(change_requests_for_user(user), change_request_id)
 
 
-def income_assessments_for_user(user) -> QuerySet[IncomeAssessment]:
+def income_assessments_for_user(user: User | AnonymousUser) -> QuerySet[IncomeAssessment]:
     if is_parent(user):
-        return IncomeAssessment.objects.filter(household__guardians__user=user)
+        return IncomeAssessment.objects.filter(household__guardians__user=cast("User", user))
     if not is_family_staff(user):
         return IncomeAssessment.objects.none()
     return IncomeAssessment.objects.filter(household__in=households_for_user(user))
 
 
-def income_assessment_for_staff(user, assessment_id) -> IncomeAssessment:
+def income_assessment_for_staff(user: User | AnonymousUser, assessment_id: Any) -> IncomeAssessment:
     if not is_family_staff(user):
         raise Http404
     return get_or_404(income_assessments_for_user(user), assessment_id)
@@ -189,41 +198,47 @@ def income_assessment_for_staff(user, assessment_id) -> IncomeAssessment:
 # --- activities --------------------------------------------------------------------------
 
 
-def activities_for_user(user) -> QuerySet[Activity]:
+def activities_for_user(user: User | AnonymousUser) -> QuerySet[Activity]:
     """Parents see the activities of their children's schools; staff those of their schools."""
     if is_parent(user):
-        return Activity.objects.filter(school__children__household__guardians__user=user).distinct()
+        return Activity.objects.filter(
+            school__children__household__guardians__user=cast("User", user)
+        ).distinct()
     ids = staff_school_ids(user)
     if ids is None:
         return Activity.objects.all()
     return Activity.objects.filter(school_id__in=ids)
 
 
-def activity_for_user(user, activity_id) -> Activity:
+def activity_for_user(user: User | AnonymousUser, activity_id: Any) -> Activity:
     return get_or_404(activities_for_user(user), activity_id)
 
 
-def activity_registrations_for_user(user) -> QuerySet[ActivityRegistration]:
+def activity_registrations_for_user(user: User | AnonymousUser) -> QuerySet[ActivityRegistration]:
     if is_parent(user):
-        return ActivityRegistration.objects.filter(child__household__guardians__user=user)
+        return ActivityRegistration.objects.filter(
+            child__household__guardians__user=cast("User", user)
+        )
     ids = staff_school_ids(user)
     if ids is None:
         return ActivityRegistration.objects.all()
     return ActivityRegistration.objects.filter(activity__school_id__in=ids)
 
 
-def activity_registration_for_user(user, registration_id) -> ActivityRegistration:
+def activity_registration_for_user(
+    user: User | AnonymousUser, registration_id: Any
+) -> ActivityRegistration:
     return get_or_404(activity_registrations_for_user(user), registration_id)
 
 
-def invitation_for_user(user, invitation_id) -> GuardianInvitation:
+def invitation_for_user(user: User | AnonymousUser, invitation_id: Any) -> GuardianInvitation:
     """An invitation of a household the user reaches, or 404."""
     return get_or_404(
         GuardianInvitation.objects.filter(household__in=households_for_user(user)), invitation_id
     )
 
 
-def contact_for_user(user, contact_id) -> EmergencyContact:
+def contact_for_user(user: User | AnonymousUser, contact_id: Any) -> EmergencyContact:
     """An emergency contact of a household the user reaches, or 404."""
     return get_or_404(
         EmergencyContact.objects.filter(household__in=households_for_user(user)), contact_id

@@ -49,7 +49,7 @@ def privacy_access(request):
     household = perms.household_for_user(request.user)
     page = Paginator(record_reads(household_id=household.pk), 50).get_page(request.GET.get("page"))
     for event in page:
-        event.label = READ_LABELS.get(event.action, event.action)
+        event.label = READ_LABELS.get(event.action, event.action)  # type: ignore[attr-defined]  # for the template
     return render(
         request,
         "core/privacy_access.html",

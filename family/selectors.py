@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -33,6 +35,14 @@ from .models import (
     SchoolApplication,
     SchoolYear,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from django.db.models import Case
+
+    from backend.accounts.models import User
+
+    from .models import ReenrolmentCampaign
 
 
 def school_year_for_date(*, day: dt.date) -> SchoolYear | None:
@@ -271,7 +281,7 @@ def application_missing_documents(
     ]
 
 
-def _derogation_document_missing():
+def _derogation_document_missing() -> Case:
     """True when the application's derogation reason needs a document none was uploaded for."""
     from django.db.models import BooleanField, Case, Value, When
 
@@ -300,7 +310,7 @@ def applications_with_missing_documents(
 
     address_since = timezone.localdate() - relativedelta(months=3)
 
-    def has(kinds):
+    def has(kinds: Iterable[str]) -> Exists | Q:
         own = Exists(
             Document.objects.filter(application=OuterRef("pk"), kind__in=kinds).exclude(
                 status=Document.Status.REJECTED
@@ -420,7 +430,7 @@ def activity_seats(*, activity: Activity) -> dict[str, int]:
     }
 
 
-def _registrations_count(state: str):
+def _registrations_count(state: str) -> Coalesce:
     """Registrations of the outer activity in ``state``, as a correlated subquery: the count
     stays right whatever joins the outer queryset carries (a parent's activities are reached
     through their children, which would multiply a JOIN-based count by the siblings)."""
@@ -444,7 +454,7 @@ def activities_with_seats(qs: QuerySet[Activity]) -> QuerySet[Activity]:
     ).select_related("school")
 
 
-def activity_offers(*, user, activities) -> dict[int, list[Child]]:
+def activity_offers(*, user: User, activities: Iterable[Activity]) -> dict[int, list[Child]]:
     """For a parent: per activity, the children they may still register (same school, not
     already registered or waiting). Two queries whatever the number of activities."""
     children = list(
@@ -508,7 +518,7 @@ class BillableActivityDay:
 
 
 def billable_activity_attendance(
-    *, start: dt.date, end: dt.date, child_ids=None
+    *, start: dt.date, end: dt.date, child_ids: Iterable[int] | None = None
 ) -> list[BillableActivityDay]:
     """Activity days families owe (contract with payments): present and absent-unjustified are
     billed, a justified absence is not. One query."""
@@ -579,12 +589,12 @@ class PendingHealth:
                 return plan
         return None
 
-    def allergies_with(self, validated) -> list[str]:
+    def allergies_with(self, validated: Iterable[str] | None) -> list[str]:
         """Validated allergies plus the declared ones, in the regulation's order."""
         codes = set(validated or ()) | set(self.allergies)
         return [code for code in Allergen.values if code in codes]
 
-    def describe(self, *, day: dt.date | None = None, validated=()) -> str:
+    def describe(self, *, day: dt.date | None = None, validated: Iterable[str] | None = ()) -> str:
         """One sentence for the kitchen, the roll and the parent's calendar (allergies already
         validated are not repeated)."""
         parts = []
@@ -612,7 +622,9 @@ class PendingHealth:
         return f"{' ; '.join(str(p) for p in parts)} — {PENDING_HEALTH_NOTE!s}"
 
 
-def pending_health_requests(*, child_ids=None, school_ids=None) -> QuerySet[ChangeRequest]:
+def pending_health_requests(
+    *, child_ids: Iterable[int] | None = None, school_ids: Iterable[int] | None = None
+) -> QuerySet[ChangeRequest]:
     qs = ChangeRequest.objects.filter(
         category=ChangeRequest.Category.HEALTH, state=ChangeRequest.State.PENDING
     )
@@ -623,7 +635,9 @@ def pending_health_requests(*, child_ids=None, school_ids=None) -> QuerySet[Chan
     return qs
 
 
-def pending_health(*, child_ids=None, school_ids=None) -> dict[int, PendingHealth]:
+def pending_health(
+    *, child_ids: Iterable[int] | None = None, school_ids: Iterable[int] | None = None
+) -> dict[int, PendingHealth]:
     """Every child's pending health declarations, in one query (oldest request first)."""
     out: dict[int, PendingHealth] = {}
     rows = (
@@ -650,7 +664,9 @@ def pending_health_for_child(child: Child) -> PendingHealth | None:
 
 
 # --- school year lifecycle ------------------------------------------------------------------
-def reenrolment_missing(*, campaign, school_ids=None) -> QuerySet[Household]:
+def reenrolment_missing(
+    *, campaign: ReenrolmentCampaign, school_ids: Iterable[int] | None = None
+) -> QuerySet[Household]:
     """Households with a child at school that have not answered the campaign yet."""
     from .models import ReenrolmentAnswer
 
@@ -664,7 +680,7 @@ def reenrolment_missing(*, campaign, school_ids=None) -> QuerySet[Household]:
     )
 
 
-def open_reenrolment_campaign(*, day: dt.date | None = None):
+def open_reenrolment_campaign(*, day: dt.date | None = None) -> ReenrolmentCampaign | None:
     from .models import ReenrolmentCampaign
 
     day = day or timezone.localdate()
@@ -676,7 +692,7 @@ def open_reenrolment_campaign(*, day: dt.date | None = None):
 
 
 def illness_unbilled_days(
-    *, start: dt.date, end: dt.date, child_ids=None
+    *, start: dt.date, end: dt.date, child_ids: Iterable[int] | None = None
 ) -> set[tuple[int, dt.date]]:
     """(child, day) pairs of a reported illness that are not billed: every day after the first
     MINOT_ILLNESS_BILLED_DAYS days of the illness. One query."""
@@ -713,7 +729,9 @@ def applications_needing_action(*, applications: QuerySet[SchoolApplication]) ->
     return rows
 
 
-def staff_work_summary(*, applications: QuerySet[SchoolApplication], documents) -> dict:
+def staff_work_summary(
+    *, applications: QuerySet[SchoolApplication], documents: QuerySet[Document]
+) -> dict[str, Any]:
     """What waits for staff: applications to review and documents to check."""
     waiting = applications.filter(state__in=WAITING_STATES)
     return {
@@ -726,7 +744,7 @@ def staff_work_summary(*, applications: QuerySet[SchoolApplication], documents) 
     }
 
 
-def registrations_by_state_and_school():
+def registrations_by_state_and_school() -> pd.DataFrame:
     """City dashboard (pandas): one row per school, one column per application state."""
     import pandas as pd
 

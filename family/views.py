@@ -760,7 +760,7 @@ def queue(request):
     schools = perms.schools_for_user(request.user)
     form = forms.QueueFilterForm(request.GET or None, schools=schools)
     filters = form.cleaned_data if form.is_valid() else {}
-    default_states = [
+    default_states: list[str] = [
         SchoolApplication.State.SUBMITTED,
         SchoolApplication.State.INCOMPLETE,
         SchoolApplication.State.UNDER_REVIEW,
@@ -965,18 +965,20 @@ def activities(request):
     else:
         household = perms.household_for_user(request.user)
         context["children"] = household.children.select_related("school")
-        activities = list(activities)
-        offers = selectors.activity_offers(user=request.user, activities=activities)
-        for activity in activities:
-            activity.offered_children = offers[activity.pk]
-        context["activities"] = activities
+        activity_list = list(activities)
+        offers = selectors.activity_offers(user=request.user, activities=activity_list)
+        for activity in activity_list:
+            activity.offered_children = offers[activity.pk]  # type: ignore[attr-defined]  # for the template
+        context["activities"] = activity_list
         registrations = list(
             perms.activity_registrations_for_user(request.user)
             .exclude(state=ActivityRegistration.State.CANCELLED)
             .select_related("child", "activity__school")
         )
         for registration in registrations:
-            registration.position = selectors.waiting_position(registration=registration)
+            registration.position = selectors.waiting_position(  # type: ignore[attr-defined]  # for the template
+                registration=registration
+            )
         context["registrations"] = registrations
     return render(request, "family/activities.html", context)
 

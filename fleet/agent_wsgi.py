@@ -13,7 +13,7 @@ from django.core.handlers.wsgi import WSGIHandler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.local")
 
-from backend.wsgi import application as site_application  # noqa: E402 - sets up Django first
+from backend.wsgi import application as site_application
 
 AGENT_PREFIXES = ("/api/osquery/", "/api/v1/osquery/")
 AGENT_MIDDLEWARE = [

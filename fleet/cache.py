@@ -16,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
+from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.locmem import LocMemCache
 
 
@@ -27,7 +28,7 @@ class ProcessCache:
         self._data: dict[str, tuple[float, Any]] = {}
         self._lock = threading.Lock()
 
-    def _live(self, key: str, now: float):
+    def _live(self, key: str, now: float) -> tuple[float, Any] | None:
         item = self._data.get(key)
         if item is None:
             return None
@@ -43,16 +44,16 @@ class ProcessCache:
             if len(self._data) >= self.max_entries:
                 self._data.clear()
 
-    def get(self, key: str, default=None):
+    def get(self, key: str, default: Any = None) -> Any:
         item = self._live(key, time.monotonic())
         return default if item is None else item[1]
 
-    def set(self, key: str, value, timeout: float = 300) -> None:
+    def set(self, key: str, value: Any, timeout: float = 300) -> None:
         with self._lock:
             self._room()
             self._data[key] = (time.monotonic() + timeout, value)
 
-    def add(self, key: str, value, timeout: float = 300) -> bool:
+    def add(self, key: str, value: Any, timeout: float = 300) -> bool:
         with self._lock:
             if self._live(key, time.monotonic()) is not None:
                 return False
@@ -83,7 +84,7 @@ def _local() -> ProcessCache:
     return ProcessCache()
 
 
-def fleet_cache():
+def fleet_cache() -> BaseCache | ProcessCache:
     if "fleet" in settings.CACHES:
         return caches["fleet"]
     default = caches["default"]

@@ -2,6 +2,7 @@
 
 import json
 import os
+from typing import Any
 
 from django.conf import settings
 
@@ -54,7 +55,7 @@ DEFAULTS = {
 }
 
 
-def get(name: str):
+def get(name: str) -> Any:
     """Django setting if set, else a FLEET_* environment variable (JSON or number), else the default."""
     if hasattr(settings, name):
         return getattr(settings, name)

@@ -14,6 +14,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from backend.core.safejson import JSONLimitError, loads_limited
@@ -34,7 +35,7 @@ def key_hash(value: str) -> str:
 
 
 def read_json_body(
-    request, *, limit: int | None = None, inflated_limit: int | None = None
+    request: HttpRequest, *, limit: int | None = None, inflated_limit: int | None = None
 ) -> dict[str, Any]:
     """The request body as a JSON object: size-capped, gunzipped when compressed."""
     limit = limit or conf.get("FLEET_MAX_BODY_BYTES")
@@ -102,7 +103,7 @@ def _inflate(raw: bytes, *, gzip: bool, limit: int) -> bytes:
     return out
 
 
-def node_key_from(body: dict[str, Any], request) -> str | None:
+def node_key_from(body: dict[str, Any], request: HttpRequest) -> str | None:
     key = body.get("node_key")
     if key is None:
         header = request.META.get("HTTP_AUTHORIZATION", "")

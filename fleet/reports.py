@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from typing import Any
 
 import pandas as pd
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from . import selectors
@@ -117,7 +120,7 @@ def weekly_report_frame(*, now: dt.datetime | None = None) -> pd.DataFrame:
     return frame[columns].sort_index()
 
 
-def _count_by_school(queryset, field):
+def _count_by_school(queryset: QuerySet[Any], field: str) -> Iterator[tuple[Any, int]]:
     from django.db.models import Count
 
     for row in queryset.values(field).annotate(n=Count("id")):

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from . import conf
-from .models import Alert, BatterySample, Device, DeviceStatus, RepairTicket
+from .models import Alert, BatterySample, Cart, Device, DeviceStatus, RepairTicket
 
 
-def device_list(*, school_id=None, cart_id=None, status=None, search: str = ""):
+def device_list(
+    *, school_id: Any = None, cart_id: Any = None, status: str | None = None, search: str = ""
+) -> QuerySet[Device]:
     devices = Device.objects.select_related("school", "cart").order_by(
         "school__name", "cart__name", "slot", "identity"
     )
@@ -101,7 +104,7 @@ def os_versions(limit: int = 8) -> list[tuple[str, int]]:
     return [(f"{r['os_name']} {r['os_version']}", r["n"]) for r in rows[:limit]]
 
 
-def alerts_over_time(*, weeks: int = 12, now=None) -> list[tuple[str, int]]:
+def alerts_over_time(*, weeks: int = 12, now: dt.datetime | None = None) -> list[tuple[str, int]]:
     now = now or timezone.now()
     start = now - dt.timedelta(weeks=weeks)
     rows = (
@@ -149,7 +152,7 @@ def battery_series(device: Device, *, days: int = 180) -> list[tuple[dt.datetime
     return [(at, health) for at, health in rows if health is not None]
 
 
-def cart_battery_forecast(cart) -> dict[str, int]:
+def cart_battery_forecast(cart: Cart | int) -> dict[str, int]:
     today = timezone.localdate()
     devices = Device.objects.filter(cart=cart)
     return {
@@ -170,7 +173,7 @@ ALERT_PRIORITY = [
 ]
 
 
-def alerts_by_priority(alerts):
+def alerts_by_priority(alerts: QuerySet[Alert]) -> QuerySet[Alert]:
     """Most urgent kinds first (a missing device before an outdated system), newest first within."""
     from django.db.models import Case, IntegerField, Value, When
 

@@ -11,6 +11,8 @@ an account is the sum of its entries; a negative balance is what the family stil
 
 from __future__ import annotations
 
+from typing import Any, NoReturn
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -409,10 +411,10 @@ class LedgerEntryQuerySet(models.QuerySet):
     """The ledger is append-only: bulk updates and deletes fail (a database trigger also refuses
     them, see migration 0004)."""
 
-    def update(self, **kwargs):
+    def update(self, **kwargs: Any) -> NoReturn:
         raise ValueError("Ledger entries are append-only: add a correcting entry instead.")
 
-    def delete(self):
+    def delete(self) -> NoReturn:
         raise ValueError("Ledger entries are append-only.")
 
     update.queryset_only = True  # type: ignore[attr-defined]
@@ -477,12 +479,12 @@ class LedgerEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} {self.amount_cents} {self.currency}"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None and not kwargs.get("force_insert"):
             raise ValueError("Ledger entries are append-only: add a correcting entry instead.")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise ValueError("Ledger entries are append-only.")
 
 

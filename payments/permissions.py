@@ -14,6 +14,8 @@ staff keep the counter work for their schools' families.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, cast
+
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
@@ -29,76 +31,85 @@ from family.models import Household
 
 from .models import Account, Invoice, Payment
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
 
-def households_for_user(user) -> QuerySet[Household]:
+    from backend.accounts.models import User
+
+
+def households_for_user(user: User | AnonymousUser) -> QuerySet[Household]:
     """The households the user reaches (:func:`backend.core.access.households_reached_by`)."""
     return households_reached_by(user)
 
 
-def household_for_user(user, household_id) -> Household:
+def household_for_user(user: User | AnonymousUser, household_id: Any) -> Household:
     return get_or_404(households_for_user(user), household_id)
 
 
-def accounts_for_user(user) -> QuerySet[Account]:
+def accounts_for_user(user: User | AnonymousUser) -> QuerySet[Account]:
     return Account.objects.filter(household__in=households_for_user(user).values("pk"))
 
 
-def own_account(user) -> Account | None:
+def own_account(user: User | AnonymousUser) -> Account | None:
     """The parent's own payer account (None when they are not a billing payer yet)."""
     if not is_parent(user):
         raise Http404
-    return Account.objects.filter(guardian__user=user).select_related("household").first()
+    return (
+        Account.objects.filter(guardian__user=cast("User", user))
+        .select_related("household")
+        .first()
+    )
 
 
-def account_for_user(user, account_id) -> Account:
+def account_for_user(user: User | AnonymousUser, account_id: Any) -> Account:
     return get_or_404(
         accounts_for_user(user).select_related("guardian__user", "household"), account_id
     )
 
 
-def invoices_for_user(user) -> QuerySet[Invoice]:
+def invoices_for_user(user: User | AnonymousUser) -> QuerySet[Invoice]:
     qs = Invoice.objects.filter(household__in=households_for_user(user).values("pk"))
     if is_parent(user):
         qs = qs.exclude(status=Invoice.Status.DRAFT)  # drafts are not the family's business yet
     return qs
 
 
-def invoice_for_user(user, invoice_id) -> Invoice:
+def invoice_for_user(user: User | AnonymousUser, invoice_id: Any) -> Invoice:
     return get_or_404(invoices_for_user(user).select_related("account", "household"), invoice_id)
 
 
-def payments_for_user(user) -> QuerySet[Payment]:
+def payments_for_user(user: User | AnonymousUser) -> QuerySet[Payment]:
     return Payment.objects.filter(household__in=households_for_user(user).values("pk"))
 
 
-def payment_for_user(user, payment_id) -> Payment:
+def payment_for_user(user: User | AnonymousUser, payment_id: Any) -> Payment:
     return get_or_404(payments_for_user(user).select_related("account", "household"), payment_id)
 
 
-def is_finance(user) -> bool:
+def is_finance(user: User | AnonymousUser | None) -> bool:
     """City administrators, or anyone holding ``payments.manage_finance`` (Django admin)."""
     if not (user and user.is_authenticated and user.is_active):
         return False
     return is_city_admin(user) or user.has_perm("payments.manage_finance")
 
 
-def require_finance(user) -> None:
+def require_finance(user: User | AnonymousUser) -> None:
     """Finance actions refused to others with 403 (the page exists, the action is not theirs)."""
     if not is_finance(user):
         raise PermissionDenied
 
 
-def finance_users():
+def finance_users() -> list[User]:
     from backend.accounts.models import User
 
     return [u for u in User.objects.filter(is_active=True) if is_finance(u)]
 
 
-def can_manage(user) -> bool:
+def can_manage(user: User | AnonymousUser) -> bool:
     """Staff work: counter payments, refunds, billing runs, exports."""
     return is_staff_or_admin(user)
 
 
-def require_manager(user) -> None:
+def require_manager(user: User | AnonymousUser) -> None:
     if not can_manage(user):
         raise Http404

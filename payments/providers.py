@@ -9,6 +9,7 @@ Every create call carries the idempotency key stored on our row before the call.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -67,22 +68,24 @@ class CounterProvider:
 
     name = "counter"
 
-    def create_payment(self, *, payment, payment_method=None, off_session=False) -> ProviderResult:
+    def create_payment(
+        self, *, payment: Payment, payment_method: str | None = None, off_session: bool = False
+    ) -> ProviderResult:
         return ProviderResult(status=Payment.Status.SUCCEEDED)
 
-    def retrieve_payment(self, *, payment) -> ProviderResult:
+    def retrieve_payment(self, *, payment: Payment) -> ProviderResult:
         return ProviderResult(status=payment.status)
 
-    def refund(self, *, refund) -> ProviderResult:
+    def refund(self, *, refund: Refund) -> ProviderResult:
         return ProviderResult(status=Refund.Status.SUCCEEDED)
 
-    def cancel_payment(self, *, payment) -> ProviderResult:
+    def cancel_payment(self, *, payment: Payment) -> ProviderResult:
         return ProviderResult(status=payment.status)
 
-    def find_payment(self, *, payment) -> ProviderResult | None:
+    def find_payment(self, *, payment: Payment) -> ProviderResult | None:
         return None
 
-    def find_refund(self, *, refund) -> ProviderResult | None:
+    def find_refund(self, *, refund: Refund) -> ProviderResult | None:
         return None
 
 
@@ -143,7 +146,9 @@ def _intent_result(intent: Any) -> ProviderResult:
 class StripeProvider:
     name = "stripe"
 
-    def create_payment(self, *, payment, payment_method=None, off_session=False) -> ProviderResult:
+    def create_payment(
+        self, *, payment: Payment, payment_method: str | None = None, off_session: bool = False
+    ) -> ProviderResult:
         stripe_configure()
         amount, currency = to_provider_amount(payment.amount_cents, payment.currency)
         method_type = "sepa_debit" if payment.provider == Payment.Provider.SEPA else "card"
@@ -180,26 +185,28 @@ class StripeProvider:
             raise _provider_error(exc) from exc
         return _intent_result(intent)
 
-    def retrieve_payment(self, *, payment) -> ProviderResult:
+    def retrieve_payment(self, *, payment: Payment) -> ProviderResult:
         stripe_configure()
         try:
-            intent = stripe.PaymentIntent.retrieve(payment.provider_reference)
+            intent = stripe.PaymentIntent.retrieve(payment.provider_reference)  # type: ignore[arg-type]  # callers pass a payment with its intent id set
         except stripe.StripeError as exc:
             raise _provider_error(exc) from exc
         return _intent_result(intent)
 
-    def cancel_payment(self, *, payment) -> ProviderResult:
+    def cancel_payment(self, *, payment: Payment) -> ProviderResult:
         """Cancel the PaymentIntent so that it can no longer be confirmed. When it is past
         cancelling (succeeded, processing), answer its actual state instead."""
         stripe_configure()
         try:
-            return _intent_result(stripe.PaymentIntent.cancel(payment.provider_reference))
+            return _intent_result(
+                stripe.PaymentIntent.cancel(payment.provider_reference)  # type: ignore[arg-type]  # callers pass a payment with its intent id set
+            )
         except stripe.InvalidRequestError:
             return self.retrieve_payment(payment=payment)
         except stripe.StripeError as exc:
             raise _provider_error(exc) from exc
 
-    def find_payment(self, *, payment) -> ProviderResult | None:
+    def find_payment(self, *, payment: Payment) -> ProviderResult | None:
         """The PaymentIntent created for this row when its create response was lost: matched by
         the row id *and* its nonce in the metadata, never by the id alone."""
         for intent in _list_recent(stripe.PaymentIntent, since=payment.created_at):
@@ -212,11 +219,12 @@ class StripeProvider:
                 return _intent_result(intent)
         return None
 
-    def find_refund(self, *, refund) -> ProviderResult | None:
+    def find_refund(self, *, refund: Refund) -> ProviderResult | None:
         stripe_configure()
         try:
             listing = stripe.Refund.list(
-                payment_intent=refund.payment.provider_reference, limit=100
+                payment_intent=refund.payment.provider_reference,  # type: ignore[arg-type]  # refunds only of settled intents
+                limit=100,
             )
             for item in listing.auto_paging_iter():
                 data = as_dict(item)
@@ -226,12 +234,12 @@ class StripeProvider:
             raise _provider_error(exc) from exc
         return None
 
-    def refund(self, *, refund) -> ProviderResult:
+    def refund(self, *, refund: Refund) -> ProviderResult:
         stripe_configure()
         amount, _currency = to_provider_amount(refund.amount_cents, refund.currency)
         try:
             created = stripe.Refund.create(
-                payment_intent=refund.payment.provider_reference,
+                payment_intent=refund.payment.provider_reference,  # type: ignore[arg-type]  # refunds only of settled intents
                 amount=amount,
                 metadata={
                     "minot_refund_id": str(refund.pk),
@@ -286,7 +294,7 @@ def _provider_error(exc: Exception) -> ProviderError:
     return ProviderError(str(exc))
 
 
-def _list_recent(resource: Any, *, since) -> list[dict[str, Any]]:
+def _list_recent(resource: Any, *, since: dt.datetime) -> list[dict[str, Any]]:
     """Objects created since ``since`` (minus 5 minutes). Stripe filters by ``created``;
     localstripe refuses the filter ("Unexpected created"), so we filter here as well."""
     stripe_configure()

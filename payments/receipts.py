@@ -22,7 +22,7 @@ from .selectors import format_cents
 
 
 def _header(pdf: canvas.Canvas, title: str) -> float:
-    width, height = A4
+    _width, height = A4
     pdf.setTitle(title)
     pdf.setFont("Helvetica-Bold", 16)
     pdf.drawString(20 * mm, height - 25 * mm, settings.MINOT_CITY_NAME)

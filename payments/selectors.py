@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
@@ -12,8 +14,15 @@ from backend.core.money import format_money
 
 from .models import Account, Invoice, LedgerEntry, Payment, PaymentSettings
 
+if TYPE_CHECKING:
+    import pandas as pd
+    from django.contrib.auth.models import AnonymousUser
 
-def booking_block_reason(*, household) -> str | None:
+    from backend.accounts.models import User
+    from family.models import Household
+
+
+def booking_block_reason(*, household: Household | int) -> str | None:
     """Why this household may not make new bookings, or ``None``.
 
     The optional city rule "block new bookings past N days overdue": ``None`` whenever the rule is
@@ -48,7 +57,7 @@ def account_balance_cents(*, account: Account) -> int:
     return account.entries.aggregate(total=Sum("amount_cents"))["total"] or 0
 
 
-def balances_for_accounts(*, account_ids) -> dict[int, int]:
+def balances_for_accounts(*, account_ids: Iterable[int]) -> dict[int, int]:
     rows = (
         LedgerEntry.objects.filter(account_id__in=list(account_ids))
         .values("account_id")
@@ -57,7 +66,7 @@ def balances_for_accounts(*, account_ids) -> dict[int, int]:
     return {row["account_id"]: row["total"] or 0 for row in rows}
 
 
-def household_balance_cents(*, household) -> int:
+def household_balance_cents(*, household: Household) -> int:
     return (
         LedgerEntry.objects.filter(household=household).aggregate(total=Sum("amount_cents"))[
             "total"
@@ -72,7 +81,7 @@ def open_invoices(*, accounts: QuerySet[Account] | list[Account]) -> QuerySet[In
     )
 
 
-def pending_debit_invoice_ids(*, invoice_ids) -> set[int]:
+def pending_debit_invoice_ids(*, invoice_ids: Iterable[int]) -> set[int]:
     """Invoices with a SEPA debit submitted to the bank (or a card payment) still settling.
 
     A debit that never reached the provider (no reference) does not hide the invoice: the
@@ -109,7 +118,7 @@ def household_modes(*, period: dt.date) -> tuple[str, dict[int, str]]:
     return PaymentSettings.current().mode, modes
 
 
-def household_is_prepaid(*, period: dt.date):
+def household_is_prepaid(*, period: dt.date) -> Callable[[int], bool]:
     """A predicate ``household_id -> bool`` for the month of ``period`` (two queries once)."""
     default, modes = household_modes(period=period)
 
@@ -127,7 +136,7 @@ def billing_mode_of(*, household_id: int, period: dt.date) -> str:
     )
 
 
-def amount_due_for_user(*, user) -> dict:
+def amount_due_for_user(*, user: User | AnonymousUser) -> dict[str, Any]:
     """What a parent owes now: open invoices (a SEPA debit still settling is not "due") and
     their total. Feeds the parent's home page."""
     from .permissions import invoices_for_user
@@ -144,7 +153,7 @@ def amount_due_for_user(*, user) -> dict:
     }
 
 
-def unpaid_by_month(*, months: int = 6):
+def unpaid_by_month(*, months: int = 6) -> pd.DataFrame:
     """City dashboard (pandas): unpaid amount and number of open invoices per billing month, with
     how many dunning reminders were sent for them."""
     import pandas as pd

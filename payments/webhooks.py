@@ -35,5 +35,5 @@ def stripe_webhook(request):
         return JsonResponse({"message": "webhook not configured"}, status=503)
     except (ValueError, stripe.SignatureVerificationError, TypeError, KeyError):
         return JsonResponse({"message": "invalid signature or payload"}, status=400)
-    stored, created = stripe_event_store(event=event)
-    return HttpResponse(status=200 if created else 200)
+    stripe_event_store(event=event)
+    return HttpResponse(status=200)  # a duplicate delivery is acknowledged the same way

@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     return run(settings, once=args.once)
 
 
-def check(settings) -> int:  # noqa: ANN001
+def check(settings) -> int:
     from .agent import DEFAULT_QUERIES, HOST_DETAIL_TABLES
     from .native import QueryError, platform_mask
     from .osquery_backend import make_backend
@@ -133,7 +133,7 @@ def check(settings) -> int:  # noqa: ANN001
     return 0
 
 
-def run(settings, *, once: bool) -> int:  # noqa: ANN001
+def run(settings, *, once: bool) -> int:
     from .agent import Agent
     from .native import QueryError
 
@@ -146,7 +146,7 @@ def run(settings, *, once: bool) -> int:  # noqa: ANN001
         if once:
             return 0 if agent.run_once() else 1
 
-        def stop(signum, _frame):  # noqa: ANN001
+        def stop(signum, _frame):
             logger.info("signal received, stopping", extra={"signal": signum})
             agent.stop()
 

@@ -110,7 +110,7 @@ class Transport:
             raise TransportError(f"{endpoint}: HTTP {status}")
         return answer
 
-    def _read(self, response, started: float) -> bytes:  # noqa: ANN001
+    def _read(self, response, started: float) -> bytes:
         chunks = []
         total = 0
         while True:

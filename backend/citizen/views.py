@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import TYPE_CHECKING, cast
 
 from django import forms
 from django.conf import settings
@@ -25,6 +26,9 @@ from backend.core.exceptions import ApplicationError
 
 from . import providers, selectors, services
 from .providers import CITIZEN, STAFF, SignInError
+
+if TYPE_CHECKING:
+    from backend.accounts.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -216,7 +220,7 @@ def callback(request: HttpRequest) -> HttpResponse:
     if result.user is not None:
         return _login(request, result.user, p, id_token)
     request.session[PENDING_KEY] = {
-        "user_id": result.confirm_user.pk,
+        "user_id": result.confirm_user.pk,  # type: ignore[union-attr]  # set when user is None
         "claims": {"sub": claims["sub"], "email": claims.get("email")},
         "id_token": id_token,
         "at": time.time(),
@@ -267,12 +271,13 @@ def confirm(request: HttpRequest) -> HttpResponse:
 def account(request: HttpRequest) -> HttpResponse:
     """``/compte/compte-citoyen/``: see and remove the link; set a Minot password first when the
     account was created by the provider."""
-    password_form = SetPasswordForm(request.user)
+    user = cast("User", request.user)  # login_required: never AnonymousUser
+    password_form = SetPasswordForm(user)
     if request.method == "POST":
         if "remove" in request.POST:
             try:
                 services.citizen_link_remove(
-                    user=request.user, link_id=int(request.POST.get("remove") or 0)
+                    user=user, link_id=int(request.POST.get("remove") or 0)
                 )
             except (ApplicationError, ValueError) as exc:
                 messages.error(request, getattr(exc, "message", _("Ce lien n'existe pas.")))
@@ -280,7 +285,7 @@ def account(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("Le lien avec votre compte citoyen est supprimé."))
                 return redirect("citizen-account")
         else:
-            password_form = SetPasswordForm(request.user, request.POST)
+            password_form = SetPasswordForm(user, request.POST)
             if password_form.is_valid():
                 password_form.save()
                 update_session_auth_hash(request, password_form.user)
@@ -290,8 +295,8 @@ def account(request: HttpRequest) -> HttpResponse:
         request,
         "citizen/account.html",
         {
-            "links": selectors.links_for(user=request.user),
-            "has_password": request.user.has_usable_password(),
+            "links": selectors.links_for(user=user),
+            "has_password": user.has_usable_password(),
             "password_form": password_form,
             "configured": bool(providers.configured_providers()),
         },

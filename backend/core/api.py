@@ -31,7 +31,7 @@ def paginated(
     e.g. the prices of the bookings shown) — never one query per row.
     """
     paginator = Pagination()
-    page = paginator.paginate_queryset(rows, request, view=view) or []
+    page: list[Any] = paginator.paginate_queryset(rows, request, view=view) or []
     ctx = context(page) if callable(context) else (context or {})
     return paginator.get_paginated_response(serializer_class(page, many=True, context=ctx).data)
 

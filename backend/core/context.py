@@ -19,7 +19,7 @@ def new_request_id() -> str:
 
 
 @contextmanager
-def bound(*, request: str = "", task: str = ""):
+def bound(*, request: str = "", task: str = "") -> Iterator[None]:
     """Bind a request id (and a task id) for the duration of a block."""
     request_token = request_id.set(request or request_id.get() or new_request_id())
     task_tokens = (task_id.set(task), _task_counter.set(itertools.count(1))) if task else None

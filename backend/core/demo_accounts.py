@@ -1,8 +1,8 @@
 """The demo accounts (public, documented in the README). No Django imports here:
 the demo runner prints them before Django is set up."""
 
-DEMO_PASSWORD = "minot-demo"  # noqa: S105 - public demo password
-DEMO_ENROLL_SECRET = "demo-enroll-secret"  # noqa: S105 - public demo fleet secret
+DEMO_PASSWORD = "minot-demo"
+DEMO_ENROLL_SECRET = "demo-enroll-secret"
 DEMO_ACCOUNTS = [
     ("parent@example.org", "parent", "Camille", "Martin"),
     ("parent2@example.org", "parent", "Yanis", "Benali"),

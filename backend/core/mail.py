@@ -13,6 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -24,13 +26,16 @@ from django.utils.translation import gettext as _
 from . import context
 from .models import OutgoingEmail
 
+if TYPE_CHECKING:
+    from django.core.mail import EmailMessage
+
 logger = logging.getLogger("minot.mail")
 RETRY_FIRST = dt.timedelta(minutes=1)
 RETRY_MAX = dt.timedelta(minutes=30)
 
 
 class DurableEmailBackend(BaseEmailBackend):
-    def send_messages(self, email_messages):
+    def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
         count = 0
         for message in email_messages:
             if email_store(message) is not None:
@@ -38,7 +43,7 @@ class DurableEmailBackend(BaseEmailBackend):
         return count
 
 
-def email_store(message) -> OutgoingEmail | None:
+def email_store(message: EmailMessage) -> OutgoingEmail | None:
     """Keep one message to send; None when this task run already stored it."""
     from .outbox import enqueue
     from .tasks import email_deliver_task

@@ -63,7 +63,7 @@ def _gauge(name: str, doc: str, value: float, labels: dict[str, str] | None = No
 def _safely(collect) -> Iterator[Metric]:
     try:
         yield from collect()
-    except Exception:  # noqa: BLE001 - a scrape never fails because one source is down
+    except Exception:
         logger.warning("metrics: %s failed", collect.__name__, exc_info=True)
 
 
@@ -127,7 +127,7 @@ def _providers() -> Iterator[Metric]:
     for path in settings.MINOT_METRICS_PROVIDERS:
         try:
             gauges = import_string(path)()
-        except Exception:  # noqa: BLE001 - one app's source being down spoils nothing else
+        except Exception:
             logger.warning("metrics: %s failed", path, exc_info=True)
             continue
         for name, doc, value in gauges:

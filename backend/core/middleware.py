@@ -86,7 +86,9 @@ def database_unavailable_response(request):
         "enregistrée : réessayez dans une minute."
     )
     if request.path.startswith("/api/") or "json" in request.headers.get("Accept", ""):
-        response = JsonResponse({"message": message, "extra": {"retry_after": 30}}, status=503)
+        response: HttpResponse = JsonResponse(
+            {"message": message, "extra": {"retry_after": 30}}, status=503
+        )
     else:
         # No template, no context processor: nothing here may touch the database.
         title = escape(_("Service momentanément indisponible"))

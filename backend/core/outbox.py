@@ -100,7 +100,7 @@ def outbox_relay_once(*, ids: list[int] | None = None, limit: int = 200) -> int:
                         _publish(row, producer)
                         row.published_at = timezone.now()
                         published += 1
-        except Exception as exc:  # noqa: BLE001 - the broker's errors are many; all mean "later"
+        except Exception as exc:
             error = f"{exc.__class__.__name__}: {exc}"[:2000]
             logger.warning(
                 "outbox: broker refused, %d row(s) wait", len(rows) - published, exc_info=True

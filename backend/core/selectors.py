@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
@@ -31,8 +32,8 @@ def record_reads(
     household_id: int | None = None,
     actor_email: str = "",
     action: str = "",
-    since=None,
-    until=None,
+    since: date | None = None,
+    until: date | None = None,
 ) -> QuerySet[AuditEvent]:
     """Audit rows of staff reading children's records and documents, newest first."""
     qs = AuditEvent.objects.filter(action__in=RECORD_READ_ACTIONS).select_related("actor")

@@ -16,7 +16,7 @@ STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="pk_test_minot_de
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="whsec_minot_demo")
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="http://127.0.0.1:8420")
 MINOT_PAYMENTS_SERVER_CONFIRM = env.bool("MINOT_PAYMENTS_SERVER_CONFIRM", default=True)
-MINOT_DEMO_PROCESSES = {  # noqa: F405
+MINOT_DEMO_PROCESSES = {
     **MINOT_DEMO_PROCESSES,  # noqa: F405
     "localstripe": "{py} -m payments.devstripe --port "
     + STRIPE_API_BASE.rsplit(":", 1)[-1].strip("/")

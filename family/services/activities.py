@@ -5,6 +5,7 @@ requests for the last seat are serialised by the database."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -16,6 +17,9 @@ from backend.core.exceptions import ApplicationError
 from ..models import Activity, ActivityAttendance, ActivityRegistration, Child
 from .common import audit, notify_guardians
 
+if TYPE_CHECKING:
+    from backend.accounts.models import User
+
 R = ActivityRegistration.State
 
 
@@ -23,7 +27,7 @@ def _lock(activity: Activity) -> Activity:
     return Activity.objects.select_for_update().get(pk=activity.pk)
 
 
-def activity_register(*, actor, activity: Activity, child: Child) -> ActivityRegistration:
+def activity_register(*, actor: User, activity: Activity, child: Child) -> ActivityRegistration:
     """A seat if one is free, otherwise a place on the waiting list (first come, first served)."""
     with transaction.atomic():
         activity = _lock(activity)
@@ -70,7 +74,7 @@ def activity_register(*, actor, activity: Activity, child: Child) -> ActivityReg
 
 
 def activity_registration_cancel(
-    *, actor, registration: ActivityRegistration
+    *, actor: User, registration: ActivityRegistration
 ) -> list[ActivityRegistration]:
     """Cancel a registration; a freed seat goes to the first child on the waiting list. Answers
     the registrations promoted."""
@@ -139,7 +143,7 @@ def activity_waiting_list_promote(*, activity: Activity) -> list[ActivityRegistr
 
 
 def activity_set_capacity(
-    *, actor, activity: Activity, capacity: int
+    *, actor: User, activity: Activity, capacity: int
 ) -> list[ActivityRegistration]:
     """Change the number of seats; more seats promote the waiting list. Fewer seats than
     children already registered is refused (no one loses a confirmed seat)."""
@@ -169,7 +173,9 @@ def activity_set_capacity(
         return activity_waiting_list_promote(activity=locked)
 
 
-def activity_roll_take(*, actor, activity: Activity, day: dt.date, statuses: dict[int, str]) -> int:
+def activity_roll_take(
+    *, actor: User, activity: Activity, day: dt.date, statuses: dict[int, str]
+) -> int:
     """Record the activity roll of a day (present / absent justified / absent unjustified) for
     registered children; taking it again corrects it. All or nothing. Answers the rows written."""
     from ..selectors import activity_runs_on

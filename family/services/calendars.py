@@ -14,6 +14,7 @@ import io
 import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import holidays
 from django.conf import settings
@@ -24,6 +25,9 @@ from backend.core.exceptions import ApplicationError
 
 from ..models import CalendarClosure, SchoolYear
 from .common import audit
+
+if TYPE_CHECKING:
+    from backend.accounts.models import User
 
 DATASET = Path(__file__).resolve().parent.parent / "data" / "vacances_scolaires.csv"
 ZONES = ("A", "B", "C")
@@ -132,7 +136,7 @@ class CalendarLoadReport:
 
 def school_calendar_load(
     *,
-    actor,
+    actor: User | None,
     school_year: SchoolYear,
     zone: str | None = None,
     alsace_moselle: bool | None = None,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 
@@ -12,8 +12,13 @@ from backend.core.services import audit_record, notification_send
 
 from ..models import ChildGuardian, Guardian, Household
 
+if TYPE_CHECKING:
+    from backend.accounts.models import User
 
-def family_actor_kind(actor) -> str:
+    from ..models import Child
+
+
+def family_actor_kind(actor: User | None) -> str:
     """A family-side action done by staff at the counter is recorded as staff-for-family."""
     if actor is not None and (is_school_staff(actor) or is_city_admin(actor)):
         return ActorKind.STAFF_FOR_FAMILY
@@ -23,7 +28,7 @@ def family_actor_kind(actor) -> str:
 def audit(
     *,
     action: str,
-    actor,
+    actor: User | None,
     target: models.Model | None,
     household_id: int | None,
     data: dict[str, Any] | None = None,
@@ -49,12 +54,12 @@ def notify_guardians(
     subject: str,
     body: str = "",
     url: str = "",
-    child=None,
+    child: Child | None = None,
     email: bool = True,
     subject_key: str = "",
     body_key: str = "",
     params: dict | None = None,
-    exclude_user=None,
+    exclude_user: User | None = None,
 ) -> int:
     """Notify the household's guardians; for a child, only those who receive its notifications."""
     if child is not None:
@@ -84,5 +89,5 @@ def notify_guardians(
     return count
 
 
-def guardianships_for(child) -> models.QuerySet[ChildGuardian]:
+def guardianships_for(child: Child) -> models.QuerySet[ChildGuardian]:
     return ChildGuardian.objects.filter(child=child).select_related("guardian__user")

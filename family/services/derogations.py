@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
@@ -30,6 +31,9 @@ from ..models import (
 )
 from .common import audit, notify_guardians
 
+if TYPE_CHECKING:
+    from backend.accounts.models import User
+
 
 def _review(application: SchoolApplication) -> DerogationReview:
     if not application.derogation_reason:
@@ -40,7 +44,7 @@ def _review(application: SchoolApplication) -> DerogationReview:
     return review
 
 
-def _event(application, actor, message: str) -> None:
+def _event(application: SchoolApplication, actor: User, message: str) -> None:
     ApplicationEvent.objects.create(
         application=application,
         kind=ApplicationEvent.Kind.NOTE,
@@ -51,7 +55,7 @@ def _event(application, actor, message: str) -> None:
 
 
 def derogation_opinion(
-    *, actor, application: SchoolApplication, favourable: bool, comment: str = ""
+    *, actor: User, application: SchoolApplication, favourable: bool, comment: str = ""
 ) -> DerogationReview:
     """The catchment school's opinion (its staff or an administrator)."""
     comment = (comment or "").strip()[:500]
@@ -84,7 +88,7 @@ def derogation_opinion(
 
 def derogation_decide(
     *,
-    actor,
+    actor: User,
     application: SchoolApplication,
     granted: bool,
     reason: str = "",
@@ -150,7 +154,7 @@ def derogation_decide(
 
 
 def derogation_schedule(
-    *, actor, application: SchoolApplication, commission_date: dt.date
+    *, actor: User, application: SchoolApplication, commission_date: dt.date
 ) -> DerogationReview:
     with transaction.atomic():
         review = _review(application)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from typing import TYPE_CHECKING
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
@@ -16,6 +17,13 @@ from backend.core.exceptions import ApplicationError
 
 from ..models import ApplicationEvent, Child, Document, DocumentKind, Household, SchoolApplication
 from .common import audit, family_actor_kind
+
+if TYPE_CHECKING:
+    from typing import IO
+
+    from django.core.files.uploadedfile import UploadedFile
+
+    from backend.accounts.models import User
 
 MAGIC_TYPES = [
     (b"%PDF-", "application/pdf"),
@@ -44,7 +52,7 @@ def document_file_name(*, kind: str, content_type: str, pk: int | None = None) -
     return f"{label}{suffix}.{EXTENSIONS.get(content_type, 'bin')}"
 
 
-def read_upload(uploaded_file) -> tuple[bytes, str]:
+def read_upload(uploaded_file: UploadedFile | IO[bytes] | None) -> tuple[bytes, str]:
     """Read an upload, enforcing the size limit and the allowed types. Raises ApplicationError."""
     limit = settings.UPLOAD_MAX_BYTES
     if uploaded_file is None:
@@ -90,10 +98,10 @@ def validate_issued_on(
 
 def document_upload(
     *,
-    actor,
+    actor: User,
     household: Household,
     kind: str,
-    uploaded_file,
+    uploaded_file: UploadedFile | IO[bytes] | None,
     child: Child | None = None,
     application: SchoolApplication | None = None,
     issued_on: dt.date | None = None,
@@ -155,7 +163,9 @@ def document_upload(
     return document
 
 
-def document_check(*, actor, document: Document, accepted: bool, reason: str = "") -> Document:
+def document_check(
+    *, actor: User, document: Document, accepted: bool, reason: str = ""
+) -> Document:
     """Staff accept or reject a document (with a reason)."""
     reason = (reason or "").strip()
     if not accepted and not reason:
@@ -199,7 +209,7 @@ def document_check(*, actor, document: Document, accepted: bool, reason: str = "
     return document
 
 
-def document_read_audit(*, actor, document: Document) -> None:
+def document_read_audit(*, actor: User, document: Document) -> None:
     """Staff downloading a family's document leaves an audit row."""
     from backend.core.access import is_parent
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core import signing
@@ -29,6 +30,13 @@ from ..permissions import is_family_staff
 from ..selectors import bracket_for_quotient
 from .common import audit, notify_guardians
 
+if TYPE_CHECKING:
+    from typing import IO
+
+    from django.core.files.uploadedfile import UploadedFile
+
+    from backend.accounts.models import User
+
 INVITATION_SALT = "family.guardian-invitation"
 
 
@@ -37,7 +45,7 @@ def _clean(value: str, max_length: int) -> str:
 
 
 def household_create(
-    *, user, name: str, address_line: str, postal_code: str, city: str, relationship: str = ""
+    *, user: User, name: str, address_line: str, postal_code: str, city: str, relationship: str = ""
 ) -> Household:
     """A parent without a household creates one and becomes its first guardian."""
     if not is_parent(user):
@@ -89,7 +97,7 @@ def invitation_from_token(token: str) -> GuardianInvitation | None:
 
 def guardian_invite(
     *,
-    actor,
+    actor: User,
     household: Household,
     email: str,
     relationship: str = "",
@@ -217,7 +225,7 @@ def _pending_invitation(invitation: GuardianInvitation) -> GuardianInvitation:
     return locked
 
 
-def invitation_accept(*, invitation: GuardianInvitation, user) -> Guardian:
+def invitation_accept(*, invitation: GuardianInvitation, user: User) -> Guardian:
     """The invited person (signed in with the invited address) joins the household and gets the
     rights chosen by the inviter on every child."""
     if not is_parent(user):
@@ -293,7 +301,7 @@ def invitation_accept(*, invitation: GuardianInvitation, user) -> Guardian:
 
 def invitation_accept_with_signup(
     *, invitation: GuardianInvitation, password: str, first_name: str, last_name: str
-):
+) -> User:
     """Someone without an account accepts an invitation: the parent account (for the invited
     address) and the membership are created together, or neither is (one transaction)."""
     from django.contrib.auth import get_user_model
@@ -322,7 +330,9 @@ def invitation_accept_with_signup(
     return user
 
 
-def invitation_decline(*, invitation: GuardianInvitation, user=None) -> GuardianInvitation:
+def invitation_decline(
+    *, invitation: GuardianInvitation, user: User | None = None
+) -> GuardianInvitation:
     with transaction.atomic():
         locked = _pending_invitation(invitation)
         if (
@@ -343,7 +353,7 @@ def invitation_decline(*, invitation: GuardianInvitation, user=None) -> Guardian
     return locked
 
 
-def invitation_revoke(*, actor, invitation: GuardianInvitation) -> GuardianInvitation:
+def invitation_revoke(*, actor: User, invitation: GuardianInvitation) -> GuardianInvitation:
     with transaction.atomic():
         locked = GuardianInvitation.objects.select_for_update().get(pk=invitation.pk)
         if locked.state != GuardianInvitation.State.PENDING:
@@ -360,7 +370,7 @@ def invitation_revoke(*, actor, invitation: GuardianInvitation) -> GuardianInvit
     return locked
 
 
-def guardian_leave(*, actor, guardian: Guardian) -> None:
+def guardian_leave(*, actor: User, guardian: Guardian) -> None:
     """A guardian leaves the household. The last guardian cannot, and every child must keep a
     legal guardian."""
     with transaction.atomic():
@@ -409,7 +419,7 @@ def guardian_leave(*, actor, guardian: Guardian) -> None:
 
 def emergency_contact_create(
     *,
-    actor,
+    actor: User,
     household: Household,
     name: str,
     phone: str,
@@ -437,7 +447,7 @@ def emergency_contact_create(
     return contact
 
 
-def emergency_contact_delete(*, actor, contact: EmergencyContact) -> None:
+def emergency_contact_delete(*, actor: User, contact: EmergencyContact) -> None:
     with transaction.atomic():
         audit(
             action="family.contact.delete",
@@ -454,13 +464,13 @@ def emergency_contact_delete(*, actor, contact: EmergencyContact) -> None:
 
 def income_assessment_declare(
     *,
-    actor,
+    actor: User,
     household: Household,
     quotient: int,
     source: str,
     valid_from: dt.date,
     valid_until: dt.date,
-    uploaded_file=None,
+    uploaded_file: UploadedFile | IO[bytes] | None = None,
 ) -> IncomeAssessment:
     """A family declares its quotient with a supporting document; staff validate it."""
     from ..models import DocumentKind
@@ -502,7 +512,7 @@ def income_assessment_declare(
     return assessment
 
 
-def income_assessment_validate(*, actor, assessment: IncomeAssessment) -> IncomeAssessment:
+def income_assessment_validate(*, actor: User, assessment: IncomeAssessment) -> IncomeAssessment:
     """Staff validate: the bracket follows from the quotient; canteen prices use it."""
     with transaction.atomic():
         locked = IncomeAssessment.objects.select_for_update().get(pk=assessment.pk)
@@ -534,7 +544,7 @@ def income_assessment_validate(*, actor, assessment: IncomeAssessment) -> Income
 
 
 def income_assessment_reject(
-    *, actor, assessment: IncomeAssessment, reason: str
+    *, actor: User, assessment: IncomeAssessment, reason: str
 ) -> IncomeAssessment:
     reason = _clean(reason, 300)
     if not reason:

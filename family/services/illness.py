@@ -6,6 +6,7 @@ certificate is optional."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
@@ -18,6 +19,13 @@ from ..models import Child, IllnessReport
 from .common import audit
 from .documents import document_upload
 
+if TYPE_CHECKING:
+    from typing import IO
+
+    from django.core.files.uploadedfile import UploadedFile
+
+    from backend.accounts.models import User
+
 MAX_DAYS = 60
 
 
@@ -26,7 +34,12 @@ def illness_billed_days() -> int:
 
 
 def illness_report(
-    *, actor, child: Child, first_day: dt.date, last_day: dt.date, certificate=None
+    *,
+    actor: User,
+    child: Child,
+    first_day: dt.date,
+    last_day: dt.date,
+    certificate: UploadedFile | IO[bytes] | None = None,
 ) -> IllnessReport:
     today = timezone.localdate()
     if last_day < first_day:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -86,7 +87,11 @@ class ImportReport:
 
 
 def _read(
-    path, label: str, columns: list[str], required: list[str], report: ImportReport
+    path: str | None,
+    label: str,
+    columns: list[str],
+    required: list[str],
+    report: ImportReport,
 ) -> pd.DataFrame | None:
     try:
         frame = pd.read_csv(
@@ -107,7 +112,7 @@ def _read(
     return frame.map(lambda v: v.strip() if isinstance(v, str) else v)
 
 
-def _line(index) -> int:
+def _line(index: Any) -> int:
     return int(index) + 2
 
 
@@ -120,14 +125,16 @@ def _parse_date(value: str) -> dt.date | None:
     return None
 
 
-def _check_required(frame, label, required, report) -> None:
+def _check_required(
+    frame: pd.DataFrame, label: str, required: list[str], report: ImportReport
+) -> None:
     for index, row in frame.iterrows():
         for column in required:
             if not row[column]:
                 report.add(label, _line(index), column, "valeur obligatoire manquante")
 
 
-def _validate_schools(frame, report) -> dict[str, dict]:
+def _validate_schools(frame: pd.DataFrame, report: ImportReport) -> dict[str, dict]:
     label = "schools"
     _check_required(frame, label, SCHOOL_REQUIRED, report)
     schools: dict[str, dict] = {}
@@ -161,7 +168,7 @@ def _validate_schools(frame, report) -> dict[str, dict]:
     return schools
 
 
-def _validate_families(frame, report) -> dict[str, dict]:
+def _validate_families(frame: pd.DataFrame, report: ImportReport) -> dict[str, dict]:
     label = "families"
     _check_required(frame, label, FAMILY_REQUIRED, report)
     families: dict[str, dict] = {}
@@ -228,7 +235,12 @@ def _validate_families(frame, report) -> dict[str, dict]:
     return families
 
 
-def _validate_children(frame, report, families, school_codes) -> list[dict]:
+def _validate_children(
+    frame: pd.DataFrame,
+    report: ImportReport,
+    families: dict[str, dict],
+    school_codes: set[str],
+) -> list[dict]:
     label = "children"
     _check_required(frame, label, CHILD_REQUIRED, report)
     children: list[dict] = []
@@ -297,7 +309,11 @@ def _validate_children(frame, report, families, school_codes) -> list[dict]:
 
 
 def families_import(
-    *, families_csv, children_csv, schools_csv=None, dry_run: bool = False
+    *,
+    families_csv: str | None,
+    children_csv: str | None,
+    schools_csv: str | None = None,
+    dry_run: bool = False,
 ) -> ImportReport:
     """Validate the three files, then import all of it in one transaction, or nothing."""
     report = ImportReport()
@@ -405,7 +421,9 @@ def _upsert_schools(schools: dict[str, dict]) -> int:
     return len(schools)
 
 
-def schools_import(*, schools_csv, catchment_csv=None, dry_run: bool = False) -> ImportReport:
+def schools_import(
+    *, schools_csv: str | None, catchment_csv: str | None = None, dry_run: bool = False
+) -> ImportReport:
     """The school directory (created or updated by UAI code) and, optionally, catchment streets
     (replacing the areas of the schools named in the file)."""
     report = ImportReport()
@@ -481,9 +499,7 @@ IMPORT_REQUIRED = {"families": ("families", "children"), "schools": ("schools",)
 IMPORT_MAX_BYTES = 20 * 1024 * 1024
 
 
-def _staging_dir(token: str):
-    from pathlib import Path
-
+def _staging_dir(token: str) -> Path:
     from django.conf import settings
 
     if not re.fullmatch(r"[0-9a-f]{32}", token or ""):
@@ -523,7 +539,9 @@ def import_stage(*, kind: str, files: dict[str, Any]) -> str:
     return token
 
 
-def import_staged_run(*, token: str, kind: str, dry_run: bool, actor=None) -> ImportReport:
+def import_staged_run(
+    *, token: str, kind: str, dry_run: bool, actor: User | None = None
+) -> ImportReport:
     """Validate (dry run) or import the staged files, all or nothing; the files are removed
     after a real run, whatever its outcome."""
     import shutil
@@ -534,7 +552,7 @@ def import_staged_run(*, token: str, kind: str, dry_run: bool, actor=None) -> Im
         report.add("", 0, "", "fichiers expirés : déposez-les à nouveau")
         return report
 
-    def path(name):
+    def path(name: str) -> str | None:
         candidate = directory / f"{name}.csv"
         return str(candidate) if candidate.exists() else None
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
 from django.core import serializers
@@ -23,6 +23,9 @@ from backend.core.models import AuditEvent
 
 from ..models import Child, Document, Household, SchoolApplication
 from .common import audit
+
+if TYPE_CHECKING:
+    from backend.accounts.models import User
 
 EXPORTED_APPS = ("family", "canteen", "payments")
 SECRET_MARKERS = ("secret", "token", "digest", "password", "key")
@@ -95,7 +98,7 @@ def household_export_data(*, household: Household) -> dict[str, Any]:
     return data
 
 
-def household_export_zip(*, actor, household: Household) -> bytes:
+def household_export_zip(*, actor: User, household: Household) -> bytes:
     """The zip a guardian downloads from the account page (or staff hand over at the counter):
     ``donnees.json`` and ``documents/<id>-<safe name>``. Audited."""
     from .documents import document_file_name

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -32,6 +33,11 @@ from ..models import (
 from ..selectors import application_missing_documents, catchment_school_for_address
 from .common import audit, family_actor_kind, notify_guardians
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from backend.accounts.models import User
+
 S = SchoolApplication.State
 TRACKING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at a counter
 TRANSITIONS = APPLICATION_TRANSITIONS
@@ -49,7 +55,7 @@ def application_url(application: SchoolApplication) -> str:
 
 def application_create(
     *,
-    actor,
+    actor: User,
     child: Child,
     school_year: SchoolYear,
     school: School,
@@ -86,7 +92,7 @@ def application_create(
         siblings = list(
             SchoolApplication.objects.select_for_update()
             .filter(
-                household=household, school_year=school_year, state__in=OPEN_STATES + [S.ACCEPTED]
+                household=household, school_year=school_year, state__in=[*OPEN_STATES, S.ACCEPTED]
             )
             .exclude(child=child)
         )
@@ -150,11 +156,11 @@ def application_create(
 def _transition(
     *,
     action: str,
-    actor,
+    actor: User,
     application: SchoolApplication,
     message: str = "",
     reason: str = "",
-    check=None,
+    check: Callable[[SchoolApplication], None] | None = None,
     family_side: bool,
 ) -> SchoolApplication:
     sources, target = TRANSITIONS[action]
@@ -221,7 +227,7 @@ def _apply_acceptance(application: SchoolApplication) -> None:
         child.save(update_fields=["school", "class_name", "updated_at"])
 
 
-def application_submit(*, actor, application: SchoolApplication) -> SchoolApplication:
+def application_submit(*, actor: User, application: SchoolApplication) -> SchoolApplication:
     return _transition(
         action="submit",
         actor=actor,
@@ -232,7 +238,7 @@ def application_submit(*, actor, application: SchoolApplication) -> SchoolApplic
 
 
 def application_withdraw(
-    *, actor, application: SchoolApplication, reason: str = ""
+    *, actor: User, application: SchoolApplication, reason: str = ""
 ) -> SchoolApplication:
     return _transition(
         action="withdraw",
@@ -244,7 +250,7 @@ def application_withdraw(
     )
 
 
-def application_start_review(*, actor, application: SchoolApplication) -> SchoolApplication:
+def application_start_review(*, actor: User, application: SchoolApplication) -> SchoolApplication:
     return _transition(
         action="review",
         actor=actor,
@@ -255,7 +261,7 @@ def application_start_review(*, actor, application: SchoolApplication) -> School
 
 
 def application_decide(
-    *, actor, application: SchoolApplication, decision: str, reason: str = ""
+    *, actor: User, application: SchoolApplication, decision: str, reason: str = ""
 ) -> SchoolApplication:
     """``decision`` is accept, waitlist or refuse. Accepting needs every required document
     accepted and no document request left open; refusing needs a reason."""
@@ -307,7 +313,7 @@ def application_decide(
 
 
 def application_request_documents(
-    *, actor, application: SchoolApplication, kinds: list[str], note: str = ""
+    *, actor: User, application: SchoolApplication, kinds: list[str], note: str = ""
 ) -> SchoolApplication:
     kinds = [k for k in dict.fromkeys(kinds or []) if k]
     if not kinds:
@@ -360,7 +366,9 @@ def application_request_documents(
         )
 
 
-def application_documents_received(*, actor, application: SchoolApplication, kind: str) -> None:
+def application_documents_received(
+    *, actor: User, application: SchoolApplication, kind: str
+) -> None:
     """A family uploaded a document: fulfil matching requests; when none is left open on an
     incomplete application, send it back for review."""
     now = timezone.now()
@@ -429,7 +437,7 @@ def application_event_notify(*, event_id: int) -> bool:
 
 
 def application_bulk_action(
-    *, actor, applications: list[SchoolApplication], action: str, reason: str = ""
+    *, actor: User, applications: list[SchoolApplication], action: str, reason: str = ""
 ) -> dict[str, list]:
     """Apply one staff action to many applications, each in its own transaction; the report
     names what succeeded and why the others failed."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.db.models import Q
@@ -35,6 +36,9 @@ from ..models import (
     SchoolYear,
 )
 from .common import audit, notify_guardians
+
+if TYPE_CHECKING:
+    from backend.accounts.models import User
 
 # French classes in order; the class after CM2 is secondary school (the child leaves us).
 LADDER = ["TPS", "PS", "MS", "GS", "CP", "CE1", "CE2", "CM1", "CM2"]
@@ -102,7 +106,7 @@ def _meal_counts(year: SchoolYear) -> dict[int, int]:
 
 
 def school_year_switch(
-    *, actor, from_year: SchoolYear, to_year: SchoolYear, dry_run: bool = True
+    *, actor: User | None, from_year: SchoolYear, to_year: SchoolYear, dry_run: bool = True
 ) -> YearSwitchReport:
     """Close ``from_year`` and move every child into ``to_year``; with ``dry_run`` only report."""
     if from_year.closed_at is not None:
@@ -204,14 +208,14 @@ def school_year_switch(
 
 
 def reenrolment_campaign_create(
-    *, actor, school_year: SchoolYear, opens_on: dt.date, closes_on: dt.date
+    *, actor: User, school_year: SchoolYear, opens_on: dt.date, closes_on: dt.date
 ) -> ReenrolmentCampaign:
     if opens_on > closes_on:
         raise ApplicationError(_("La clôture doit suivre l'ouverture."))
     if closes_on >= school_year.start_date:
         raise ApplicationError(_("La campagne doit se terminer avant la rentrée."))
     with transaction.atomic():
-        campaign, created = ReenrolmentCampaign.objects.update_or_create(
+        campaign, _created = ReenrolmentCampaign.objects.update_or_create(
             school_year=school_year,
             defaults={"opens_on": opens_on, "closes_on": closes_on, "created_by": actor},
         )
@@ -228,7 +232,7 @@ def reenrolment_campaign_create(
 
 def reenrolment_answer(
     *,
-    actor,
+    actor: User,
     campaign: ReenrolmentCampaign,
     household: Household,
     canteen: bool,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -29,11 +30,16 @@ from ..protocol import EnrollRequest, key_hash
 from .inventory import host_details_fields
 from .nodes import node_forget
 
+if TYPE_CHECKING:
+    from backend.accounts.models import User
+
 SECRET_LENGTH = 40
 NODE_KEY_LENGTH = 48
 
 
-def enroll_secret_rotate(*, school: School, actor=None, secret: str | None = None) -> str:
+def enroll_secret_rotate(
+    *, school: School, actor: User | None = None, secret: str | None = None
+) -> str:
     """Revoke the school's active secret (if any) and create a new one. Returns the clear secret once."""
     secret = secret or get_random_string(SECRET_LENGTH)
     if len(secret) < 12:
@@ -59,7 +65,7 @@ def enroll_secret_rotate(*, school: School, actor=None, secret: str | None = Non
     return secret
 
 
-def enroll_secret_revoke(*, school: School, actor=None) -> int:
+def enroll_secret_revoke(*, school: School, actor: User | None = None) -> int:
     with transaction.atomic():
         count = EnrollSecret.objects.filter(school=school, revoked_at__isnull=True).update(
             revoked_at=timezone.now()
@@ -69,7 +75,7 @@ def enroll_secret_revoke(*, school: School, actor=None) -> int:
     return count
 
 
-def _active(device: Device, now) -> bool:
+def _active(device: Device, now: dt.datetime) -> bool:
     """The device holds a key it used (or got) within the online window."""
     seen = max((t for t in (device.last_seen_at, device.enrolled_at) if t), default=None)
     window = dt.timedelta(seconds=conf.get("FLEET_ONLINE_WINDOW_SECONDS"))
@@ -86,7 +92,9 @@ def _alert(device: Device, kind: str, message: str) -> None:
     )
 
 
-def _identity_request(device: Device, secret: EnrollSecret, request: EnrollRequest, now) -> None:
+def _identity_request(
+    device: Device, secret: EnrollSecret, request: EnrollRequest, now: dt.datetime
+) -> None:
     """A known device presents another school's secret: ask a technician, move nothing."""
     found = IdentityRequest.objects.filter(device=device, school=secret.school).exclude(
         state=IdentityRequest.State.APPROVED
@@ -115,7 +123,7 @@ def _identity_request(device: Device, secret: EnrollSecret, request: EnrollReque
     )
 
 
-def device_enroll(*, request: EnrollRequest) -> str | None:
+def device_enroll(*, request: EnrollRequest) -> str | None:  # noqa: C901 - to split (known debt, docs/architecture.md)
     """Enroll (or re-enroll) a device with its school's secret. Returns a new node key, or None.
 
     Identity rules (docs/fleet.md, "Device identity"):
@@ -230,7 +238,9 @@ def device_enroll(*, request: EnrollRequest) -> str | None:
     return node_key
 
 
-def identity_request_decide(*, request: IdentityRequest, approve: bool, actor) -> IdentityRequest:
+def identity_request_decide(
+    *, request: IdentityRequest, approve: bool, actor: User
+) -> IdentityRequest:
     """A technician's answer. Approve: the device moves to the requested school (cart and slot
     cleared, key revoked, so the device's next enroll with that school's secret succeeds).
     Reject: the device stays where it is with its key; further requests are ignored."""
@@ -285,7 +295,7 @@ def identity_request_decide(*, request: IdentityRequest, approve: bool, actor) -
     return record
 
 
-def device_revoke_key(*, device: Device, actor=None, block: bool = False) -> None:
+def device_revoke_key(*, device: Device, actor: User | None = None, block: bool = False) -> None:
     """Invalidate the device's node key (it must re-enroll); ``block`` also refuses re-enrollment."""
     with transaction.atomic():
         old_hash = device.node_key_hash
@@ -299,7 +309,7 @@ def device_revoke_key(*, device: Device, actor=None, block: bool = False) -> Non
     node_forget(old_hash)
 
 
-def device_unblock(*, device: Device, actor=None) -> None:
+def device_unblock(*, device: Device, actor: User | None = None) -> None:
     with transaction.atomic():
         device.revoked_at = None
         device.save(update_fields=["revoked_at", "updated_at"])

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from family.models import CalendarClosure
@@ -17,11 +17,15 @@ from ..models import (
     Alert,
     AlertKind,
     BatterySample,
+    Cart,
     Device,
     DeviceRole,
     DeviceStatus,
     SchoolFleetSettings,
 )
+
+if TYPE_CHECKING:
+    from family.models import School
 
 
 class Calendar:
@@ -270,7 +274,9 @@ def battery_forecast_compute(*, now: dt.datetime | None = None, days: int = 180)
     return len(updates)
 
 
-def devices_needing_battery(*, within_days: int, today: dt.date, school=None, cart=None):
+def devices_needing_battery(
+    *, within_days: int, today: dt.date, school: School | None = None, cart: Cart | None = None
+) -> QuerySet[Device]:
     devices = Device.objects.filter(
         Q(battery_forecast_date__lte=today + dt.timedelta(days=within_days))
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -12,10 +14,17 @@ from family.models import School
 
 from ..models import Cart, Device, DeviceAssignment, DeviceRole
 
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from backend.accounts.models import User
+
 Kind = DeviceAssignment.Kind
 
 
-def cart_create(*, school: School, name: str, slot_count: int = 16, actor=None) -> Cart:
+def cart_create(
+    *, school: School, name: str, slot_count: int = 16, actor: User | None = None
+) -> Cart:
     name = (name or "").strip()
     if not name:
         raise ApplicationError(_("Donnez un nom au chariot."))
@@ -30,7 +39,7 @@ def cart_create(*, school: School, name: str, slot_count: int = 16, actor=None) 
     return cart
 
 
-def _record(device: Device, kind: str, actor, note: str, now) -> None:
+def _record(device: Device, kind: str, actor: User, note: str, now: dt.datetime) -> None:
     DeviceAssignment.objects.filter(device=device, ended_at__isnull=True).update(ended_at=now)
     DeviceAssignment.objects.create(
         device=device,
@@ -68,7 +77,7 @@ def _check_slot(cart: Cart | None, slot: int | None) -> None:
 def device_move(
     *,
     device: Device,
-    actor,
+    actor: User,
     cart: Cart | None = None,
     slot: int | None = None,
     school: School | None = None,
@@ -93,7 +102,7 @@ def device_move(
     return device
 
 
-def device_swap(*, device: Device, other: Device, actor, note: str = "") -> None:
+def device_swap(*, device: Device, other: Device, actor: User, note: str = "") -> None:
     """Exchange the places of two devices (e.g. a spare replaces a broken tablet)."""
     if device.pk == other.pk:
         raise ApplicationError(_("Choisissez deux appareils différents."))
@@ -111,7 +120,7 @@ def device_swap(*, device: Device, other: Device, actor, note: str = "") -> None
             _record(x, Kind.SWAP, actor, note, now)
 
 
-def device_set_spare(*, device: Device, actor, note: str = "") -> Device:
+def device_set_spare(*, device: Device, actor: User, note: str = "") -> Device:
     with transaction.atomic():
         device = Device.objects.select_for_update().get(pk=device.pk)
         device.cart, device.slot, device.role = None, None, DeviceRole.SPARE
@@ -120,7 +129,7 @@ def device_set_spare(*, device: Device, actor, note: str = "") -> Device:
     return device
 
 
-def device_loan(*, device: Device, to_school: School, actor, note: str = "") -> Device:
+def device_loan(*, device: Device, to_school: School, actor: User, note: str = "") -> Device:
     if to_school.pk == device.school_id:
         raise ApplicationError(_("Choisissez une autre école que celle de l'appareil."))
     with transaction.atomic():
@@ -141,7 +150,7 @@ def device_loan(*, device: Device, to_school: School, actor, note: str = "") -> 
     return device
 
 
-def device_return(*, device: Device, actor, note: str = "") -> Device:
+def device_return(*, device: Device, actor: User, note: str = "") -> Device:
     with transaction.atomic():
         device = Device.objects.select_for_update().get(pk=device.pk)
         if device.role != DeviceRole.LOAN:

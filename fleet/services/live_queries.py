@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -14,15 +16,24 @@ from backend.core.exceptions import ApplicationError
 from backend.core.services import audit_record
 
 from .. import conf
-from ..models import Device, LiveQuery, LiveQueryTarget
+from ..models import Cart, Device, LiveQuery, LiveQueryTarget
 from ..protocol import DistributedAnswer
 from ..sql_policy import PolicyError, live_query_check
+
+if TYPE_CHECKING:
+    from backend.accounts.models import User
+    from family.models import School
 
 RESEND_AFTER = dt.timedelta(minutes=10)
 
 
 def live_query_create(
-    *, sql: str, devices, actor=None, target_label: str = "", minutes: int = 60
+    *,
+    sql: str,
+    devices: QuerySet[Device],
+    actor: User | None = None,
+    target_label: str = "",
+    minutes: int = 60,
 ) -> LiveQuery:
     sql = (sql or "").strip()
     if not sql:
@@ -159,7 +170,12 @@ def distributed_write(*, device_id: int, answers: list[DistributedAnswer]) -> in
     return stored
 
 
-def live_query_devices(*, school=None, cart=None, device_ids=None):
+def live_query_devices(
+    *,
+    school: School | None = None,
+    cart: Cart | None = None,
+    device_ids: Iterable[int] | None = None,
+) -> QuerySet[Device]:
     devices = Device.objects.filter(revoked_at__isnull=True)
     if cart is not None:
         return devices.filter(cart=cart)

@@ -28,13 +28,16 @@ import logging
 import os
 import socket
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import DatabaseError, transaction
 
 from .. import conf
 from ..protocol import ResultRow, StatusLine
 from .inventory import results_ingest_many, status_bulk
+
+if TYPE_CHECKING:
+    import redis
 
 logger = logging.getLogger(__name__)
 STREAM = "fleet:logs:{}"
@@ -52,13 +55,13 @@ def partitions() -> int:
 
 
 @cache
-def _client(url: str):
+def _client(url: str) -> redis.Redis:
     import redis
 
     return redis.Redis.from_url(url, socket_timeout=5)
 
 
-def client():
+def client() -> redis.Redis:
     return _client(conf.get("FLEET_LOG_QUEUE_URL"))
 
 
@@ -98,7 +101,7 @@ def _decode(item: bytes) -> tuple[int, str, str, list]:
 _checked_persistence: set[str] = set()
 
 
-def _ensure_group(redis_client, key: str) -> None:
+def _ensure_group(redis_client: redis.Redis, key: str) -> None:
     import redis
 
     try:
@@ -158,7 +161,7 @@ def _ingest(entries: list[tuple[bytes, dict]]) -> None:
         results_ingest_many([r for r in results if r[0] in existing])
 
 
-def _read_new(redis_client, key: str, me: str, count: int):
+def _read_new(redis_client: redis.Redis, key: str, me: str, count: int) -> Any:
     import redis
 
     try:

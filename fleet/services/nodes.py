@@ -11,8 +11,10 @@ import ipaddress
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from django.db import DatabaseError, transaction
 from django.utils import timezone
@@ -162,7 +164,7 @@ def _trusted(address: str, networks: tuple) -> bool:
     return any(ip in network for network in networks)
 
 
-def client_address(meta) -> str:
+def client_address(meta: Mapping[str, Any]) -> str:
     """The device's address: REMOTE_ADDR, or, when the request came through a proxy listed in
     FLEET_TRUSTED_PROXIES, the last X-Forwarded-For hop that is not one of those proxies (the
     hops before it could be forged by the client)."""

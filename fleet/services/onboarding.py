@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext as _
 
@@ -18,6 +19,9 @@ from family.models import School
 
 from .. import conf
 from .enrollment import enroll_secret_rotate
+
+if TYPE_CHECKING:
+    from backend.accounts.models import User
 
 PLATFORMS = {
     # platform: (secret path, certificate bundle shipped with the osquery package)
@@ -91,7 +95,7 @@ def install_guide(*, school: School, host: str) -> str:
     ) % {"school": school.name, "code": school.code, "host": host}
 
 
-def onboarding_package(*, school: School, host: str, actor=None) -> bytes:
+def onboarding_package(*, school: School, host: str, actor: User | None = None) -> bytes:
     """Rotate the school's secret and return the zip (flagfiles, secret file, guide)."""
     secret = enroll_secret_rotate(school=school, actor=actor)
     buffer = io.BytesIO()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -11,8 +13,11 @@ from backend.core.services import audit_record
 
 from ..models import Alert, Device, RepairNote, RepairTicket
 
+if TYPE_CHECKING:
+    from backend.accounts.models import User
 
-def alert_acknowledge(*, alert: Alert, actor) -> Alert:
+
+def alert_acknowledge(*, alert: Alert, actor: User) -> Alert:
     with transaction.atomic():
         updated = Alert.objects.filter(pk=alert.pk, state=Alert.State.OPEN).update(
             state=Alert.State.ACKNOWLEDGED, acknowledged_at=timezone.now(), acknowledged_by=actor
@@ -25,7 +30,7 @@ def alert_acknowledge(*, alert: Alert, actor) -> Alert:
 
 
 def ticket_create(
-    *, device: Device, actor, title: str, note: str = "", alert: Alert | None = None
+    *, device: Device, actor: User, title: str, note: str = "", alert: Alert | None = None
 ) -> RepairTicket:
     title = (title or "").strip()
     if not title:
@@ -56,7 +61,9 @@ def ticket_create(
     return ticket
 
 
-def ticket_update(*, ticket: RepairTicket, actor, state: str = "", note: str = "") -> RepairTicket:
+def ticket_update(
+    *, ticket: RepairTicket, actor: User, state: str = "", note: str = ""
+) -> RepairTicket:
     note = (note or "").strip()
     with transaction.atomic():
         ticket = RepairTicket.objects.select_for_update().get(pk=ticket.pk)

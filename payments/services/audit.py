@@ -74,7 +74,7 @@ def _expected_ledger() -> dict[str, int]:
     return expected
 
 
-def audit_books(*, provider: bool = False) -> AuditReport:
+def audit_books(*, provider: bool = False) -> AuditReport:  # noqa: C901 - to split (known debt, docs/architecture.md)
     report = AuditReport()
     problems = report.problems
 
@@ -214,7 +214,7 @@ def audit_books(*, provider: bool = False) -> AuditReport:
     return report
 
 
-def _audit_provider(report: AuditReport) -> None:
+def _audit_provider(report: AuditReport) -> None:  # noqa: C901 - to split (known debt, docs/architecture.md)
     """Money at Stripe = money recorded (PaymentIntents and refunds)."""
     import stripe
     from django.conf import settings

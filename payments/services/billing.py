@@ -7,6 +7,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from decimal import ROUND_FLOOR, Decimal
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -21,6 +22,9 @@ from family.models import ChildGuardian
 
 from .. import sources
 from ..models import Account, BillingRun, Invoice, InvoiceLine, LedgerEntry, PaymentSettings
+
+if TYPE_CHECKING:
+    from backend.accounts.models import User
 
 LINE_KINDS = {k.value for k in InvoiceLine.Kind}
 
@@ -110,7 +114,7 @@ def _copy_rows(table: str, columns: Sequence[str], rows: Iterable[tuple]) -> Non
     """PostgreSQL COPY: ~10× faster than INSERT for the million lines of a city run."""
     with connection.cursor() as cursor:
         with cursor.connection.cursor().copy(
-            f"COPY {table} ({', '.join(columns)}) FROM STDIN"  # noqa: S608 - constant names
+            f"COPY {table} ({', '.join(columns)}) FROM STDIN"
         ) as copy:
             for row in rows:
                 copy.write_row(row)
@@ -170,7 +174,7 @@ def _insert_lines(rows: list[tuple]) -> None:
         )
 
 
-def billing_run_request(*, actor, period: dt.date, issue: bool = False) -> dt.date:
+def billing_run_request(*, actor: User, period: dt.date, issue: bool = False) -> dt.date:
     """Ask for the billing run of ``period`` (the first day of a month) in the background.
 
     The one entry point for pages and the API: refuses a period that has not started, then runs
@@ -191,7 +195,7 @@ def billing_run_request(*, actor, period: dt.date, issue: bool = False) -> dt.da
 def billing_run_for_period(
     *,
     period: dt.date,
-    actor=None,
+    actor: User | None = None,
     batch_size: int = 2000,
     issue: bool = False,
     progress: Callable[[Iterable, int], Iterable] | None = None,
@@ -298,7 +302,7 @@ def billing_run_for_period(
     return run
 
 
-def _line_text(meal) -> str:
+def _line_text(meal: Any) -> str:
     """The line's text; a daily service other than the canteen starts with its service code."""
     code = getattr(meal, "service_code", "")
     text = meal.explanation or ""
@@ -307,18 +311,18 @@ def _line_text(meal) -> str:
     return text[:255]
 
 
-def _bill_batch(
+def _bill_batch(  # noqa: C901 - to split (known debt, docs/architecture.md)
     *,
-    batch,
-    start,
-    end,
-    run,
-    accounts,
-    payer_children,
-    payer_household,
-    child_payers,
-    currency,
-    stats,
+    batch: list[int],
+    start: dt.date,
+    end: dt.date,
+    run: BillingRun,
+    accounts: dict[int, int],
+    payer_children: dict[int, set[int]],
+    payer_household: dict[int, int],
+    child_payers: dict[int, list[tuple[int, str, int]]],
+    currency: str,
+    stats: dict[str, int],
 ) -> tuple[int, int, int]:
     with transaction.atomic():
         # Serialise concurrent runs (PostgreSQL row lock; SQLite writes are already serialised).
@@ -389,7 +393,7 @@ def _bill_batch(
                 totals[guardian_id] += cents
 
         payers_billed = sorted(lines_by_payer)
-        rows = []
+        rows: list[dict[str, Any]] = []
         for g in payers_billed:
             account_id = accounts[g]
             version = (existing[account_id]["version"] + 1) if account_id in existing else 1
@@ -422,7 +426,7 @@ def invoices_issue(
     *,
     period: dt.date | None = None,
     invoice_ids: list[int] | None = None,
-    actor=None,
+    actor: User | None = None,
     batch_size: int = 500,
 ) -> int:
     """Issue draft invoices: due date, SEPA debit date, the ledger charge and one email each."""
@@ -454,7 +458,9 @@ def invoice_charges(invoice: Invoice, activity_cents: int) -> list[tuple[str, in
     return charges
 
 
-def _issue_batch(ids: list[int], *, conf: PaymentSettings, today: dt.date, actor) -> int:
+def _issue_batch(
+    ids: list[int], *, conf: PaymentSettings, today: dt.date, actor: User | None
+) -> int:
     from ..selectors import format_cents
 
     now = timezone.now()
@@ -535,7 +541,7 @@ def _issue_batch(ids: list[int], *, conf: PaymentSettings, today: dt.date, actor
     return len(invoices)
 
 
-def invoice_cancel(*, invoice: Invoice, actor, reason: str) -> Invoice:
+def invoice_cancel(*, invoice: Invoice, actor: User, reason: str) -> Invoice:
     """Cancel an invoice (to correct it: billing the period again issues the next version).
 
     An issued invoice gets credit notes in the ledger (never a deletion). Money its payments

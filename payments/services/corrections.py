@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from django.db import transaction
 from django.db.models import F, Sum
@@ -137,7 +138,7 @@ def overpayment_refund(*, finding_id: int) -> Finding:
     return finding
 
 
-def credit_available(*, account_ids) -> dict[int, list[tuple[int, int]]]:
+def credit_available(*, account_ids: Iterable[int]) -> dict[int, list[tuple[int, int]]]:
     """Per account, ``[(payment_id, cents)]`` of money received but not applied nor refunded,
     oldest first. Prepaid top-ups (spent by meal debits) and overpayments waiting for their
     refund are not credit."""

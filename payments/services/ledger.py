@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db import IntegrityError, transaction
 
 from backend.core.exceptions import ApplicationError
 
 from ..models import Account, LedgerEntry
+
+if TYPE_CHECKING:
+    from backend.accounts.models import User
+
+    from ..models import Invoice, Payment, Refund
 
 
 def ledger_entry_add(
@@ -17,10 +24,10 @@ def ledger_entry_add(
     source_key: str,
     label: str = "",
     reason: str = "",
-    actor=None,
-    invoice=None,
-    payment=None,
-    refund=None,
+    actor: User | None = None,
+    invoice: Invoice | None = None,
+    payment: Payment | None = None,
+    refund: Refund | None = None,
 ) -> tuple[LedgerEntry | None, bool]:
     """Append one entry; a second call with the same ``source_key`` changes nothing.
 
@@ -56,7 +63,7 @@ def ledger_entry_add(
 
 
 def ledger_adjustment_add(
-    *, account: Account, amount_cents: int, reason: str, actor
+    *, account: Account, amount_cents: int, reason: str, actor: User
 ) -> LedgerEntry:
     """A manual correction by staff: a new entry with its reason, never an update."""
     import uuid

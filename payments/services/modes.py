@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -14,9 +15,13 @@ from backend.core.services import audit_record
 
 from ..models import BillingModeChange, PaymentSettings
 
+if TYPE_CHECKING:
+    from backend.accounts.models import User
+    from family.models import Household
+
 
 def billing_mode_change(
-    *, actor, household, mode: str, effective_from: dt.date, reason: str = ""
+    *, actor: User, household: Household, mode: str, effective_from: dt.date, reason: str = ""
 ) -> BillingModeChange:
     """Switch a household to ``mode`` from the 1st of a month that has not started yet.
 

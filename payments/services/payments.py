@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
@@ -20,6 +21,9 @@ from ..declines import decline_reason
 from ..models import Account, Invoice, LedgerEntry, Payment, PaymentAllocation, Refund
 from ..providers import ProviderError, ProviderResult, ProviderUnknown, provider_for
 from .ledger import ledger_entry_add
+
+if TYPE_CHECKING:
+    from backend.accounts.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +68,7 @@ IN_FLIGHT = dt.timedelta(minutes=2)
 
 def payment_start_online(
     *,
-    actor,
+    actor: User,
     invoices: list[Invoice],
     payment_method: str | None = None,
     provider: str = Payment.Provider.STRIPE,
@@ -458,7 +462,7 @@ def _alert_finance_later(payment_id: int) -> None:
 
 def payment_record_counter(
     *,
-    actor,
+    actor: User,
     account: Account,
     method: str,
     amount_cents: int,
@@ -524,7 +528,7 @@ def payment_record_counter(
 
 def payment_top_up(
     *,
-    actor,
+    actor: User,
     account: Account,
     amount_cents: int,
     payment_method: str | None = None,
@@ -562,7 +566,12 @@ DUPLICATE_WINDOW = dt.timedelta(minutes=2)
 
 
 def refund_create(
-    *, actor, payment: Payment, amount_cents: int, reason: str, token: str | None = None
+    *,
+    actor: User | None,
+    payment: Payment,
+    amount_cents: int,
+    reason: str,
+    token: str | None = None,
 ) -> Refund:
     """Refund part or all of a payment. Never more than what is left of it.
 

@@ -6,6 +6,7 @@ A child is never refused a meal: this module only debits and alerts, it blocks n
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from django.db import transaction
 from django.utils import timezone
@@ -114,7 +115,7 @@ def prepaid_debit_meals(*, start: dt.date | None = None, end: dt.date | None = N
     return len(new)
 
 
-def prepaid_check_alerts(*, account_ids) -> int:
+def prepaid_check_alerts(*, account_ids: Iterable[int]) -> int:
     """Low-balance and below-floor alerts, once per crossing (reset when back above)."""
     conf = PaymentSettings.current()
     balances = balances_for_accounts(account_ids=account_ids)

@@ -6,9 +6,11 @@ invoice is marked paid only then. A failure reopens it and the family is notifie
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 import uuid
+from typing import TYPE_CHECKING
 
 import stripe
 from django.db import IntegrityError, transaction
@@ -22,6 +24,9 @@ from backend.core.services import audit_record
 from ..models import Account, Invoice, Payment, PaymentAllocation
 from ..providers import ProviderError, as_dict, stripe_configure
 from .payments import _call_provider
+
+if TYPE_CHECKING:
+    from backend.accounts.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +63,7 @@ def _ensure_customer(account: Account) -> str:
     return account.stripe_customer_id
 
 
-def sepa_mandate_setup(*, actor, account: Account, iban: str) -> Account:
+def sepa_mandate_setup(*, actor: User, account: Account, iban: str) -> Account:
     """Collect the SEPA mandate once: a SetupIntent confirmed with the family's IBAN.
 
     In production the IBAN Element on the page confirms the SetupIntent in the browser; the demo
@@ -105,7 +110,7 @@ def sepa_mandate_setup(*, actor, account: Account, iban: str) -> Account:
     return account
 
 
-def sepa_mandate_revoke(*, actor, account: Account) -> None:
+def sepa_mandate_revoke(*, actor: User, account: Account) -> None:
     Account.objects.filter(pk=account.pk).update(
         sepa_payment_method_id="", sepa_iban_last4="", sepa_mandate_at=None
     )
@@ -117,7 +122,7 @@ def sepa_mandate_revoke(*, actor, account: Account) -> None:
     )
 
 
-def sepa_debits_create_due(*, today=None) -> int:
+def sepa_debits_create_due(*, today: dt.date | None = None) -> int:
     """Create the off-session debit of each issued invoice whose debit date has come.
 
     One debit per invoice ever (idempotency key ``minot:sepa:invoice:<id>``): after a failure

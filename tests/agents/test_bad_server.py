@@ -99,7 +99,7 @@ def test_run_once_fails_cleanly_and_keeps_reports(
 
     assert agent.run_once() is False
 
-    _type, ids, lines = agent.spool.peek(max_lines=100, max_bytes=10**6)
+    _type, _ids, lines = agent.spool.peek(max_lines=100, max_bytes=10**6)
     assert len(agent.spool) >= 1  # the report waits for a good answer
     names = {line.get("name") for line in lines}
     assert "minot_os" in names or _type == "status"
@@ -140,5 +140,5 @@ def test_node_invalid_on_any_status_code(bad_server):
 
 def test_https_is_verified(agent_settings):
     # plain http is refused without insecure_http
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="insecure_http"):
         Transport("http://127.0.0.1:1")

@@ -43,7 +43,7 @@ def test_check_prints_one_collection_as_json_without_network():
 
 
 @pytest.mark.parametrize(
-    "args, env, message",
+    ("args", "env", "message"),
     [
         (["run", "--once"], {}, "no server"),
         (

@@ -49,7 +49,7 @@ def test_enroll_secret_file_is_read_and_trimmed(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "text, message",
+    ("text", "message"),
     [
         ("server = ", "not valid TOML"),
         ('unknown_key = "x"', "unknown setting"),
@@ -77,7 +77,7 @@ def test_plain_http_needs_insecure_http():
 
 
 @pytest.mark.parametrize(
-    "environ, message",
+    ("environ", "message"),
     [
         ({}, "no server"),
         ({"MINOT_SERVER": "ftp://x"}, "https://"),

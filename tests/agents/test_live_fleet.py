@@ -114,7 +114,8 @@ def test_node_invalid_makes_the_agent_re_enroll(
     agent.status("after revoke")
     assert agent.flush() == 1
 
-    assert agent.node_key and agent.node_key != first_key
+    assert agent.node_key
+    assert agent.node_key != first_key
     assert Device.objects.count() == 1  # same device, fresh key
     assert StatusLog.objects.filter(message="after revoke").count() == 1
     agent.close()
@@ -218,7 +219,7 @@ def start_agent(proxy_port: int, state_dir: str, log_path: str, *extra: str) -> 
         MINOT_MIN_INTERVAL="0.5",
         MINOT_BACKOFF_MAX="2",
     )
-    log = open(log_path, "ab")  # noqa: SIM115 - closed by the OS when the process ends
+    log = open(log_path, "ab")
     return subprocess.Popen(
         [sys.executable, "-m", "minot_agent", "run", "--insecure-http", *extra],
         env=env,

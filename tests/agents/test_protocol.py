@@ -121,13 +121,15 @@ def test_one_cycle_on_the_wire(server, agent_settings, fixture_backend, monkeypa
     details = enroll["body"]["host_details"]
     assert set(details) == {"os_version", "osquery_info", "system_info", "platform_info"}
     assert all(isinstance(v, str) for table in details.values() for v in table.values())
-    assert enroll["authorization"] is None and "node_key" not in enroll["body"]
+    assert enroll["authorization"] is None
+    assert "node_key" not in enroll["body"]
 
     for request in OsqueryTestServer.requests[1:]:
         assert request["body"]["node_key"] == "key-1"
         assert request["authorization"] == "NodeKey key-1"
     logs = requests_to("/log")
-    assert logs and all(r["gzip"] for r in logs)  # like --logger_tls_compress
+    assert logs
+    assert all(r["gzip"] for r in logs)
     assert all(len(r["body"]["data"]) <= 2 for r in logs)  # logger_tls_max_lines from options
     results = [
         line for r in logs if r["body"]["log_type"] == "result" for line in r["body"]["data"]
@@ -139,8 +141,10 @@ def test_one_cycle_on_the_wire(server, agent_settings, fixture_backend, monkeypa
     assert line["snapshot"] == [{"name": "Ubuntu", "version": "22.04.4 LTS (Jammy Jellyfish)"}]
     assert line["decorations"] == {"serial_number": "PF3AGENT1", "os_major": "22"}
     assert (line["epoch"], line["counter"], line["numerics"]) == (0, 0, False)
-    assert isinstance(line["unixTime"], int) and line["calendarTime"].endswith("UTC")
-    assert agent.intervals["distributed"] == 30 and agent.intervals["flush"] == 20
+    assert isinstance(line["unixTime"], int)
+    assert line["calendarTime"].endswith("UTC")
+    assert agent.intervals["distributed"] == 30
+    assert agent.intervals["flush"] == 20
     agent.close()
 
 

@@ -63,7 +63,8 @@ def test_full_spool_drops_oldest_and_says_so(tmp_path):
     assert len(spool) == 10
     _type, _ids, lines = spool.peek(max_lines=100, max_bytes=10**6)
     counters = [x["counter"] for x in lines]
-    assert counters == sorted(counters) and counters[-1] == 14
+    assert counters == sorted(counters)
+    assert counters[-1] == 14
     _type, ids, _lines = spool.peek(max_lines=100, max_bytes=10**6)
     spool.ack(ids)
     log_type, _ids, statuses = spool.peek(max_lines=100, max_bytes=10**6)

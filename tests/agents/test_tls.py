@@ -66,7 +66,9 @@ def https_server(tmp_path):
 
 def test_unknown_certificate_is_refused(https_server):
     url, _cert = https_server
-    with pytest.raises(TransportError, match="CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
+    with pytest.raises(
+        TransportError, match=r"CERTIFICATE_VERIFY_FAILED|certificate verify failed"
+    ):
         Transport(url, timeout=5).post("/enroll", {"enroll_secret": "s"})
 
 

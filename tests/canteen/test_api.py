@@ -29,7 +29,7 @@ def world():
     school_a, school_b = SchoolFactory(), SchoolFactory()
     household, parent, (lea, hugo) = household_with_parent(children=2, school=school_a)
     make_assessment(household, bracket=3)
-    other_household, other_parent, (ines,) = household_with_parent(children=1, school=school_b)
+    _other_household, other_parent, (ines,) = household_with_parent(children=1, school=school_b)
     staff_a = StaffFactory()
     staff_a.staff_schools.add(school_a)
     return {
@@ -60,15 +60,16 @@ def test_public_menus_without_login_show_all_14_allergens(world, api_client):
     results = response.json()["results"]
     assert [r["day"] for r in results] == ["2026-11-05"]
     allergens = results[0]["dishes"][0]["allergens"]
-    assert (
-        len(allergens) == 14 and allergens["fish"] == "contains" and allergens["milk"] == "unknown"
-    )
+    assert len(allergens) == 14
+    assert allergens["fish"] == "contains"
+    assert allergens["milk"] == "unknown"
 
 
 def test_menus_bad_input_is_400(api_client, db):
     assert api_client.get(reverse("canteen-api:menus"), {"start": "garbage"}).status_code == 400
     r = api_client.get(reverse("canteen-api:menus"), {"start": "2026-01-10", "end": "2026-01-01"})
-    assert r.status_code == 400 and "fin" in r.json()["message"]
+    assert r.status_code == 400
+    assert "fin" in r.json()["message"]
     assert api_client.get(reverse("canteen-api:menus"), {"school": 999999}).status_code == 404
 
 
@@ -116,9 +117,11 @@ def test_closed_past_deadline_and_duplicate_are_400_nothing_written(world):
     client = api_client_for(world["parent"])
     url = reverse("canteen-api:bookings")
     r = client.post(url, {"children": [world["lea"].id], "days": ["2026-11-07"]}, format="json")
-    assert r.status_code == 400 and "Week-end" in r.json()["message"]
+    assert r.status_code == 400
+    assert "Week-end" in r.json()["message"]
     r = client.post(url, {"children": [world["lea"].id], "days": ["2026-11-03"]}, format="json")
-    assert r.status_code == 400 and "jusqu'au" in r.json()["message"]
+    assert r.status_code == 400
+    assert "jusqu'au" in r.json()["message"]
     assert Booking.objects.count() == 0
     assert (
         client.post(
@@ -127,7 +130,8 @@ def test_closed_past_deadline_and_duplicate_are_400_nothing_written(world):
         == 201
     )
     r = client.post(url, {"children": [world["lea"].id], "days": ["2026-11-05"]}, format="json")
-    assert r.status_code == 400 and "déjà réservé" in r.json()["message"]
+    assert r.status_code == 400
+    assert "déjà réservé" in r.json()["message"]
     assert Booking.objects.count() == 1
     r = client.post(url, {"children": [world["lea"].id]}, format="json")
     assert r.status_code == 400
@@ -148,15 +152,15 @@ def test_cancel_and_copy_week(world):
         {"child": lea.id, "source_week": "2026-11-02", "target_week": "2026-11-09"},
         format="json",
     )
-    assert r.status_code == 201 and len(r.json()["booked"]) == 2
+    assert r.status_code == 201
+    assert len(r.json()["booked"]) == 2
     r = client.post(
         reverse("canteen-api:bookings-cancel"),
         {"child": lea.id, "days": ["2026-11-05"]},
         format="json",
     )
-    assert r.status_code == 200 and r.json()["cancelled"] == [
-        {"child": lea.id, "day": "2026-11-05"}
-    ]
+    assert r.status_code == 200
+    assert r.json()["cancelled"] == [{"child": lea.id, "day": "2026-11-05"}]
     r = client.post(
         reverse("canteen-api:bookings-cancel"),
         {"child": lea.id, "start": "2026-11-01", "end": "2026-11-30"},
@@ -185,7 +189,8 @@ def test_calendar_and_price(world):
     r = client.get(reverse("canteen-api:child-calendar", args=[lea.id]), {"month": "2026-11"})
     assert r.status_code == 200
     days = {d["day"]: d for d in r.json()["days"]}
-    assert days["2026-11-05"]["state"] == "not_booked" and days["2026-11-05"]["can_book"]
+    assert days["2026-11-05"]["state"] == "not_booked"
+    assert days["2026-11-05"]["can_book"]
     assert days["2026-11-03"]["state"] == "past_deadline"
     assert days["2026-11-07"]["state"] == "closed"
     assert "tranche 3" in days["2026-11-05"]["price"]["explanation"]
@@ -374,7 +379,8 @@ def test_menu_editing_scoped(world):
         {"source_week": "2026-11-09", "target_week": "2026-11-16"},
         format="json",
     )
-    assert r.status_code == 201 and r.json()["days"] == ["2026-11-16"]
+    assert r.status_code == 201
+    assert r.json()["days"] == ["2026-11-16"]
     bad = {
         **body,
         "dishes": [{"course": "main", "name": "X", "allergens": {"kryptonite": "contains"}}],
@@ -383,7 +389,7 @@ def test_menu_editing_scoped(world):
 
 
 @pytest.mark.parametrize(
-    "name, method, body",
+    ("name", "method", "body"),
     [
         ("bookings", "post", {"children": [1], "days": ["0001-01-01"]}),
         (

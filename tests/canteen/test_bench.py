@@ -13,7 +13,8 @@ def test_canteen_bench_small_runs_and_meets_the_targets():
     results = canteen_bench.measure(repeat=2, log=lines.append)
     assert results["children"] == 300
     assert results["calendar_queries"] <= 16
-    assert results["forecast_meals"] == 300 and results["forecast_schools"] == 3
+    assert results["forecast_meals"] == 300
+    assert results["forecast_schools"] == 3
     assert results["term_booking_rows"] == 3 * 40
     assert results["billable_month_meals"] > 0
     # generous bounds on the small size: a regression to per-row queries shows up here

@@ -44,7 +44,7 @@ def setup():
 
 
 def test_bookings_are_billed_until_the_roll_is_taken(setup):
-    _school, household, _user, (first, second) = setup
+    _school, household, _user, (_first, _second) = setup
     meals = billable_meals(start=dt.date(2026, 11, 1), end=dt.date(2026, 11, 30))
     assert len(meals) == 10
     assert {m.source for m in meals} == {"booking"}
@@ -73,13 +73,14 @@ def test_attendance_decides_once_the_roll_is_taken(setup, django_assert_max_num_
         meals = billable_meals(start=dt.date(2026, 11, 3), end=dt.date(2026, 11, 3))
     by_child = {m.child_id: m for m in meals}
     assert first.id not in by_child  # absent justified: not billed
-    assert by_child[second.id].source == "attendance" and by_child[second.id].amount_cents == 245
+    assert by_child[second.id].source == "attendance"
+    assert by_child[second.id].amount_cents == 245
     assert by_child[stranger.id].kind == "unbooked_meal"
     assert by_child[stranger.id].amount_cents == 183 + 150
 
 
 def test_child_filter_and_packed_lunch(setup):
-    school, _household, user, (first, second) = setup
+    _school, _household, user, (first, second) = setup
     CarePlan.objects.create(
         child=second,
         valid_from=dt.date(2026, 11, 9),
@@ -99,7 +100,7 @@ def test_child_filter_and_packed_lunch(setup):
 
 
 def test_cancelled_bookings_are_not_billed(setup):
-    _school, _h, user, (first, _second) = setup
+    _school, _h, _user, (first, _second) = setup
     Booking.objects.filter(child=first, day=dt.date(2026, 11, 2)).update(status="cancelled")
     assert len(billable_meals(start=dt.date(2026, 11, 2), end=dt.date(2026, 11, 2))) == 1
 
@@ -132,7 +133,7 @@ def test_roll_rules(setup):
 
 
 def test_month_calendar_states_prices_and_warnings(setup, django_assert_max_num_queries):
-    school, _h, user, (first, second) = setup
+    _school, _h, user, (first, _second) = setup
     first.allergies = ["peanuts"]
     first.save()
     make_menu(
@@ -147,10 +148,8 @@ def test_month_calendar_states_prices_and_warnings(setup, django_assert_max_num_
     assert len(days) == 30
     assert by_day[dt.date(2026, 11, 1)].state == "closed"  # Sunday
     assert by_day[dt.date(2026, 11, 11)].closed_reason == "Armistice"
-    assert (
-        by_day[dt.date(2026, 11, 2)].state == "booked"
-        and by_day[dt.date(2026, 11, 2)].safety.level == "contains"
-    )
+    assert by_day[dt.date(2026, 11, 2)].state == "booked"
+    assert by_day[dt.date(2026, 11, 2)].safety.level == "contains"
     assert by_day[dt.date(2026, 11, 5)].safety.level == "safe"
     assert by_day[dt.date(2026, 11, 6)].safety.level == "unknown"  # no menu published
     assert by_day[dt.date(2026, 11, 4)].can_cancel is False  # J-2 cancel deadline passed
@@ -159,9 +158,8 @@ def test_month_calendar_states_prices_and_warnings(setup, django_assert_max_num_
         by_day[dt.date(2026, 11, 6)].deadline_text
         == "Annulable jusqu'au mercredi 04/11/2026 à 10:00"
     )
-    assert (
-        by_day[dt.date(2026, 11, 9)].state == "not_booked" and by_day[dt.date(2026, 11, 9)].can_book
-    )
+    assert by_day[dt.date(2026, 11, 9)].state == "not_booked"
+    assert by_day[dt.date(2026, 11, 9)].can_book
     assert by_day[dt.date(2026, 11, 5)].state == "booked"
     assert (
         by_day[dt.date(2026, 11, 9)].price.explanation
@@ -183,7 +181,7 @@ def test_month_calendar_states_prices_and_warnings(setup, django_assert_max_num_
 
 
 def test_kitchen_daily_list_names_allergy_and_pai_children(setup):
-    school, _h, _user, (first, second) = setup
+    school, _h, _user, (first, _second) = setup
     first.allergies = ["peanuts", "nuts"]
     first.save()
     CarePlan.objects.create(
@@ -197,14 +195,15 @@ def test_kitchen_daily_list_names_allergy_and_pai_children(setup):
     )
     entries = kitchen_daily_list(school=school, day=dt.date(2026, 11, 2))
     assert [e.child_id for e in entries] == [first.id]
-    assert entries[0].has_pai and entries[0].level == "contains"
+    assert entries[0].has_pai
+    assert entries[0].level == "contains"
     assert "Trousse en classe" in entries[0].action
 
 
 def test_kitchen_lists_for_many_schools_in_constant_queries(setup, django_assert_max_num_queries):
     from canteen.selectors import kitchen_lists
 
-    school, _h, _user, (first, second) = setup
+    school, _h, _user, (first, _second) = setup
     other = SchoolFactory()
     _h2, _u2, (pai_only,) = household_with_parent(children=1, school=other)
     CarePlan.objects.create(
@@ -238,10 +237,8 @@ def test_calendar_shows_attendance_prices_like_billing(setup):
         )
     now = dt.datetime(2026, 11, 3, 13, 0, tzinfo=dt.UTC)
     day_first = {d.day: d for d in child_month_calendar(child=first, year=2026, month=11, now=now)}
-    assert (
-        day_first[dt.date(2026, 11, 3)].state == "absent"
-        and day_first[dt.date(2026, 11, 3)].price is None
-    )
+    assert day_first[dt.date(2026, 11, 3)].state == "absent"
+    assert day_first[dt.date(2026, 11, 3)].price is None
     assert "non facturé" in day_first[dt.date(2026, 11, 3)].notes[0]
     day_stranger = {
         d.day: d for d in child_month_calendar(child=stranger, year=2026, month=11, now=now)

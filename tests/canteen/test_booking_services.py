@@ -88,7 +88,7 @@ def test_deadline_rule_from_db_skips_public_holiday(family):
 
 
 @pytest.mark.parametrize(
-    "day, reason",
+    ("day", "reason"),
     [
         (dt.date(2026, 11, 7), "Week-end"),
         (dt.date(2026, 11, 11), "Armistice"),
@@ -128,7 +128,8 @@ def test_pattern_booking_over_a_period_skips_closed_and_reports(family):
         )
     booked_days = sorted({d for _c, d in result.booked})
     # Mon 2, Tue 3 are past the J-2 deadline; Fri 20 no service; Wed not in the pattern
-    assert dt.date(2026, 11, 2) not in booked_days and dt.date(2026, 11, 20) not in booked_days
+    assert dt.date(2026, 11, 2) not in booked_days
+    assert dt.date(2026, 11, 20) not in booked_days
     assert booked_days[0] == dt.date(2026, 11, 5)
     assert len(booked_days) == 14
     assert Booking.objects.filter(status="booked").count() == 28
@@ -144,7 +145,8 @@ def test_pattern_booking_over_a_period_skips_closed_and_reports(family):
             weekdays=[0, 1, 3, 4],
             actor=user,
         )
-    assert again.booked == [] and Booking.objects.count() == 28
+    assert again.booked == []
+    assert Booking.objects.count() == 28
 
 
 def test_cancel_then_rebook_revives_the_same_row(family):
@@ -155,7 +157,8 @@ def test_cancel_then_rebook_revives_the_same_row(family):
         booking.refresh_from_db()
         assert booking.status == Booking.Status.CANCELLED
         again = services.booking_create(child=lea, day=dt.date(2026, 11, 6), actor=user)
-    assert again.pk == booking.pk and again.status == Booking.Status.BOOKED
+    assert again.pk == booking.pk
+    assert again.status == Booking.Status.BOOKED
 
 
 def test_cancel_past_deadline_is_refused_and_booking_stays(family):
@@ -221,7 +224,7 @@ def test_pai_packed_lunch_child_is_booked_on_packed_lunch(family):
 
 
 def test_roll_taken_locks_the_day(family):
-    household, user, (lea, _hugo) = family
+    _household, user, (lea, _hugo) = family
     with time_machine.travel(NOW - dt.timedelta(days=7), tick=False):
         services.booking_create(child=lea, day=dt.date(2026, 11, 5), actor=user)
     AttendanceRoll.objects.create(school=lea.school, day=dt.date(2026, 11, 5), taken_at=NOW)
@@ -282,7 +285,8 @@ def test_concurrent_double_click_creates_one_booking():
     for t in threads:
         t.join()
     assert Booking.objects.filter(child=lea).count() == 1
-    assert len(errors) == 3 and all("déjà réservé" in e for e in errors)
+    assert len(errors) == 3
+    assert all("déjà réservé" in e for e in errors)
 
 
 class _Rollback(Exception):

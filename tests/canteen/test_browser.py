@@ -124,7 +124,8 @@ def test_demo_story(browser, live_server, tmp_path):
     page.wait_for_load_state()
     assert "Appel enregistré" in page.inner_text(".messages")
     page.goto(f"{live_server.url}/cantine/personnel/previsions/?debut={tomorrow.isoformat()}")
-    assert "PAI" in page.inner_text("main") and "Léa" in page.inner_text("main")
+    assert "PAI" in page.inner_text("main")
+    assert "Léa" in page.inner_text("main")
     with page.expect_download() as info:
         page.click("text=Télécharger (CSV)")
     path = tmp_path / "forecast.csv"
@@ -140,7 +141,7 @@ def test_demo_story(browser, live_server, tmp_path):
     # --- the public menu page, no login ---
     page.goto(f"{live_server.url}/cantine/menus/{school.code}/?semaine={peanut_day.isoformat()}")
     text = page.inner_text("main")
-    assert (
-        "Cookie aux cacahuètes" in text and "Arachides" in text and "Information inconnue" in text
-    )
+    assert "Cookie aux cacahuètes" in text
+    assert "Arachides" in text
+    assert "Information inconnue" in text
     page.close()

@@ -98,7 +98,8 @@ def test_rules_come_from_the_database_and_lookback_extends():
         action="cancel", defaults={"days_before": 5, "cutoff_time": dt.time(18, 0)}
     )
     rules = deadline_rules()
-    assert rules.book.days_before == 2 and rules.cancel.days_before == 5
+    assert rules.book.days_before == 2
+    assert rules.cancel.days_before == 5
     assert rules.cancel.cutoff_time == dt.time(18, 0)
     # a 60-working-day rule reaches before the loaded window: the calendar loads more closures
     make_year(

@@ -38,7 +38,8 @@ def test_bracket_rank_resident_explained(kids):
     household, (first, second, third) = kids
     make_assessment(household, bracket=3)
     quote = meal_price(child=second, day=DAY)
-    assert quote.amount_cents == 245 and quote.currency == "EUR"
+    assert quote.amount_cents == 245
+    assert quote.currency == "EUR"
     assert quote.explanation == "tranche 3, 2e enfant, résident : 2,45\u00a0€"
     assert (
         meal_price(child=first, day=DAY).explanation
@@ -54,7 +55,8 @@ def test_fourth_child_uses_the_highest_rank_of_the_grid(kids):
         household=household, birth_date=dt.date(2020, 1, 1), school=SchoolFactory()
     )
     quote = meal_price(child=fourth, day=DAY)
-    assert quote.amount_cents == 140 and quote.sibling_rank == 4
+    assert quote.amount_cents == 140
+    assert quote.sibling_rank == 4
     assert "4e enfant" in quote.explanation
 
 
@@ -65,7 +67,8 @@ def test_no_assessment_is_full_price_explained(kids):
         household, bracket=1, valid_from=dt.date(2025, 9, 1), valid_until=dt.date(2026, 8, 31)
     )
     quote = meal_price(child=first, day=DAY)
-    assert quote.amount_cents == 367 and quote.bracket is None
+    assert quote.amount_cents == 367
+    assert quote.bracket is None
     assert quote.explanation.startswith("plein tarif (aucun quotient familial validé), 1er enfant")
 
 

@@ -27,25 +27,29 @@ def test_contains_beats_everything():
         dish("dessert", name="Gâteau", **all_free(nuts="may_contain")),
     ]
     check = check_menu(allergies=["peanuts", "nuts"], variant="standard", dishes=dishes)
-    assert check.level == Level.CONTAINS and check.warn
+    assert check.level == Level.CONTAINS
+    assert check.warn
     assert "Arachides (Satay)" in check.message
 
 
 def test_missing_allergen_data_is_unknown_never_safe():
     dishes = [dish(name="Poisson pané", **{k: v for k, v in all_free().items() if k != "milk"})]
     check = check_menu(allergies=["milk"], variant="standard", dishes=dishes)
-    assert check.level == Level.UNKNOWN and check.warn
+    assert check.level == Level.UNKNOWN
+    assert check.warn
     assert dishes[0].presence("milk") == AllergenPresence.UNKNOWN
 
 
 def test_no_menu_is_unknown():
     check = check_menu(allergies=["eggs"], variant="standard", dishes=None)
-    assert check.level == Level.UNKNOWN and check.warn
+    assert check.level == Level.UNKNOWN
+    assert check.warn
 
 
 def test_safe_only_when_every_dish_states_free():
     check = check_menu(allergies=["eggs"], variant="standard", dishes=[dish(**all_free())])
-    assert check.level == Level.SAFE and not check.warn
+    assert check.level == Level.SAFE
+    assert not check.warn
 
 
 def test_variant_dish_replaces_standard_dish_of_same_course():
@@ -78,7 +82,8 @@ def test_kitchen_action_names_pai():
         dishes=[dish(name="Satay", **all_free(peanuts="contains"))],
     )
     text = kitchen_action(check=check, pai_instructions="Trousse d'urgence en classe")
-    assert "substitution" in text and "PAI : Trousse" in text
+    assert "substitution" in text
+    assert "PAI : Trousse" in text
 
 
 @given(

@@ -66,13 +66,13 @@ def test_pattern_across_services_then_calendar_shows_each_service(world):
     assert day["canteen"]["state"] == "booked"
     assert day["canteen"]["price"]["amount_cents"] == 265
     (evening,) = [c for c in day["services"] if c["service"] == "GARD-SOIR"]
-    assert evening["state"] == "booked" and evening["can_cancel"] is True
+    assert evening["state"] == "booked"
+    assert evening["can_cancel"] is True
     assert evening["price"]["explanation"].startswith("Soir · tranche 3, 1er enfant")
     holiday = next(d for d in cal.json()["days"] if d["day"] == "2026-12-22")
     (centre,) = [c for c in holiday["services"] if c["service"] == "ALSH-VAC"]
-    assert centre["state"] == "not_booked" and centre["seats_left"] == {
-        str(world["day_meal"].id): 20
-    }
+    assert centre["state"] == "not_booked"
+    assert centre["seats_left"] == {str(world["day_meal"].id): 20}
 
 
 def test_holiday_week_and_cancel(world):
@@ -96,9 +96,8 @@ def test_holiday_week_and_cancel(world):
             {"child": world["hugo"].id, "service": world["centre"].id, "days": ["2026-12-24"]},
             format="json",
         )
-    assert res.status_code == 200 and res.json()["cancelled"] == [
-        {"child": world["hugo"].id, "day": "2026-12-24"}
-    ]
+    assert res.status_code == 200
+    assert res.json()["cancelled"] == [{"child": world["hugo"].id, "day": "2026-12-24"}]
     assert Booking.objects.filter(child=world["hugo"], status="booked").count() == 3
 
 
@@ -130,7 +129,8 @@ def test_bad_input_is_a_400_in_french(world):
         {"children": [world["lea"].id], "units": [world["soir"].id]},
         format="json",
     )
-    assert res.status_code == 400 and "message" in res.json()
+    assert res.status_code == 400
+    assert "message" in res.json()
 
 
 def test_staff_takes_the_evening_care_roll_a_parent_cannot(world):
@@ -158,11 +158,14 @@ def test_staff_takes_the_evening_care_roll_a_parent_cannot(world):
         )
         assert [r["child"] for r in sheet.json()["children"]] == [world["lea"].id]
         res = staff.post("/api/v1/services/roll/", payload, format="json")
-    assert res.status_code == 201 and res.json()["taken"] is True
+    assert res.status_code == 201
+    assert res.json()["taken"] is True
     forecast = staff.get("/api/v1/services/forecast/", {"start": str(day), "end": str(day)})
     assert forecast.status_code == 200
     (row,) = forecast.json()
-    assert row["service"] == "GARD-SOIR" and row["children"] == 1 and row["staff"] == 1
+    assert row["service"] == "GARD-SOIR"
+    assert row["children"] == 1
+    assert row["staff"] == 1
 
 
 def test_pages_parent_books_a_plan_and_staff_takes_the_roll(world, client):

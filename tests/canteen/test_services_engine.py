@@ -72,9 +72,8 @@ def test_one_pattern_books_canteen_and_evening_care_for_december(world):
     # Mondays and Thursdays of December before the holidays (from 19 Dec): 3, 7, 10, 14, 17.
     days = [dt.date(2026, 12, d) for d in (3, 7, 10, 14, 17)]
     assert len(result.booked) == 2 * len(days)
-    assert {s for _c, _d, s in result.skipped} and all(
-        d >= dt.date(2026, 12, 19) for _c, d, _r in result.skipped
-    )
+    assert {s for _c, _d, s in result.skipped}
+    assert all(d >= dt.date(2026, 12, 19) for _c, d, _r in result.skipped)
     by_service = {}
     for b in Booking.objects.filter(child=lea):
         by_service.setdefault(b.service.code, []).append(b.day)
@@ -85,9 +84,11 @@ def test_one_pattern_books_canteen_and_evening_care_for_december(world):
     care = [m for m in lines if m.service_code == "GARD-SOIR"]
     meals = [m for m in lines if m.service_code == "CANTINE"]
     assert len(care) == len(meals) == len(days)
-    assert care[0].kind == "activity" and care[0].amount_cents == 120
+    assert care[0].kind == "activity"
+    assert care[0].amount_cents == 120
     assert care[0].explanation == "Soir · tranche 3, 1er enfant, résident : 1,20\u00a0€"
-    assert meals[0].amount_cents == 265 and meals[0].kind == "meal"
+    assert meals[0].amount_cents == 265
+    assert meals[0].kind == "meal"
 
 
 def test_holiday_centre_week_with_lunch_at_another_site(world):
@@ -187,7 +188,8 @@ def test_evening_care_roll_locks_billing(world):
         with pytest.raises(ApplicationError, match="appel"):
             services.bookings_cancel(child=lea, days=[day], service=world["evening"])
     record = AttendanceRecord.objects.get(child=lea, service=world["evening"])
-    assert record.unit == world["soir"] and record.price_rank == 1
+    assert record.unit == world["soir"]
+    assert record.price_rank == 1
     assert billable_units(start=day, end=day) == []
 
 
@@ -286,7 +288,8 @@ def test_the_monthly_billing_run_shows_every_service_with_its_code(world):
     assert sum(1 for k, d, _a in lines if k == "meal") == 5
     evening = [d for k, d, _a in lines if d.startswith("[GARD-SOIR]")]
     centre = [(d, a) for k, d, a in lines if d.startswith("[ALSH-VAC]")]
-    assert len(evening) == 5 and len(centre) == 4
+    assert len(evening) == 5
+    assert len(centre) == 4
     assert centre[0] == (
         "[ALSH-VAC] Jour-Repas · tranche 3, 2e enfant, résident : 7,00\u00a0€",
         700,

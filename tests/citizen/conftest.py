@@ -17,7 +17,7 @@ from oidc_provider_mock import run_server_in_thread
 from tests.citizen.fakeprovider import FakeProvider
 
 CLIENT_ID = "minot-tests"
-CLIENT_SECRET = "minot-tests-secret"  # noqa: S105
+CLIENT_SECRET = "minot-tests-secret"
 
 
 @pytest.fixture(scope="module")

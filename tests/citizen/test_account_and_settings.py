@@ -109,7 +109,8 @@ def test_an_account_made_by_the_provider_sets_a_password_before_unlinking(client
 
 def test_account_page_needs_a_signed_in_user(client):
     response = client.get("/compte/compte-citoyen/")
-    assert response.status_code == 302 and response["Location"].startswith("/connexion/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/connexion/")
 
 
 def test_an_account_already_linked_to_another_identity_is_not_linked_twice(client, fake_provider):
@@ -325,4 +326,5 @@ def test_checks_name_a_missing_client_and_a_plain_http_issuer(settings):
     assert [c.id for c in client_configured(None)] == ["citizen.E001"]
     assert [c.id for c in issuer_https(None)] == ["citizen.W001"]
     settings.OIDC_ISSUER = ""
-    assert client_configured(None) == [] and issuer_https(None) == []
+    assert client_configured(None) == []
+    assert issuer_https(None) == []

@@ -50,7 +50,8 @@ def test_first_sign_in_creates_a_parent_account_from_the_claims(client, mock_pro
     user = User.objects.get(email="nouvelle.citoyenne@example.org")
     assert (user.first_name, user.last_name, user.phone) == ("Nina", "Martin", "+33 6 12 34 56 78")
     assert user.role == Role.PARENT
-    assert not user.is_staff and not user.is_superuser
+    assert not user.is_staff
+    assert not user.is_superuser
     assert not user.has_usable_password()
     link = CitizenLink.objects.get(user=user)
     assert (link.issuer, link.sub) == (mock_provider, "citizen-1")
@@ -95,7 +96,8 @@ def test_unverified_email_links_only_after_the_minot_password(client, mock_provi
 
     response = sign_in(client, sub="citizen-4")
 
-    assert response.status_code == 302 and response["Location"] == "/oidc/confirmer/"
+    assert response.status_code == 302
+    assert response["Location"] == "/oidc/confirmer/"
     assert "_auth_user_id" not in client.session
     assert not CitizenLink.objects.exists()
     page = client.get("/oidc/confirmer/")
@@ -108,7 +110,8 @@ def test_unverified_email_links_only_after_the_minot_password(client, mock_provi
     assert "_auth_user_id" not in client.session
 
     right = client.post("/oidc/confirmer/", {"password": PASSWORD})
-    assert right.status_code == 302 and right["Location"] == "/"
+    assert right.status_code == 302
+    assert right["Location"] == "/"
     assert CitizenLink.objects.get(sub="citizen-4").user == parent
     assert int(client.session["_auth_user_id"]) == parent.pk
     assert AuditEvent.objects.get(action="citizen.link_created").data["how"] == "password"

@@ -19,7 +19,8 @@ def test_token_login_returns_a_token_that_authenticates(api_client):
     assert response.status_code == 200
     token = response.json()["token"]
     stored = ApiToken.objects.get(user=user)
-    assert token.startswith(stored.token_key) and token != stored.digest
+    assert token.startswith(stored.token_key)
+    assert token != stored.digest
     api_client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     me = api_client.get("/api/v1/me/")
     assert me.status_code == 200

@@ -37,7 +37,7 @@ def worker(settings, tmp_path):
         CELERY_BROKER_URL=broker,
         CELERY_TASK_ALWAYS_EAGER="false",
     )
-    log = open(tmp_path / "worker.log", "w+")  # noqa: SIM115
+    log = open(tmp_path / "worker.log", "w+")
     proc = subprocess.Popen(
         [
             sys.executable,

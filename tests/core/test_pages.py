@@ -15,7 +15,7 @@ ROLE_HOMES = {
 }
 
 
-@pytest.mark.parametrize("email,home", ROLE_HOMES.items())
+@pytest.mark.parametrize(("email", "home"), ROLE_HOMES.items())
 def test_each_demo_account_lands_on_its_role_home(client, email, home):
     ensure_demo_accounts()
     response = client.post(
@@ -26,7 +26,7 @@ def test_each_demo_account_lands_on_its_role_home(client, email, home):
     assert b'<html lang="fr">' in response.content
 
 
-@pytest.mark.parametrize("email,home", ROLE_HOMES.items())
+@pytest.mark.parametrize(("email", "home"), ROLE_HOMES.items())
 def test_other_roles_homes_do_not_exist_for_a_user(client, email, home):
     users = {u.email: u for u in ensure_demo_accounts()}
     client.force_login(users[email])

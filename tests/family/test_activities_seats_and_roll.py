@@ -17,7 +17,7 @@ from tests.family.factories import ActivityFactory
 @pytest.fixture
 def siblings(db):
     school = SchoolFactory()
-    household, parent, kids = household_with_parent(children=2, school=school)
+    _household, parent, kids = household_with_parent(children=2, school=school)
     _h2, other_parent, (other,) = household_with_parent(children=1, school=school)
     activity = ActivityFactory(school=school, capacity=2)
     services.activity_register(actor=other_parent, activity=activity, child=other)
@@ -49,7 +49,8 @@ def test_waiting_list_button_only_once_full_and_registered_child_not_offered(sib
     first, second = siblings.kids
     html = page(siblings.parent)
     assert "S'inscrire sur liste d'attente" not in html
-    assert f'<option value="{first.pk}">' in html and f'<option value="{second.pk}">' in html
+    assert f'<option value="{first.pk}">' in html
+    assert f'<option value="{second.pk}">' in html
     services.activity_register(actor=siblings.parent, activity=siblings.activity, child=first)
     html = page(siblings.parent)
     assert "S'inscrire sur liste d'attente" in html  # 2 of 2 seats taken now

@@ -17,4 +17,6 @@ def test_family_bench_small_runs_and_never_overbooks():
     queue = family_portal.measure_queue(repeat=2, log=lines.append)
     assert queue["queue"]["count"] > 0
     burst = family_portal.measure_burst(threads=12, capacity=5, log=lines.append)
-    assert burst["confirmed"] == 5 and burst["waiting"] == 7 and not burst["overbooked"]
+    assert burst["confirmed"] == 5
+    assert burst["waiting"] == 7
+    assert not burst["overbooked"]

@@ -92,7 +92,8 @@ def test_registration_story(live_server, browser):
     parent.reload()
     assert parent.locator("#application-state").inner_text().startswith("Incomplète")
     timeline = parent.locator("#timeline").inner_text()
-    assert "Documents demandés" in timeline and "Merci d'ajouter ces deux documents." in timeline
+    assert "Documents demandés" in timeline
+    assert "Merci d'ajouter ces deux documents." in timeline
     upload(parent, "birth_certificate", "acte.pdf")
     upload(parent, "vaccinations", "vaccins.pdf")
     assert parent.locator("#application-state").inner_text() == "Envoyée"

@@ -14,7 +14,7 @@ from tests.family.factories import ActivityFactory
 
 
 @pytest.mark.parametrize(
-    "text,number,street",
+    ("text", "number", "street"),
     [
         ("12 rue Jules Ferry", 12, "rue jules ferry"),
         ("12 bis, Av. Jean-Jaurès", 12, "avenue jean jaures"),
@@ -46,7 +46,8 @@ def test_catchment_by_number_range_and_side(db):
 def test_address_lookup_api(world):
     client = api_client_for(world.parent)
     r = client.get(reverse("family-api:address-lookup"), {"address": "7 Rue de la Paix"})
-    assert r.status_code == 200 and r.json()["school"]["id"] == world.school_a.pk
+    assert r.status_code == 200
+    assert r.json()["school"]["id"] == world.school_a.pk
     assert client.get(reverse("family-api:address-lookup")).status_code == 400
     page = Client()
     page.force_login(world.parent)
@@ -71,15 +72,18 @@ def test_waiting_list_and_automatic_promotion(world):
     first = register(world.parent, activity, world.child).json()
     assert first["state"] == "confirmed"
     second = register(world.parent, activity, other).json()
-    assert second["state"] == "waiting" and second["waiting_position"] == 1
+    assert second["state"] == "waiting"
+    assert second["waiting_position"] == 1
     assert register(world.parent, activity, third).json()["waiting_position"] == 2
     r = register(world.parent, activity, world.child)
-    assert r.status_code == 400 and "déjà inscrit" in r.json()["message"]
+    assert r.status_code == 400
+    assert "déjà inscrit" in r.json()["message"]
     notifications = Notification.objects.count()
     r = api_client_for(world.parent).post(
         reverse("family-api:activity-registration-cancel", args=[first["id"]])
     )
-    assert r.status_code == 200 and r.json()["state"] == "cancelled"
+    assert r.status_code == 200
+    assert r.json()["state"] == "cancelled"
     assert ActivityRegistration.objects.get(pk=second["id"]).state == "confirmed"
     assert ActivityRegistration.objects.get(child=third).state == "waiting"
     assert Notification.objects.count() > notifications

@@ -24,12 +24,13 @@ def test_parent_adds_a_child_with_allergies(world):
     )
     assert r.status_code == 201, r.json()
     child = Child.objects.get(pk=r.json()["id"])
-    assert child.household == world.household and child.allergies == ["eggs", "milk"]
+    assert child.household == world.household
+    assert child.allergies == ["eggs", "milk"]
     assert ChildGuardian.objects.get(child=child).billing_payer is True
 
 
 @pytest.mark.parametrize(
-    "payload,message",
+    ("payload", "message"),
     [
         ({"allergies": ["gluten", "chocolate"]}, "chocolate"),
         ({"birth_date": "2999-01-01"}, "futur"),
@@ -59,7 +60,8 @@ def test_health_change_waits_for_staff_validation(world):
     assert r.status_code == 201
     change_id = r.json()["id"]
     world.child.refresh_from_db()
-    assert world.child.allergies == [] and world.child.diet == "standard"
+    assert world.child.allergies == []
+    assert world.child.diet == "standard"
     detail = parent.get(reverse("family-api:child-detail", args=[world.child.pk])).json()
     assert detail["pending_change_requests"] == [change_id]
     # the parent sees "pending validation" on the child's page
@@ -81,9 +83,11 @@ def test_health_change_waits_for_staff_validation(world):
         {"approve": True},
         format="json",
     )
-    assert r.status_code == 200 and r.json()["state"] == "approved"
+    assert r.status_code == 200
+    assert r.json()["state"] == "approved"
     world.child.refresh_from_db()
-    assert world.child.allergies == ["peanuts"] and world.child.diet == "vegetarian"
+    assert world.child.allergies == ["peanuts"]
+    assert world.child.diet == "vegetarian"
     r = staff.post(
         reverse("family-api:change-request-decide", args=[change_id]),
         {"approve": True},
@@ -172,7 +176,8 @@ def test_care_plan_through_change_request(world):
         format="json",
     )
     plan = CarePlan.objects.get(child=world.child)
-    assert plan.packed_lunch and plan.instructions == "Trousse"
+    assert plan.packed_lunch
+    assert plan.instructions == "Trousse"
 
 
 def test_staff_reads_of_a_child_are_audited(world):

@@ -91,7 +91,8 @@ def test_concurrent_cancellations_promote_in_order_without_overbooking(transacti
     ]
     confirmed = [r for r in registrations if r.state == "confirmed"]
     waiting = [r for r in registrations if r.state == "waiting"]
-    assert len(confirmed) == 4 and len(waiting) == 6
+    assert len(confirmed) == 4
+    assert len(waiting) == 6
     # all four confirmed children cancel at once, while two new children register
     newcomers = make_children(school, 2)
     calls = [

@@ -95,13 +95,16 @@ def test_opinion_then_decision_then_letter(derogation):
     )
     assert r.status_code == 302
     review = DerogationReview.objects.get(application=app)
-    assert review.decision == "granted" and str(review.commission_date) == "2027-03-15"
+    assert review.decision == "granted"
+    assert str(review.commission_date) == "2027-03-15"
     assert Notification.objects.filter(
         user=derogation.parent, subject__contains="Dérogation"
     ).exists()
     response = parent.get(letter)
-    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
-    assert response.content.startswith(b"%PDF") and "attachment" in response["Content-Disposition"]
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF")
+    assert "attachment" in response["Content-Disposition"]
     # another family cannot download it
     assert client_for(derogation.parent2).get(letter).status_code == 404
 

@@ -38,7 +38,8 @@ def test_sibling_application_reuses_valid_household_documents(world):
     sister = ChildFactory(household=world.household, school=world.school_a)
     second = _application(world, sister)
     status = {r["key"]: r for r in selectors.application_document_status(application=second)}
-    assert status["address"]["status"] == "accepted" and status["identity"]["status"] == "accepted"
+    assert status["address"]["status"] == "accepted"
+    assert status["identity"]["status"] == "accepted"
     assert all(getattr(d, "reused", False) for d in status["address"]["documents"])
     assert status["vaccinations"]["status"] == "missing"  # per child: never reused
     missing = selectors.applications_with_missing_documents(
@@ -105,7 +106,8 @@ def test_admin_imports_families_from_the_page_after_reading_the_report(world):
     assert "rien n&#x27;a été importé" in page or "rien n'a été importé" in page
     assert "Confirmer l" not in page
     page = admin.post(reverse("family:import"), files()).content.decode()
-    assert "Aucun problème" in page and Household.objects.count() == before  # not yet
+    assert "Aucun problème" in page
+    assert Household.objects.count() == before
     token = admin.session["family_import_token"]
     r = admin.post(
         reverse("family:import"), {"action": "confirm", "kind": "families", "token": token}
@@ -158,7 +160,8 @@ def test_sick_child_after_the_deadline_is_not_billed_after_the_first_day(world, 
             == 404
         )
     report = IllnessReport.objects.get(child=world.child)
-    assert report.document is not None and report.document.kind == "medical_certificate"
+    assert report.document is not None
+    assert report.document.kind == "medical_certificate"
     days = [
         m.day
         for m in billable_meals(

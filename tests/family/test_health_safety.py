@@ -53,7 +53,8 @@ def test_declared_milk_allergy_is_on_the_kitchen_list_at_once(kitchen):
     (entry,) = kitchen_daily_list(school=kitchen.school_a, day=DAY)
     assert entry.child_id == kitchen.child.pk
     assert entry.level == "contains"
-    assert PENDING in entry.pending and PENDING in entry.action
+    assert PENDING in entry.pending
+    assert PENDING in entry.action
     assert "Lait" in entry.allergies[0]
     # the staff API shows it too
     r = api_client_for(kitchen.staff).get(
@@ -68,7 +69,8 @@ def test_declared_allergy_is_in_the_calendar_and_the_booking_warning(kitchen):
     days = {
         d.day: d for d in child_month_calendar(child=kitchen.child, year=2026, month=11, now=NOW)
     }
-    assert days[DAY].safety.level == "contains" and days[DAY].safety.warn
+    assert days[DAY].safety.level == "contains"
+    assert days[DAY].safety.warn
     assert any(PENDING in note for note in days[DAY].notes)
     r = api_client_for(kitchen.parent).get(
         reverse("canteen-api:child-calendar", args=[kitchen.child.pk]), {"month": "2026-11"}
@@ -91,11 +93,14 @@ def test_declared_pai_and_diet_are_on_the_roll_and_kitchen_list(kitchen):
         },
     )
     (entry,) = kitchen_daily_list(school=kitchen.school_a, day=DAY)
-    assert entry.has_pai and "Trousse en classe" in entry.action and PENDING in entry.pending
+    assert entry.has_pai
+    assert "Trousse en classe" in entry.action
+    assert PENDING in entry.pending
     assert "Végétarien" in entry.pending
     _roll, rows = roll_sheet(school=kitchen.school_a, day=DAY)
     row = next(r for r in rows if r["child"].pk == kitchen.child.pk)
-    assert PENDING in row["pending_health"] and "PAI" in row["pending_health"]
+    assert PENDING in row["pending_health"]
+    assert "PAI" in row["pending_health"]
 
 
 def test_a_second_declaration_does_not_drop_the_first(kitchen):
@@ -129,7 +134,8 @@ def test_staff_reject_with_a_reason_and_the_family_is_told(kitchen):
     assert ChangeRequest.objects.get(pk=change_id).state == "pending"
     assert len(kitchen_daily_list(school=kitchen.school_a, day=DAY)) == 1
     r = decide(kitchen, change_id, approve=False, reason="Certificat médical illisible")
-    assert r.status_code == 200 and r.json()["state"] == "rejected"
+    assert r.status_code == 200
+    assert r.json()["state"] == "rejected"
     assert Notification.objects.filter(
         user=kitchen.parent, body__contains="Certificat médical illisible"
     ).exists()

@@ -56,10 +56,11 @@ def test_invitation_link_creates_an_account_with_its_own_login(
     with django_capture_on_commit_callbacks(execute=True):
         r = invite(world, billing_payer=True, relationship="mère")
     assert r.status_code == 201
-    token, url = token_from_mail("second@example.test")
+    token, _url = token_from_mail("second@example.test")
     client = Client()
     page = client.get(f"/famille/invitation/{token}/")
-    assert page.status_code == 200 and "Créez votre compte" in page.content.decode()
+    assert page.status_code == 200
+    assert "Créez votre compte" in page.content.decode()
     weak = client.post(
         f"/famille/invitation/{token}/",
         {"decision": "accept", "first_name": "Sam", "last_name": "Martin", "password": "12345678"},
@@ -75,13 +76,16 @@ def test_invitation_link_creates_an_account_with_its_own_login(
             "password": "un-mot-de-passe-long",
         },
     )
-    assert r.status_code == 302 and r["Location"] == reverse("family:household")
+    assert r.status_code == 302
+    assert r["Location"] == reverse("family:household")
     user = User.objects.get(email="second@example.test")
-    assert user.role == "parent" and user.check_password("un-mot-de-passe-long")
+    assert user.role == "parent"
+    assert user.check_password("un-mot-de-passe-long")
     guardian = Guardian.objects.get(user=user)
     assert guardian.household == world.household
     rights = ChildGuardian.objects.get(guardian=guardian, child=world.child)
-    assert rights.billing_payer and rights.legal_guardian
+    assert rights.billing_payer
+    assert rights.legal_guardian
     assert GuardianInvitation.objects.get().state == "accepted"
     assert set(selectors.household_payers(household=world.household)) == {
         world.parent.guardian,
@@ -141,7 +145,8 @@ def test_a_new_invitation_replaces_the_pending_one(world):
         actor=world.parent, household=world.household, email="X@example.test"
     )
     first.refresh_from_db()
-    assert first.state == "revoked" and second.state == "pending"
+    assert first.state == "revoked"
+    assert second.state == "pending"
 
 
 def test_last_guardian_cannot_leave(world):
@@ -189,7 +194,8 @@ def test_emergency_contacts(world):
     r = client.post(
         url, {"name": "Mamie", "phone": "06 00 00 00 00", "may_pick_up": True}, format="json"
     )
-    assert r.status_code == 201 and r.json()["may_pick_up"] is True
+    assert r.status_code == 201
+    assert r.json()["may_pick_up"] is True
     assert (
         client.delete(reverse("family-api:contact-delete", args=[r.json()["id"]])).status_code
         == 204
@@ -211,18 +217,22 @@ def test_income_assessment_declared_then_validated_sets_bracket(world):
         "valid_until": (today + dt.timedelta(days=200)).isoformat(),
     }
     r = client.post(url, data, format="multipart")
-    assert r.status_code == 400 and "justificatif" in r.json()["message"]
+    assert r.status_code == 400
+    assert "justificatif" in r.json()["message"]
     r = client.post(url, {**data, "file": pdf()}, format="multipart")
-    assert r.status_code == 201 and r.json()["status"] == "pending"
+    assert r.status_code == 201
+    assert r.json()["status"] == "pending"
     assert selectors.household_income_assessment(household=world.household, day=today) is None
     r = api_client_for(world.staff).post(
         reverse("family-api:income-decide", args=[r.json()["id"]]),
         {"validate": True},
         format="json",
     )
-    assert r.status_code == 200 and r.json()["bracket"] == 2
+    assert r.status_code == 200
+    assert r.json()["bracket"] == 2
     assessment = selectors.household_income_assessment(household=world.household, day=today)
-    assert assessment.bracket == 2 and assessment.status == IncomeAssessment.Status.VALIDATED
+    assert assessment.bracket == 2
+    assert assessment.status == IncomeAssessment.Status.VALIDATED
     r = api_client_for(world.staff).post(
         reverse("family-api:income-decide", args=[assessment.pk]), {"validate": True}, format="json"
     )
@@ -233,6 +243,7 @@ def test_household_page_renders_for_parent_and_creation_form_without_household(w
     client = Client()
     client.force_login(world.parent)
     page = client.get(reverse("family:household")).content.decode()
-    assert world.child.first_name in page and "Inviter un autre responsable" in page
+    assert world.child.first_name in page
+    assert "Inviter un autre responsable" in page
     client.force_login(ParentFactory())
     assert "Créer mon foyer" in client.get(reverse("family:household")).content.decode()

@@ -43,12 +43,14 @@ def test_good_files_import_everything(db, tmp_path):
     durand = Household.objects.get(legacy_ref="F1")
     assert Guardian.objects.filter(household=durand).count() == 2
     jules = Child.objects.get(first_name="Jules")
-    assert jules.allergies == ["milk", "eggs"] and jules.school.code == "0751234A"
+    assert jules.allergies == ["milk", "eggs"]
+    assert jules.school.code == "0751234A"
     assert Child.objects.get(first_name="Rose").birth_date.isoformat() == "2020-05-14"
     assert ChildGuardian.objects.filter(child=jules).count() == 2
     assert ChildGuardian.objects.filter(child=jules, billing_payer=True).count() == 1
     anne = User.objects.get(email="anne.durand@example.test")
-    assert anne.role == "parent" and not anne.has_usable_password()
+    assert anne.role == "parent"
+    assert not anne.has_usable_password()
     # importing the same file again is refused entirely
     with pytest.raises(CommandError):
         call_command(
@@ -130,7 +132,8 @@ def test_dry_run_imports_nothing(db, tmp_path):
         schools=write(tmp_path, "s.csv", SCHOOLS),
         dry_run=True,
     )
-    assert Household.objects.count() == 0 and School.objects.count() == 0
+    assert Household.objects.count() == 0
+    assert School.objects.count() == 0
 
 
 def test_import_schools_with_catchment(db, tmp_path):
@@ -144,7 +147,8 @@ def test_import_schools_with_catchment(db, tmp_path):
         write(tmp_path, "s.csv", SCHOOLS),
         catchment=write(tmp_path, "k.csv", catchment),
     )
-    assert School.objects.count() == 2 and CatchmentArea.objects.count() == 3
+    assert School.objects.count() == 2
+    assert CatchmentArea.objects.count() == 3
     from family.selectors import catchment_school_for_address
 
     assert catchment_school_for_address(address_line="47 avenue du Parc").code == "0751235B"

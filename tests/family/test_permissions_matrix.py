@@ -102,7 +102,7 @@ API_READS = [
 ]
 
 
-@pytest.mark.parametrize("name,key", API_READS)
+@pytest.mark.parametrize(("name", "key"), API_READS)
 @pytest.mark.parametrize("role", ["parent", "parent2", "staff", "staff_b", "technician", "admin"])
 def test_api_object_reads(world, objects, role, name, key):
     user = users(world)[role]
@@ -280,7 +280,7 @@ def page_client(user):
     return client
 
 
-@pytest.mark.parametrize("name,key", PAGES)
+@pytest.mark.parametrize(("name", "key"), PAGES)
 @pytest.mark.parametrize("role", ["parent", "parent2", "staff", "staff_b", "technician", "admin"])
 def test_page_object_reads(world, objects, role, name, key):
     response = page_client(users(world)[role]).get(reverse(name, args=[objects[key].pk]))
@@ -316,7 +316,7 @@ def test_page_denied_writes_change_nothing(world, objects, role):
 
 
 @pytest.mark.parametrize(
-    "role,expected",
+    ("role", "expected"),
     [
         (
             "parent",

@@ -58,7 +58,8 @@ def test_catchment_school_needs_no_derogation(world):
     assert body["state"] == "draft"
     assert body["catchment_school"]["id"] == world.school_a.pk
     assert body["derogation_reason"] == ""
-    assert len(body["tracking_code"]) == 9 and body["tracking_code"][4] == "-"
+    assert len(body["tracking_code"]) == 9
+    assert body["tracking_code"][4] == "-"
     assert [e["to_state"] for e in body["timeline"]] == ["draft"]
 
 
@@ -207,7 +208,8 @@ def test_refusal_needs_a_reason(world):
         {"decision": "refuse", "reason": "Complet"},
         format="json",
     )
-    assert r.json()["state"] == "refused" and r.json()["decision_reason"] == "Complet"
+    assert r.json()["state"] == "refused"
+    assert r.json()["decision_reason"] == "Complet"
 
 
 def test_parent_cannot_decide_and_staff_of_other_school_gets_404(world):
@@ -234,7 +236,8 @@ def test_upload_checks_content_size_and_date(world, settings):
     app_id = create(parent, world).json()["id"]
     # a text file renamed .pdf with a PDF content type is refused
     r = upload(parent, app_id, "vaccinations", content=b"hello, not a pdf", name="fake.pdf")
-    assert r.status_code == 400 and "PDF, JPEG et PNG" in r.json()["message"]
+    assert r.status_code == 400
+    assert "PDF, JPEG et PNG" in r.json()["message"]
     # an HTML file is refused whatever its name
     r = upload(
         parent, app_id, "vaccinations", content=b"<html><script>alert(1)</script>", name="x.png"
@@ -242,11 +245,13 @@ def test_upload_checks_content_size_and_date(world, settings):
     assert r.status_code == 400
     settings.UPLOAD_MAX_BYTES = 100
     r = upload(parent, app_id, "vaccinations", content=b"%PDF-" + b"x" * 200)
-    assert r.status_code == 400 and "taille maximale" in r.json()["message"]
+    assert r.status_code == 400
+    assert "taille maximale" in r.json()["message"]
     settings.UPLOAD_MAX_BYTES = 5 * 1024 * 1024
     old = timezone.localdate() - dt.timedelta(days=120)
     r = upload(parent, app_id, "proof_of_address", issued_on=old)
-    assert r.status_code == 400 and "moins de 3 mois" in r.json()["message"]
+    assert r.status_code == 400
+    assert "moins de 3 mois" in r.json()["message"]
     r = upload(parent, app_id, "proof_of_address")
     assert r.status_code == 400
     assert Document.objects.count() == 0
@@ -337,7 +342,8 @@ def test_bulk_actions_report_each_failure(world):
         format="json",
     )
     assert r.status_code == 200
-    assert r.json()["done"] == [] and len(r.json()["failed"]) == 1
+    assert r.json()["done"] == []
+    assert len(r.json()["failed"]) == 1
     r = staff.post(
         reverse("family-api:registrations-bulk"),
         {"ids": [app_id], "action": "review"},

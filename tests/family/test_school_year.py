@@ -25,7 +25,7 @@ from tests.family.factories import ActivityFactory
 
 
 @pytest.mark.parametrize(
-    "name,expected",
+    ("name", "expected"),
     [
         ("CP", ("CE1", False)),
         ("ce2 B", ("CM1", False)),
@@ -69,11 +69,11 @@ def test_dry_run_changes_nothing_then_the_real_run_moves_everyone(world, years):
     report = services.school_year_switch(actor=admin, from_year=current, to_year=nxt, dry_run=True)
     moves = {m.child_id: m for m in report.moves}
     assert (moves[world.child.pk].to_class, moves[hugo.pk].to_school) == ("CM1", "École B")
-    assert moves[big.pk].to_school == "" and report.left == 1
+    assert moves[big.pk].to_school == ""
+    assert report.left == 1
     assert Child.objects.get(pk=hugo.pk).school == world.school_a  # nothing written
-    assert (
-        not Enrolment.objects.exists() and SchoolYear.objects.get(pk=current.pk).closed_at is None
-    )
+    assert not Enrolment.objects.exists()
+    assert SchoolYear.objects.get(pk=current.pk).closed_at is None
 
     activity = ActivityFactory(school=world.school_a, end_date=current.end_date)
     services.activity_register(actor=world.parent, activity=activity, child=world.child)
@@ -96,7 +96,8 @@ def test_command_dry_run_then_real(world, years, capsys):
     hugo, _big = make_children(world)
     call_command("school_year_switch", "--dry-run")
     out = capsys.readouterr().out
-    assert "SIMULATION" in out and "Hugo" in out
+    assert "SIMULATION" in out
+    assert "Hugo" in out
     assert Child.objects.get(pk=hugo.pk).class_name == "CP"
     call_command("school_year_switch")
     assert Child.objects.get(pk=hugo.pk).class_name == "CE1"
@@ -111,7 +112,8 @@ def test_admin_page_runs_the_switch_and_staff_cannot(world, years):
     assert Child.objects.get(pk=hugo.pk).class_name == "CP"
     client.force_login(AdminFactory())
     page = client.get(reverse("family:school-year-switch")).content.decode()
-    assert "Simulation" in page and "Hugo" in page
+    assert "Simulation" in page
+    assert "Hugo" in page
     r = client.post(reverse("family:school-year-switch"), {"confirm": "1"})
     assert r.status_code == 302
     assert Child.objects.get(pk=hugo.pk).school == world.school_b
@@ -160,7 +162,8 @@ def test_reenrolment_campaign_answers_reminders_and_counter(world, years):
         staff_b = Client()
         staff_b.force_login(world.staff_b)
         page = staff_b.get(reverse("family:reenrolment-staff")).content.decode()
-        assert world.household2.name in page and "1 famille sans réponse" in page
+        assert world.household2.name in page
+        assert "1 famille sans réponse" in page
         # counter path
         r = staff_b.post(
             reverse("family:reenrolment-counter", args=[world.household2.pk]),
@@ -168,7 +171,8 @@ def test_reenrolment_campaign_answers_reminders_and_counter(world, years):
         )
         assert r.status_code == 302
         counter = ReenrolmentAnswer.objects.get(campaign=campaign, household=world.household2)
-        assert counter.at_counter and counter.activities
+        assert counter.at_counter
+        assert counter.activities
         # staff of school B cannot answer for a family of school A
         assert (
             staff_b.post(

@@ -12,7 +12,7 @@ def _live_server_media_url():
 
 
 @pytest.fixture(scope="session")
-def live_server(_live_server_media_url, live_server):  # noqa: F811 - extends pytest-django's
+def live_server(_live_server_media_url, live_server):
     return live_server
 
 

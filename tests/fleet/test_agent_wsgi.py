@@ -31,9 +31,11 @@ def call(path, body=None, method="POST"):
 def test_agent_paths_and_site_paths():
     school_with_secret()
     code, body = call("/api/osquery/enroll", enroll_body())
-    assert code == 200 and "node_key" in json.loads(body)
+    assert code == 200
+    assert "node_key" in json.loads(body)
     code, body = call("/api/v1/osquery/config", {"node_key": json.loads(body)["node_key"]})
-    assert code == 200 and "schedule" in json.loads(body)
+    assert code == 200
+    assert "schedule" in json.loads(body)
     code, body = call("/api/osquery/log", {"node_key": "nope", "log_type": "status", "data": []})
     assert json.loads(body) == {"node_invalid": True}
     code, _body = call("/healthz", method="GET")

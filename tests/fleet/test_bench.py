@@ -38,7 +38,8 @@ def test_fleet_load_small(live_server, settings):
             "0",
         ]
     )
-    assert result["devices"] == 10 and result["requests"] > 0
+    assert result["devices"] == 10
+    assert result["requests"] > 0
     assert result["errors"] == 0, result["codes"]
     baseline = bench.main(
         [

@@ -23,7 +23,7 @@ def agent_post(live_server, path, body):
         headers={"Content-Type": "application/json"},
         method="POST",
     )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback live server
+    with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
 
@@ -65,6 +65,7 @@ def test_enrolled_device_alert_to_ticket(browser, live_server, settings):
     page.get_by_role("button", name="Créer un ticket").first.click()  # from the battery alert
     page.wait_for_url("**/parc/reparations/*/")
     ticket = RepairTicket.objects.get()
-    assert ticket.device == Device.objects.get(identity="BRW0001") and ticket.school == school
+    assert ticket.device == Device.objects.get(identity="BRW0001")
+    assert ticket.school == school
     assert page.url.endswith(f"/parc/reparations/{ticket.pk}/")
     page.close()

@@ -133,7 +133,8 @@ def test_alerts_open_once_and_resolve_automatically(school):
     first = fleet_evaluate()
     second = fleet_evaluate()
     # then
-    assert first["opened"] == 4 and second["opened"] == 0
+    assert first["opened"] == 4
+    assert second["opened"] == 0
     assert set(Alert.objects.values_list("device_id", "kind")) == {
         (worn.pk, "battery_worn"),
         (full.pk, "low_storage"),

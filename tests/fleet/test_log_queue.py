@@ -37,7 +37,7 @@ def test_logs_are_queued_then_drained_in_bulk(queue):
     def post(path, body):
         return Client().post(
             f"/api/osquery{path}", json.dumps(body), content_type="application/json"
-        )  # noqa: E731
+        )
 
     node_key = post("/enroll", enroll_body()).json()["node_key"]
 
@@ -75,7 +75,8 @@ def test_logs_are_queued_then_drained_in_bulk(queue):
     call_command("fleet_log_worker", seconds=0.1, idle=0.05, stdout=__import__("io").StringIO())
     # then
     assert log_queue_length() == 0
-    assert BatterySample.objects.count() == 3 and StatusLog.objects.count() == 6
+    assert BatterySample.objects.count() == 3
+    assert StatusLog.objects.count() == 6
     assert Device.objects.get().battery_health_percent == 75.0
     assert log_queue_drain() == 0
 
@@ -118,7 +119,8 @@ def test_a_dead_drainers_entries_are_taken_over_and_stored_once(queue):
     _ensure_group(client(), key)
     # a drainer read the entries, then died before writing them to PostgreSQL
     read = client().xreadgroup(GROUP, "dead-drainer", {key: ">"}, count=10)
-    assert len(read[0][1]) == 3 and log_queue_length() == 3
+    assert len(read[0][1]) == 3
+    assert log_queue_length() == 3
     # when: the next drainer runs
     assert log_queue_drain() == 3
     # then: every report stored once, nothing left in Redis (pending included)
@@ -142,10 +144,12 @@ def test_a_database_failure_leaves_the_entries_queued(queue, monkeypatch):
     monkeypatch.setattr(log_queue, "results_ingest_many", broken)
     with pytest.raises(DatabaseError):
         log_queue_drain()
-    assert log_queue_length() == 2 and BatterySample.objects.count() == 0
+    assert log_queue_length() == 2
+    assert BatterySample.objects.count() == 0
     monkeypatch.undo()
     assert log_queue_drain() == 2
-    assert BatterySample.objects.count() == 2 and log_queue_length() == 0
+    assert BatterySample.objects.count() == 2
+    assert log_queue_length() == 0
 
 
 @pytest.mark.django_db

@@ -34,7 +34,8 @@ def test_technician_downloads_flagfiles_secret_and_guide_that_stock_osqueryd_can
         HTTP_HOST="minot.example.org",
     )
     # then
-    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(response.content))
     assert set(archive.namelist()) == {
         "osquery-linux.flags",
@@ -46,8 +47,10 @@ def test_technician_downloads_flagfiles_secret_and_guide_that_stock_osqueryd_can
     linux = flags(archive.read("osquery-linux.flags").decode())
     assert linux["tls_hostname"] == "minot.example.org"
     assert linux["config_plugin"] == linux["logger_plugin"] == linux["distributed_plugin"] == "tls"
-    assert linux["disable_distributed"] == "false" and linux["logger_tls_compress"] == "true"
-    assert linux["host_identifier"] == "uuid" and int(linux["config_refresh"]) > 0
+    assert linux["disable_distributed"] == "false"
+    assert linux["logger_tls_compress"] == "true"
+    assert linux["host_identifier"] == "uuid"
+    assert int(linux["config_refresh"]) > 0
     assert linux["enroll_secret_path"] == "/etc/osquery/enroll_secret"
     for endpoint in ("enroll", "config", "logger", "distributed_tls_read", "distributed_tls_write"):
         key = endpoint if endpoint.startswith("distributed") else f"{endpoint}_tls"
@@ -55,7 +58,9 @@ def test_technician_downloads_flagfiles_secret_and_guide_that_stock_osqueryd_can
         assert Client().post(path, data="{}", content_type="application/json").status_code != 404
     assert "C:\\Program Files\\osquery" in archive.read("osquery-windows.flags").decode()
     guide = archive.read("LISEZMOI.txt").decode()
-    assert "Linux" in guide and "Windows" in guide and "macOS" in guide
+    assert "Linux" in guide
+    assert "Windows" in guide
+    assert "macOS" in guide
     # the secret in the package enrolls a device of this school
     secret = archive.read("enroll_secret").decode()
     answer = (
@@ -67,7 +72,8 @@ def test_technician_downloads_flagfiles_secret_and_guide_that_stock_osqueryd_can
         )
         .json()
     )
-    assert "node_key" in answer and Device.objects.get().school == school
+    assert "node_key" in answer
+    assert Device.objects.get().school == school
     # the config served never carries a CLI-only option
     config = (
         Client()
@@ -91,7 +97,7 @@ def test_other_roles_cannot_download_the_package():
     assert AuditEvent.objects.filter(action="fleet.onboarding_package").count() == 0
 
 
-@pytest.mark.parametrize("action, school_after", [("approve", "b"), ("reject", "a")])
+@pytest.mark.parametrize(("action", "school_after"), [("approve", "b"), ("reject", "a")])
 def test_technician_answers_an_identity_request_from_the_alerts_page(
     action, school_after, settings
 ):

@@ -63,12 +63,14 @@ def test_enroll_returns_node_key_and_creates_device(school, prefix):
     # then
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"node_key"} and len(body["node_key"]) == 48
+    assert set(body) == {"node_key"}
+    assert len(body["node_key"]) == 48
     device = Device.objects.get()
     assert device.identity == "PF2ABC12"
     assert device.school == school
     assert device.hardware_model == "20XW"
-    assert device.os_name == "Ubuntu" and device.os_version == "22.4.0"
+    assert device.os_name == "Ubuntu"
+    assert device.os_version == "22.4.0"
     assert device.osquery_version == "5.12.1"
     assert device.memory_bytes == 8589934592
     assert device.node_key_hash != body["node_key"]  # stored hashed
@@ -128,7 +130,8 @@ def test_config_is_a_real_osquery_config(node_key):
     assert config["options"]["distributed_interval"] == 60
     for name, query in config["schedule"].items():
         assert name.startswith("minot_")
-        assert query["query"].endswith(";") and isinstance(query["interval"], int)
+        assert query["query"].endswith(";")
+        assert isinstance(query["interval"], int)
     assert config["decorators"]["load"] == [
         "SELECT hardware_serial AS serial_number FROM system_info;"
     ]
@@ -203,16 +206,17 @@ def test_snapshot_results_fill_inventory_and_history(node_key):
         ],
     }
     response = post("/log", body)
-    assert response.status_code == 200 and response.json() == {}
+    assert response.status_code == 200
+    assert response.json() == {}
     device = Device.objects.get()
     assert device.battery_health_percent == 80.0
-    assert (
-        device.battery_cycle_count == 412
-        and device.battery_percent == 87
-        and device.battery_charging is True
-    )
-    assert device.storage_total_bytes == 256000000000 and device.storage_free_percent == 5.0
-    assert device.os_version == "22.4.5" and device.osquery_version == "5.13.0"
+    assert device.battery_cycle_count == 412
+    assert device.battery_percent == 87
+    assert device.battery_charging is True
+    assert device.storage_total_bytes == 256000000000
+    assert device.storage_free_percent == 5.0
+    assert device.os_version == "22.4.5"
+    assert device.osquery_version == "5.13.0"
     assert device.apps == [
         {"name": "firefox", "version": "133.0"},
         {"name": "libreoffice", "version": "7.3"},
@@ -228,7 +232,8 @@ def test_snapshot_results_fill_inventory_and_history(node_key):
         "os",
     ]
     assert BatterySample.objects.get().health_percent == 80.0
-    assert device.last_seen_at is not None and device.status == "online"
+    assert device.last_seen_at is not None
+    assert device.status == "online"
     assert "dropped" not in json.dumps(list(InventoryReport.objects.values_list("data", flat=True)))
 
 
@@ -334,7 +339,8 @@ def test_gzip_body_is_accepted(node_key):
         ],
     }
     response = post("/log", body, gzipped=True)
-    assert response.status_code == 200 and response.json() == {}
+    assert response.status_code == 200
+    assert response.json() == {}
     assert Device.objects.get().battery_health_percent == 99.0
 
 
@@ -400,7 +406,8 @@ def test_oversize_bodies_are_413(node_key, settings):
     response = post(
         "/log", {"node_key": node_key, "log_type": "status", "data": [{"message": "x" * 2000}]}
     )
-    assert response.status_code == 413 and response.json()["error"]
+    assert response.status_code == 413
+    assert response.json()["error"]
     settings.FLEET_MAX_BODY_BYTES = 100_000
     settings.FLEET_MAX_INFLATED_BYTES = 5000
     bomb = {"node_key": node_key, "log_type": "status", "data": [{"message": "a" * 50_000}]}
@@ -411,7 +418,8 @@ def test_oversize_bodies_are_413(node_key, settings):
 
 def test_get_is_405(school):
     response = Client().get("/api/osquery/enroll")
-    assert response.status_code == 405 and response.json()["error"]
+    assert response.status_code == 405
+    assert response.json()["error"]
 
 
 def test_serial_mismatch_flags_an_identity_conflict(node_key):
@@ -456,7 +464,8 @@ def test_distributed_read_and_write_round_trip(node_key):
     }
     assert post("/distributed/write", write).json() == {}
     target = LiveQueryTarget.objects.get(query=query, device=device)
-    assert target.state == "done" and target.rows == [{"name": "Ubuntu", "version": "22.04"}]
+    assert target.state == "done"
+    assert target.rows == [{"name": "Ubuntu", "version": "22.04"}]
     assert target.stats["wall_time_ms"] == 3
     # answered: no longer handed out
     assert post("/distributed/read", {"node_key": node_key}).json()["queries"] == {}
@@ -474,7 +483,8 @@ def test_distributed_write_failure_status_is_kept(node_key):
         },
     )
     target = LiveQueryTarget.objects.get()
-    assert target.state == "failed" and target.message == "no such table: nonexistent"
+    assert target.state == "failed"
+    assert target.message == "no such table: nonexistent"
 
 
 def test_distributed_write_wrong_types_is_400(node_key):
@@ -554,4 +564,5 @@ def test_linux_devices_are_asked_for_their_battery(node_key):
     ]
     assert battery
     linux_pack = config["packs"]["minot_linux_battery"]
-    assert linux_pack["platform"] == "linux" and "battery" in linux_pack["discovery"][0]
+    assert linux_pack["platform"] == "linux"
+    assert "battery" in linux_pack["discovery"][0]

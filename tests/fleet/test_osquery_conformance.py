@@ -98,7 +98,7 @@ def test_another_schools_secret_never_moves_or_rekeys_a_known_device(schools):
 
 
 def test_a_technician_approves_the_move(schools):
-    school_a, school_b = schools
+    _school_a, school_b = schools
     old_key = enroll(secret=SECRET_A)["node_key"]
     age(Device.objects.get(), hours=2)
     enroll(secret=SECRET_B)
@@ -107,7 +107,8 @@ def test_a_technician_approves_the_move(schools):
     identity_request_decide(request=IdentityRequest.objects.get(), approve=True, actor=technician)
     # then: the device belongs to B, its old key is dead and B's secret enrolls it
     device = Device.objects.get()
-    assert device.school == school_b and device.cart is None
+    assert device.school == school_b
+    assert device.cart is None
     assert post("/config", {"node_key": old_key}).json() == {"node_invalid": True}
     assert "node_key" in enroll(secret=SECRET_B)
     assert Device.objects.get().school == school_b
@@ -204,11 +205,15 @@ def test_an_oversize_live_answer_is_stored_truncated_not_refused(schools, settin
     # when
     response = post("/distributed/write", body)
     # then: 200, the first rows kept, marked as too large, no longer pending
-    assert response.status_code == 200 and response.json() == {}
+    assert response.status_code == 200
+    assert response.json() == {}
     target = LiveQueryTarget.objects.get()
-    assert target.state == "done" and target.row_count == 5000 and len(target.rows) == 100
+    assert target.state == "done"
+    assert target.row_count == 5000
+    assert len(target.rows) == 100
     assert target.rows[0] == {"name": "package-0", "version": "1.0"}
-    assert "trop volumineux" in target.message and target.stats["truncated"] == 1
+    assert "trop volumineux" in target.message
+    assert target.stats["truncated"] == 1
     assert post("/distributed/read", {"node_key": key}).json()["queries"] == {}
 
 
@@ -340,7 +345,8 @@ def test_deeply_nested_json_is_400_not_500(schools):
         + "}"
     ).encode()
     response = post("/log", raw=raw)
-    assert response.status_code == 400 and response.json()["error"]
+    assert response.status_code == 400
+    assert response.json()["error"]
 
 
 # --- 6. hostnames and personal data ---------------------------------------------------------------
@@ -361,7 +367,8 @@ def test_hostnames_are_never_stored_and_hostless_devices_get_a_random_id(schools
     line["decorations"] = {"hostname": "tablette-lea-martin", "username": "lea.martin"}
     post("/log", {"node_key": key, "log_type": "result", "data": [line]})
     device = Device.objects.get()
-    assert device.identity.startswith("minot-") and len(device.identity) > 20
+    assert device.identity.startswith("minot-")
+    assert len(device.identity) > 20
     stored = json.dumps(
         [
             list(Device.objects.values()),
@@ -370,7 +377,8 @@ def test_hostnames_are_never_stored_and_hostless_devices_get_a_random_id(schools
         ],
         default=str,
     )
-    assert "tablette-lea-martin" not in stored and "lea.martin" not in stored
+    assert "tablette-lea-martin" not in stored
+    assert "lea.martin" not in stored
 
 
 def test_a_hostless_device_is_found_again_by_its_osquery_instance(schools):
@@ -387,7 +395,7 @@ def test_a_hostless_device_is_found_again_by_its_osquery_instance(schools):
 
 
 @pytest.mark.parametrize(
-    "serial, uuid",
+    ("serial", "uuid"),
     [
         ("Default string", "03000200-0400-0500-0006-000700080009"),
         ("To be filled by O.E.M.", "00000000-0000-0000-0000-000000000000"),
@@ -434,7 +442,8 @@ def test_a_clone_of_an_active_device_gets_its_own_record_and_an_alert(schools):
     # then
     original = Device.objects.get(identity="PF2CLONE")
     copy = Device.objects.exclude(pk=original.pk).get()
-    assert copy.identity.startswith("minot-") and copy.serial == "PF2CLONE"
+    assert copy.identity.startswith("minot-")
+    assert copy.serial == "PF2CLONE"
     assert "schedule" in post("/config", {"node_key": real_key}).json()
     assert "schedule" in post("/config", {"node_key": clone_key}).json()
     assert set(Alert.objects.values_list("device_id", "kind")) == {
@@ -503,4 +512,5 @@ def test_numerics_true_results_are_read(schools):
     line["numerics"] = True
     post("/log", {"node_key": key, "log_type": "result", "data": [line]})
     device = Device.objects.get()
-    assert device.storage_total_bytes == 1000 and device.storage_free_percent == 25.0
+    assert device.storage_total_bytes == 1000
+    assert device.storage_free_percent == 25.0

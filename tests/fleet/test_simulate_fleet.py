@@ -30,8 +30,10 @@ def test_simulated_devices_enroll_report_and_answer_live_queries(live_server, se
     )
     assert Device.objects.count() == 2
     device = Device.objects.order_by("identity").first()
-    assert device.battery_health_percent is not None and device.storage_total_bytes == 128000000000
-    assert device.apps and device.status == "online"
+    assert device.battery_health_percent is not None
+    assert device.storage_total_bytes == 128000000000
+    assert device.apps
+    assert device.status == "online"
     live_query_create(sql="SELECT version FROM os_version;", devices=Device.objects.all())
     call_command(
         "simulate_fleet",

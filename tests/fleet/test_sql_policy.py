@@ -44,7 +44,7 @@ ACCEPTED = [
 ]
 
 
-@pytest.mark.parametrize("sql, reason", REFUSED.items())
+@pytest.mark.parametrize(("sql", "reason"), REFUSED.items())
 def test_personal_data_and_anything_off_the_list_is_refused_with_the_reason(sql, reason):
     with pytest.raises(PolicyError) as refused:
         live_query_check(sql)

@@ -35,10 +35,13 @@ def test_move_swap_spare_loan_return_are_recorded():
     other_school = SchoolFactory()
     hierarchy.device_loan(device=a, to_school=other_school, actor=tech)
     a.refresh_from_db()
-    assert a.school == other_school and a.role == "loan" and a.loaned_from == cart.school
+    assert a.school == other_school
+    assert a.role == "loan"
+    assert a.loaned_from == cart.school
     hierarchy.device_return(device=a, actor=tech)
     a.refresh_from_db()
-    assert a.school == cart.school and a.role == "spare"
+    assert a.school == cart.school
+    assert a.role == "spare"
     kinds = list(
         DeviceAssignment.objects.filter(device=a)
         .order_by("started_at", "id")
@@ -65,7 +68,8 @@ def test_ticket_from_alert_and_transitions():
         repairs.ticket_update(ticket=ticket, actor=tech, state="open")
     repairs.ticket_update(ticket=ticket, actor=tech, state="fixed")
     ticket.refresh_from_db()
-    assert ticket.state == "fixed" and ticket.closed_at is not None
+    assert ticket.state == "fixed"
+    assert ticket.closed_at is not None
     assert [n.state_to for n in ticket.notes.all()] == [
         "open",
         "in_progress",
@@ -101,10 +105,12 @@ def test_weekly_report(mailoutbox, django_capture_on_commit_callbacks):
     DeviceFactory(status="online", battery_health_percent=90.0)
     DeviceFactory(status="missing", battery_health_percent=70.0)
     frame = weekly_report_frame()
-    assert int(frame["devices"].sum()) == 2 and int(frame["missing"].sum()) == 1
+    assert int(frame["devices"].sum()) == 2
+    assert int(frame["missing"].sum()) == 1
     with django_capture_on_commit_callbacks(execute=True):
         assert weekly_report_send() == 1
-    assert len(mailoutbox) == 1 and "Appareils : 2" in mailoutbox[0].body
+    assert len(mailoutbox) == 1
+    assert "Appareils : 2" in mailoutbox[0].body
     assert RepairTicket.objects.count() == 0
 
 

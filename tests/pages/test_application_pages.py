@@ -12,7 +12,7 @@ from tests.family.conftest import world  # noqa: F401 - the fixture
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_submit_explains_what_is_missing_and_errors_stay_on_the_page(live_server, browser, world):  # noqa: F811
+def test_submit_explains_what_is_missing_and_errors_stay_on_the_page(live_server, browser, world):
     w = world
     application = services.application_create(
         actor=w.parent, child=w.child, school_year=w.next_year, school=w.school_a
@@ -40,7 +40,8 @@ def test_submit_explains_what_is_missing_and_errors_stay_on_the_page(live_server
     assert page.url == detail
     text = page.locator(".messages").inner_text()
     assert "Il manque encore" in text
-    assert "Justificatif de domicile" in text and "vaccinations" in text.lower()
+    assert "Justificatif de domicile" in text
+    assert "vaccinations" in text.lower()
     application.refresh_from_db()
     assert application.state == SchoolApplication.State.SUBMITTED
     page.close()

@@ -10,7 +10,7 @@ from tests.family.conftest import world  # noqa: F401 - the fixture
 pytestmark = pytest.mark.django_db
 
 
-def test_counter_page_links_meals_payments_documents_and_shows_acting_for(world):  # noqa: F811
+def test_counter_page_links_meals_payments_documents_and_shows_acting_for(world):
     w = world
     client = Client()
     client.force_login(w.staff)

@@ -51,10 +51,13 @@ def test_preferences_switch_channels_per_category():
     assert client.get("/compte/notifications/").status_code == 200
     client.post("/compte/notifications/", {"registrations-in_app": "on"})  # email off
     n = notification_send(user=user, subject="x", category="registrations")
-    assert n.send_email is False and n.read_at is None
+    assert n.send_email is False
+    assert n.read_at is None
     client.post("/compte/notifications/", {"registrations-email": "on"})  # in-app off
     n = notification_send(user=user, subject="y", category="registrations")
-    assert n.send_email is True and n.read_at is not None
+    assert n.send_email is True
+    assert n.read_at is not None
     # account and security messages always arrive both ways
     n = notification_send(user=user, subject="z", category="general")
-    assert n.send_email is True and n.read_at is None
+    assert n.send_email is True
+    assert n.read_at is None

@@ -36,7 +36,8 @@ def test_run_builds_one_invoice_per_payer_with_lines_and_total():
     with use_meal_source(source):
         run = billing_run_for_period(period=PERIOD)
     # then
-    assert run.invoices_created == 2 and run.lines_created == 60
+    assert run.invoices_created == 2
+    assert run.lines_created == 60
     inv1 = Invoice.objects.get(account__guardian__user=u1)
     assert inv1.status == Invoice.Status.DRAFT
     assert inv1.total_cents == 40 * 245 == sum(inv1.lines.values_list("amount_cents", flat=True))
@@ -52,7 +53,8 @@ def test_second_run_changes_nothing():
         billing_run_for_period(period=PERIOD)
         before = list(InvoiceLine.objects.order_by("pk").values_list("pk", "amount_cents"))
         second = billing_run_for_period(period=PERIOD)
-    assert second.invoices_created == 0 and second.lines_created == 0
+    assert second.invoices_created == 0
+    assert second.lines_created == 0
     assert second.stats["skipped_existing"] == 1
     assert list(InvoiceLine.objects.order_by("pk").values_list("pk", "amount_cents")) == before
     assert Invoice.objects.count() == 1
@@ -76,7 +78,7 @@ def test_query_count_does_not_grow_with_families():
 
 
 def test_custody_by_week_parity_bills_each_payer_their_weeks():
-    household, mother, kids = household_with_parent(children=1)
+    _household, mother, kids = household_with_parent(children=1)
     child = kids[0]
     ChildGuardian.objects.filter(child=child).update(custody_weeks="even")
     father = GuardianFactory()  # another household: separated parents
@@ -108,7 +110,7 @@ def test_percentage_split_sums_exactly():
 
 
 def test_non_payer_guardian_gets_no_invoice():
-    _h, user, kids = household_with_parent(children=1)
+    _h, _user, kids = household_with_parent(children=1)
     ChildGuardian.objects.filter(child=kids[0]).update(billing_payer=False)
     with use_meal_source(MealSource(meals_for(kids, school_days(2026, 10, 3)))):
         run = billing_run_for_period(period=PERIOD)
@@ -137,14 +139,15 @@ def test_payers_for_day_falls_back_to_everyone_when_no_week_matches():
 
 
 def test_issue_writes_charge_and_emails_amount_and_due_date(django_capture_on_commit_callbacks):
-    _h, user, kids = household_with_parent(children=1)
+    _h, _user, kids = household_with_parent(children=1)
     with use_meal_source(MealSource(meals_for(kids, school_days(2026, 10, 4), 250))):
         billing_run_for_period(period=PERIOD)
     with django_capture_on_commit_callbacks(execute=True):
         assert invoices_issue(period=PERIOD) == 1
         assert invoices_issue(period=PERIOD) == 0  # idempotent
     invoice = Invoice.objects.get()
-    assert invoice.status == Invoice.Status.ISSUED and invoice.due_date is not None
+    assert invoice.status == Invoice.Status.ISSUED
+    assert invoice.due_date is not None
     entry = LedgerEntry.objects.get()
     assert (entry.kind, entry.amount_cents, entry.invoice_id) == ("meal_charge", -1000, invoice.pk)
     assert len(mail.outbox) == 1
@@ -163,14 +166,12 @@ def test_issue_email_states_debit_date_for_sepa_payers(django_capture_on_commit_
         invoices_issue(period=PERIOD)
     invoice = Invoice.objects.get()
     assert invoice.debit_date is not None
-    assert (
-        "prélevée" in mail.outbox[0].body
-        and invoice.debit_date.strftime("%d/%m/%Y") in mail.outbox[0].body
-    )
+    assert "prélevée" in mail.outbox[0].body
+    assert invoice.debit_date.strftime("%d/%m/%Y") in mail.outbox[0].body
 
 
 def test_cancel_adds_credit_note_and_rerun_reissues_a_new_version(staff_user):
-    _h, user, kids = household_with_parent(children=1)
+    _h, _user, kids = household_with_parent(children=1)
     source = MealSource(meals_for(kids, school_days(2026, 10, 2), 500))
     with use_meal_source(source):
         billing_run_for_period(period=PERIOD, issue=True)
@@ -182,7 +183,9 @@ def test_cancel_adds_credit_note_and_rerun_reissues_a_new_version(staff_user):
     kinds = sorted(LedgerEntry.objects.values_list("kind", "amount_cents"))
     assert kinds == [("credit_note", 1000), ("meal_charge", -1000)]
     v2 = Invoice.objects.exclude(pk=invoice.pk).get()
-    assert v2.version == 2 and v2.number.endswith("-2") and v2.status == Invoice.Status.DRAFT
+    assert v2.version == 2
+    assert v2.number.endswith("-2")
+    assert v2.status == Invoice.Status.DRAFT
 
 
 def test_future_period_and_bad_period_are_refused():
@@ -200,7 +203,8 @@ def test_command_runs_and_is_idempotent(capsys):
         call_command("run_billing", "--period", "2026-10", "--issue", "--no-progress")
         call_command("run_billing", "--period", "2026-10", "--no-progress")
     out = capsys.readouterr().out
-    assert "1 factures créées" in out and "0 factures créées" in out
+    assert "1 factures créées" in out
+    assert "0 factures créées" in out
     assert BillingRun.objects.count() == 2
     assert Invoice.objects.get().status == Invoice.Status.ISSUED
 
@@ -211,9 +215,9 @@ def test_ledger_entries_are_append_only():
         billing_run_for_period(period=PERIOD, issue=True)
     entry = LedgerEntry.objects.get()
     entry.amount_cents = 1
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="append-only"):
         entry.save()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="append-only"):
         entry.delete()
 
 

@@ -32,9 +32,11 @@ def test_invoice_lines_come_from_canteen_bookings_with_their_price_explanation()
             actor=user,
         )
     run = billing_run_for_period(period=dt.date(2026, 11, 1))
-    assert run.invoices_created == 1 and run.lines_created == 10
+    assert run.invoices_created == 1
+    assert run.lines_created == 10
     invoice = Invoice.objects.get()
     assert invoice.total_cents == 5 * 265 + 5 * 245  # bracket 3: 1st child 2.65 €, 2nd child 2.45 €
     line = InvoiceLine.objects.filter(child=kids[0]).first()
-    assert line.source == "booking" and "tranche 3" in line.description
+    assert line.source == "booking"
+    assert "tranche 3" in line.description
     assert billing_run_for_period(period=dt.date(2026, 11, 1)).invoices_created == 0

@@ -55,9 +55,11 @@ def test_declined_card_shows_a_clear_message_and_leaves_invoices_open(browser, l
     page.wait_for_load_state()
     message = page.locator("[role=status]").inner_text()
     # the provider's code in French, never its English text
-    assert "n'a pas abouti" in message and "banque a refusé" in message
+    assert "n'a pas abouti" in message
+    assert "banque a refusé" in message
     main = page.locator("main").inner_text()
-    assert "declined" not in main.lower() and "Factures réglées" not in main
+    assert "declined" not in main.lower()
+    assert "Factures réglées" not in main
     assert "Reçu" not in page.locator("h1").inner_text()
     assert page.locator("text=Factures toujours à payer").count() == 1
     page.click("#retry-payment")

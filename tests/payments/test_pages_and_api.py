@@ -40,7 +40,8 @@ def test_parent_sees_only_own_invoices_in_api(two_families):
     assert [row["id"] for row in response.json()["results"]] == [inv_a.pk]
     assert client.get(reverse("payments-api:invoice", args=[inv_b.pk])).status_code == 404
     detail = client.get(reverse("payments-api:invoice", args=[inv_a.pk])).json()
-    assert detail["total_cents"] == 980 and len(detail["lines"]) == 4
+    assert detail["total_cents"] == 980
+    assert len(detail["lines"]) == 4
 
 
 def test_paying_someone_elses_invoice_is_404_and_writes_nothing(two_families):
@@ -70,7 +71,7 @@ def test_paying_someone_elses_invoice_is_404_and_writes_nothing(two_families):
     "role", ["staff_same_school", "staff_other_school", "admin", "technician", "other_parent"]
 )
 def test_roles_on_invoice_payment_and_receipt(two_families, role, admin_user, client):
-    (ha, ua, ka, inv_a), (_hb, ub, _kb, _inv_b) = two_families
+    (ha, _ua, ka, inv_a), (_hb, ub, _kb, _inv_b) = two_families
     payment = payment_record_counter(
         actor=admin_user, account=inv_a.account, method="cash", amount_cents=980, invoices=[inv_a]
     )
@@ -134,7 +135,8 @@ def test_refund_over_what_was_paid_is_refused_and_nothing_changes(admin_user):
         == 201
     )
     response = api.post(url, {"amount_cents": 201, "reason": "trop"}, format="json")
-    assert response.status_code == 400 and "2,00" in response.json()["message"]
+    assert response.status_code == 400
+    assert "2,00" in response.json()["message"]
     assert api.post(url, {"amount_cents": 2.5, "reason": "float"}, format="json").status_code == 400
     assert api.post(url, {"amount_cents": -5, "reason": "neg"}, format="json").status_code == 400
     payment.refresh_from_db()
@@ -195,7 +197,8 @@ def test_parent_pages_render(client):
     extra_invoice(user=user, period=dt.date(2026, 9, 1))
     client.force_login(user)
     home = client.get(reverse("payments:home"))
-    assert home.status_code == 200 and invoice.number.encode() in home.content
+    assert home.status_code == 200
+    assert invoice.number.encode() in home.content
     assert home["Cache-Control"] == "no-store"
     pay = client.get(reverse("payments:pay"), {"invoice": [invoice.pk]})
     assert pay.status_code == 200
@@ -203,11 +206,9 @@ def test_parent_pages_render(client):
         assert client.get(reverse(name)).status_code == 200
     assert client.get(reverse("payments:invoice", args=[invoice.pk])).status_code == 200
     pdf = client.get(reverse("payments:certificate", args=[2026]))
-    assert (
-        pdf.status_code == 200
-        and pdf.content.startswith(b"%PDF")
-        and "attachment" in pdf["Content-Disposition"]
-    )
+    assert pdf.status_code == 200
+    assert pdf.content.startswith(b"%PDF")
+    assert "attachment" in pdf["Content-Disposition"]
 
 
 def test_staff_counter_refund_cancel_and_export_pages(client, admin_user):
@@ -246,14 +247,13 @@ def test_staff_counter_refund_cancel_and_export_pages(client, admin_user):
     export = client.get(
         reverse("payments:staff-export"), {"period": timezone_period(), "service": "all"}
     )
-    assert export.status_code == 200 and export["Content-Type"].startswith("text/csv")
+    assert export.status_code == 200
+    assert export["Content-Type"].startswith("text/csv")
     text = export.content.decode("utf-8-sig")
-    assert (
-        "montant_centimes" in text.splitlines()[0]
-        and "-980" in text
-        and "980" in text
-        and "-245" in text
-    )
+    assert "montant_centimes" in text.splitlines()[0]
+    assert "-980" in text
+    assert "980" in text
+    assert "-245" in text
     assert client.get(reverse("payments:staff-export"), {"period": "nope"}).status_code == 302
     assert client.get(reverse("payments:staff")).status_code == 200
 
@@ -274,7 +274,8 @@ def test_staff_billing_run_page_starts_the_run(
     assert response.status_code == 302
     assert Invoice.objects.get().status == Invoice.Status.ISSUED
     bad = client.post(reverse("payments:staff"), {"period": "2999-01"})
-    assert bad.status_code == 200 and "pas commencé" in bad.content.decode()
+    assert bad.status_code == 200
+    assert "pas commencé" in bad.content.decode()
 
 
 def timezone_period():

@@ -41,7 +41,8 @@ def test_prepaid_debits_each_attended_meal_once_and_alerts_once_per_crossing(
         == -900
     )
     subjects = [m.subject for m in mail.outbox]
-    assert sum("bas" in s for s in subjects) == 1 and sum("débiteur" in s for s in subjects) == 0
+    assert sum("bas" in s for s in subjects) == 1
+    assert sum("débiteur" in s for s in subjects) == 0
     # a top-up (at the counter here) back above the threshold resets the alert
     with django_capture_on_commit_callbacks(execute=True):
         payment_record_counter(actor=admin_user, account=account, method="cash", amount_cents=2000)
@@ -52,7 +53,8 @@ def test_prepaid_debits_each_attended_meal_once_and_alerts_once_per_crossing(
     with use_meal_source(more), django_capture_on_commit_callbacks(execute=True):
         assert prepaid_debit_meals(start=today - dt.timedelta(days=12), end=today) == 8
     subjects = [m.subject for m in mail.outbox]
-    assert sum("bas" in s for s in subjects) == 2 and sum("débiteur" in s for s in subjects) == 1
+    assert sum("bas" in s for s in subjects) == 2
+    assert sum("débiteur" in s for s in subjects) == 1
 
 
 def test_postpaid_mode_does_not_debit_meals():
@@ -130,4 +132,5 @@ def test_treasury_export_totals_equal_the_ledger(admin_user):
         .strip()
         .splitlines()
     )
-    assert len(only_payments) == 3 and only_payments[-1].split(";")[11] == "480"
+    assert len(only_payments) == 3
+    assert only_payments[-1].split(";")[11] == "480"

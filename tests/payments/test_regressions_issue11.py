@@ -92,7 +92,8 @@ def test_1_refund_with_lost_response_stays_pending_and_is_confirmed_once(localst
     # the catch-up finds it at Stripe by its key: succeeded, one ledger entry, one Stripe refund
     stripe_catch_up(stale_after=NOW)
     refund.refresh_from_db()
-    assert refund.status == Refund.Status.SUCCEEDED and refund.provider_reference.startswith("re_")
+    assert refund.status == Refund.Status.SUCCEEDED
+    assert refund.provider_reference.startswith("re_")
     at_stripe = stripe.Refund.list(payment_intent=payment.provider_reference)
     assert [r["amount"] for r in at_stripe.auto_paging_iter()] == [300]
     assert list(
@@ -131,7 +132,8 @@ def test_2_second_tab_cancels_the_first_tabs_payment_intent(localstripe, setting
     september = extra_invoice(user=user, period=dt.date(2026, 9, 1))
     settings.MINOT_PAYMENTS_SERVER_CONFIRM = False
     tab1 = payment_start_online(actor=user, invoices=[october, september])  # Payment Element
-    assert tab1.status == Payment.Status.PENDING and tab1.provider_reference
+    assert tab1.status == Payment.Status.PENDING
+    assert tab1.provider_reference
     tab2 = payment_start_online(actor=user, invoices=[october], payment_method="pm_card_visa")
     assert tab2.status == Payment.Status.SUCCEEDED
     # tab 1's PaymentIntent can no longer be confirmed: it is cancelled at Stripe
@@ -139,7 +141,8 @@ def test_2_second_tab_cancels_the_first_tabs_payment_intent(localstripe, setting
     tab1.refresh_from_db()
     assert tab1.status == Payment.Status.CANCELED
     october.refresh_from_db()
-    assert october.status == Invoice.Status.PAID and october.paid_cents == october.total_cents
+    assert october.status == Invoice.Status.PAID
+    assert october.paid_cents == october.total_cents
     _assert_books_balance(provider=True)
 
 
@@ -168,7 +171,8 @@ def test_2_success_on_an_already_paid_invoice_is_refunded_and_shown(localstripe,
         with pytest.raises(ApplicationError):
             payment_start_online(actor=user, invoices=[invoice], payment_method="pm_card_visa")
     card = Payment.objects.get(provider=Payment.Provider.STRIPE)
-    assert card.status == Payment.Status.PENDING and card.provider_reference is None
+    assert card.status == Payment.Status.PENDING
+    assert card.provider_reference is None
     account = Account.objects.get(guardian__user=user)
     payment_record_counter(
         actor=staff_user,
@@ -180,10 +184,12 @@ def test_2_success_on_an_already_paid_invoice_is_refunded_and_shown(localstripe,
     )
     stripe_catch_up(stale_after=NOW)  # finds the PaymentIntent by the row's id and nonce
     card.refresh_from_db()
-    assert card.status == Payment.Status.SUCCEEDED and card.provider_reference
+    assert card.status == Payment.Status.SUCCEEDED
+    assert card.provider_reference
     finding = Finding.objects.get(kind=Finding.Kind.OVERPAYMENT, payment=card)
     assert finding.amount_cents == invoice.total_cents
-    assert finding.status == Finding.Status.RESOLVED and finding.refund is not None
+    assert finding.status == Finding.Status.RESOLVED
+    assert finding.refund is not None
     assert finding.refund.status == Refund.Status.SUCCEEDED
     invoice.refresh_from_db()
     assert invoice.paid_cents == invoice.total_cents  # paid once
@@ -218,9 +224,11 @@ def test_2_overpayment_kept_as_credit_pays_the_next_invoice(stripe_settings, sta
 
     payment_apply_status(payment_id=card.pk, status=Payment.Status.SUCCEEDED)
     finding = Finding.objects.get(kind=Finding.Kind.OVERPAYMENT)
-    assert finding.refund is None and "avoir" in finding.resolution
+    assert finding.refund is None
+    assert "avoir" in finding.resolution
     november = extra_invoice(user=user, period=dt.date(2026, 11, 1), meals=2, amount_cents=300)
-    assert november.status == Invoice.Status.PAID and november.paid_cents == 600
+    assert november.status == Invoice.Status.PAID
+    assert november.paid_cents == 600
     _assert_books_balance()
 
 
@@ -248,9 +256,11 @@ def test_3_cancel_paid_invoice_and_rebill_does_not_bill_or_debit_again(staff_use
     invoices_issue(invoice_ids=[v2.pk])
     v2.refresh_from_db()
     assert v2.paid_cents == invoice.total_cents  # the money moved to the replacing version
-    assert v2.outstanding_cents == 245 and v2.status == Invoice.Status.PARTIALLY_PAID
+    assert v2.outstanding_cents == 245
+    assert v2.status == Invoice.Status.PARTIALLY_PAID
     invoice.refresh_from_db()
-    assert invoice.paid_cents == 0 and invoice.status == Invoice.Status.CANCELLED
+    assert invoice.paid_cents == 0
+    assert invoice.status == Invoice.Status.CANCELLED
     from payments.selectors import account_balance_cents
 
     assert account_balance_cents(account=account) == -245
@@ -285,7 +295,7 @@ def test_3_rebill_same_amount_is_paid_and_sepa_debits_nothing(staff_user):
 
 @pytest.mark.django_db
 def test_3_cancel_refused_while_a_payment_is_in_progress(staff_user):
-    _h, user, _k, invoice = billed_family()
+    _h, _user, _k, invoice = billed_family()
     card = Payment.objects.create(
         account=invoice.account,
         household=invoice.household,
@@ -342,9 +352,11 @@ def test_4_event_naming_our_id_without_our_nonce_is_not_applied(client, stripe_s
     # an event from a restored backup / shared account names our row id, not our nonce
     assert _deliver(client, "payment_intent.succeeded", _intent_for(payment)).status_code == 200
     payment.refresh_from_db()
-    assert payment.status == Payment.Status.PENDING and payment.provider_reference is None
+    assert payment.status == Payment.Status.PENDING
+    assert payment.provider_reference is None
     invoice.refresh_from_db()
-    assert invoice.status == Invoice.Status.ISSUED and invoice.paid_cents == 0
+    assert invoice.status == Invoice.Status.ISSUED
+    assert invoice.paid_cents == 0
     # with the row's nonce (our own lost create response), it is adopted
     metadata = {
         "minot_payment_id": str(payment.pk),
@@ -355,7 +367,8 @@ def test_4_event_naming_our_id_without_our_nonce_is_not_applied(client, stripe_s
         client, "payment_intent.succeeded", _intent_for(payment, pi="pi_ours", metadata=metadata)
     )
     payment.refresh_from_db()
-    assert payment.status == Payment.Status.SUCCEEDED and payment.provider_reference == "pi_ours"
+    assert payment.status == Payment.Status.SUCCEEDED
+    assert payment.provider_reference == "pi_ours"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -391,7 +404,8 @@ def test_5_sepa_debit_while_stripe_is_down_is_retried_until_it_has_a_reference(l
         transport.down("post", "/v1/payment_intents")
         assert sepa_debits_create_due(today=invoice.debit_date) == 0
     debit = Payment.objects.get(provider=Payment.Provider.SEPA)
-    assert debit.status == Payment.Status.PENDING and debit.provider_reference is None
+    assert debit.status == Payment.Status.PENDING
+    assert debit.provider_reference is None
     # the family still sees the invoice to pay
     assert pending_debit_invoice_ids(invoice_ids=[invoice.pk]) == set()
     # Stripe is back: the next run creates the debit (same row, same key)
@@ -425,9 +439,11 @@ def test_5_failure_or_dispute_after_success_reverses_and_reopens(localstripe, cl
     for _ in range(2):  # delivered twice: reversed once
         assert _deliver(client, "charge.dispute.created", dispute).status_code == 200
     payment.refresh_from_db()
-    assert payment.status == Payment.Status.REVERSED and payment.reversed_cents == 980
+    assert payment.status == Payment.Status.REVERSED
+    assert payment.reversed_cents == 980
     invoice.refresh_from_db()
-    assert invoice.status == Invoice.Status.ISSUED and invoice.paid_cents == 0
+    assert invoice.status == Invoice.Status.ISSUED
+    assert invoice.paid_cents == 0
     assert list(
         LedgerEntry.objects.filter(kind="reversal").values_list("amount_cents", flat=True)
     ) == [-980]
@@ -488,10 +504,12 @@ def test_6_refund_double_submit_is_one_refund(localstripe, client, admin_user):
     body = {"amount_cents": 200, "reason": "double clic"}
     first = api.post(api_url, body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
     second = api.post(api_url, body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
-    assert first.status_code == 201 and second.status_code == 201
+    assert first.status_code == 201
+    assert second.status_code == 201
     assert first.json()["id"] == second.json()["id"]
     third = api.post(api_url, body, format="json")  # no key, same refund again at once
-    assert third.status_code == 409 and "identique" in third.json()["message"]
+    assert third.status_code == 409
+    assert "identique" in third.json()["message"]
     assert Refund.objects.count() == 2
     payment.refresh_from_db()
     assert payment.refunded_cents == 300
@@ -509,12 +527,13 @@ def test_7_prepaid_household_is_not_invoiced_for_the_same_meals(django_capture_o
     conf = PaymentSettings.current()
     conf.mode = PaymentSettings.Mode.PREPAID
     conf.save()
-    _h, user, kids = household_with_parent()
+    _h, _user, kids = household_with_parent()
     source = MealSource(meals_for(kids, school_days(2026, 10, 4)))
     with use_meal_source(source):
         assert prepaid_debit_meals(start=dt.date(2026, 10, 1), end=dt.date(2026, 10, 31)) == 4
         run = billing_run_for_period(period=PERIOD)
-    assert run.invoices_created == 0 and run.stats["prepaid_skipped"] == 1
+    assert run.invoices_created == 0
+    assert run.stats["prepaid_skipped"] == 1
     assert not Invoice.objects.exists()
     assert LedgerEntry.objects.filter(kind="meal_charge").count() == 4
 
@@ -524,7 +543,7 @@ def test_7_mode_change_takes_effect_at_a_month_boundary(client, staff_user, admi
     from payments.services.prepaid import prepaid_debit_meals
     from tests.factories import household_with_parent
 
-    household, user, kids = household_with_parent()
+    household, _user, kids = household_with_parent()
     client.force_login(admin_user)
     url = reverse("payments:staff-billing-mode", args=[household.pk])
     # a month already started cannot change mode
@@ -534,7 +553,8 @@ def test_7_mode_change_takes_effect_at_a_month_boundary(client, staff_user, admi
     response = client.post(url, {"mode": "prepaid", "effective_from": f"{next_month:%Y-%m}"})
     assert response.status_code == 302
     change = household.billing_mode_changes.get()
-    assert change.effective_from == next_month and change.mode == "prepaid"
+    assert change.effective_from == next_month
+    assert change.mode == "prepaid"
     # meals of that month are debited one by one and never invoiced
     days = school_days(next_month.year, next_month.month, 3)
     with use_meal_source(MealSource(meals_for(kids, days))):
@@ -555,7 +575,7 @@ def test_9_certificate_per_payer_childcare_only_refunds_deducted(staff_user):
     from payments.receipts import childcare_costs
     from tests.factories import GuardianFactory, ParentFactory, household_with_parent
 
-    household, user, (small, big) = household_with_parent(children=2)
+    _household, user, (small, big) = household_with_parent(children=2)
     small.birth_date = dt.date(2022, 3, 1)  # 4 on 1 January 2026: eligible
     small.save()
     big.birth_date = dt.date(2019, 6, 1)  # 6 on 1 January 2026: not eligible
@@ -585,10 +605,8 @@ def test_9_certificate_per_payer_childcare_only_refunds_deducted(staff_user):
         billing_run_for_period(period=PERIOD, issue=True)
     mine = Invoice.objects.get(account__guardian__user=user)
     theirs = Invoice.objects.get(household=other_household)
-    assert (
-        mine.lines.filter(kind="activity").exists()
-        and theirs.lines.filter(kind="activity").exists()
-    )
+    assert mine.lines.filter(kind="activity").exists()
+    assert theirs.lines.filter(kind="activity").exists()
     for invoice in (mine, theirs):
         payment_record_counter(
             actor=staff_user,
@@ -598,7 +616,7 @@ def test_9_certificate_per_payer_childcare_only_refunds_deducted(staff_user):
             invoices=[invoice],
         )
     my_payment = Payment.objects.get(account=mine.account)
-    Refund.objects.all()  # noqa: B018
+    Refund.objects.all()
     refund_create(actor=staff_user, payment=my_payment, amount_cents=100, reason="trop perçu")
 
     costs_mine = childcare_costs(account=mine.account, year=2026)
@@ -612,7 +630,8 @@ def test_9_certificate_per_payer_childcare_only_refunds_deducted(staff_user):
     )
     refund_part = 100 * small_sessions_mine / mine.total_cents
     expected_half = round((small_sessions_mine - refund_part + small_sessions_theirs) / 2)
-    assert costs_mine[0][1] == expected_half and costs_mine[0][2] is True
+    assert costs_mine[0][1] == expected_half
+    assert costs_mine[0][2] is True
     assert costs_theirs[0][1] == expected_half
     assert childcare_costs(account=mine.account, year=2025) == []
 
@@ -643,7 +662,10 @@ def test_10_exports_neutralise_formulas_and_services_add_up(staff_user):
     period = dt.date.today().replace(day=1)
     text = treasury_export_csv(period=period, service="all").decode("utf-8-sig")
     assert "=HYPERLINK" not in text.replace("'=HYPERLINK", "")
-    assert "'=HYPERLINK" in text and "'+33 1 23" in text and "'=1+2" in text and "'-1+1" in text
+    assert "'=HYPERLINK" in text
+    assert "'+33 1 23" in text
+    assert "'=1+2" in text
+    assert "'-1+1" in text
 
     def total(service):
         last = (
@@ -675,7 +697,8 @@ def test_11_reconciliation_runs_against_localstripe(localstripe, client, admin_u
     page = client.get(
         reverse("payments:staff-reconciliation"), {"period": f"{dt.date.today():%Y-%m}"}
     )
-    assert page.status_code == 200 and b"Unexpected" not in page.content
+    assert page.status_code == 200
+    assert b"Unexpected" not in page.content
 
 
 # --- 12. webhook edges -----------------------------------------------------------------------
@@ -733,7 +756,8 @@ def test_12_provider_refund_larger_than_what_is_left_is_a_finding(
     }
     assert _deliver(client, "charge.refunded", charge).status_code == 200
     finding = Finding.objects.get(kind=Finding.Kind.REFUND_EXCEEDS)
-    assert finding.amount_cents == payment.amount_cents + 500 and "re_big" in finding.message
+    assert finding.amount_cents == payment.amount_cents + 500
+    assert "re_big" in finding.message
     assert not Refund.objects.exists()
 
 

@@ -48,11 +48,13 @@ def test_declined_card_leaves_invoice_open_with_a_clear_message(localstripe):
     assert payment.status == Payment.Status.FAILED
     assert "declined" in payment.failure_message.lower()
     invoice.refresh_from_db()
-    assert invoice.status == Invoice.Status.ISSUED and invoice.paid_cents == 0
+    assert invoice.status == Invoice.Status.ISSUED
+    assert invoice.paid_cents == 0
     assert not LedgerEntry.objects.filter(kind="payment").exists()
     # a second attempt with a good card gets a new idempotency key and succeeds
     retry = payment_start_online(actor=user, invoices=[invoice], payment_method="pm_card_visa")
-    assert retry.status == Payment.Status.SUCCEEDED and retry.idempotency_key.endswith(":attempt:2")
+    assert retry.status == Payment.Status.SUCCEEDED
+    assert retry.idempotency_key.endswith(":attempt:2")
 
 
 def test_partial_refunds_never_exceed_the_payment(localstripe, staff_user):
@@ -61,7 +63,8 @@ def test_partial_refunds_never_exceed_the_payment(localstripe, staff_user):
     refund = refund_create(
         actor=staff_user, payment=payment, amount_cents=300, reason="repas annulé"
     )
-    assert refund.status == Refund.Status.SUCCEEDED and refund.provider_reference.startswith("re_")
+    assert refund.status == Refund.Status.SUCCEEDED
+    assert refund.provider_reference.startswith("re_")
     with pytest.raises(ApplicationError):
         refund_create(actor=staff_user, payment=payment, amount_cents=681, reason="trop")
     payment.refresh_from_db()
@@ -79,7 +82,8 @@ def test_sepa_mandate_then_debit_stays_pending_until_it_settles(localstripe_webh
     account = Account.objects.get(guardian__user=user)
     sepa_mandate_setup(actor=user, account=account, iban="FR76 3000 6000 0112 3456 7890 189")
     account.refresh_from_db()
-    assert account.sepa_payment_method_id.startswith("pm_") and account.sepa_iban_last4 == "0189"
+    assert account.sepa_payment_method_id.startswith("pm_")
+    assert account.sepa_iban_last4 == "0189"
     from payments.services.billing import invoices_issue
 
     invoices_issue(invoice_ids=[invoice.pk])
@@ -125,9 +129,8 @@ def test_production_path_creates_an_intent_for_the_payment_element(localstripe, 
     response = client.post("/paiements/payer/", {"invoice": [invoice.pk]})
     assert response.status_code == 200
     payment = Payment.objects.get()
-    assert payment.status == Payment.Status.PENDING and payment.client_secret.startswith(
-        payment.provider_reference
-    )
+    assert payment.status == Payment.Status.PENDING
+    assert payment.client_secret.startswith(payment.provider_reference)
     assert payment.client_secret.encode() in response.content
     assert "https://js.stripe.com" in response["Content-Security-Policy"]
     # a second click reuses the same payment and PaymentIntent (same idempotency key)
@@ -153,10 +156,8 @@ def test_api_pays_two_invoices_in_one_payment(localstripe):
     )
     assert response.status_code == 201, response.json()
     body = response.json()
-    assert (
-        body["status"] == "succeeded"
-        and body["amount_cents"] == october.total_cents + september.total_cents
-    )
+    assert body["status"] == "succeeded"
+    assert body["amount_cents"] == october.total_cents + september.total_cents
     assert sorted(body["invoices"]) == sorted([october.pk, september.pk])
     assert set(Invoice.objects.values_list("status", flat=True)) == {Invoice.Status.PAID}
 
@@ -176,7 +177,8 @@ def test_failed_sepa_debit_reopens_the_invoice_and_notifies(localstripe_webhook,
     sepa_debits_create_due(today=invoice.debit_date)
     assert _wait(lambda: Payment.objects.get().status == Payment.Status.FAILED)
     invoice.refresh_from_db()
-    assert invoice.status == Invoice.Status.ISSUED and invoice.paid_cents == 0
+    assert invoice.status == Invoice.Status.ISSUED
+    assert invoice.paid_cents == 0
     # the notice is emailed by a task after the webhook's commit: it may trail the status
     assert _wait(lambda: any("rejeté" in m.body for m in mail.outbox))
 
@@ -195,7 +197,8 @@ def test_prepaid_top_up_by_card_credits_the_account(localstripe, client):
         client.post("/paiements/recharger/", form).status_code == 302
     )  # double submit: one payment
     payment = Payment.objects.get(is_top_up=True)
-    assert payment.status == Payment.Status.SUCCEEDED and payment.amount_cents == 2000
+    assert payment.status == Payment.Status.SUCCEEDED
+    assert payment.amount_cents == 2000
     assert LedgerEntry.objects.get(kind="payment").amount_cents == 2000
     assert (
         client.post(

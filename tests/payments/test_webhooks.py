@@ -67,7 +67,8 @@ def test_valid_event_is_stored_once_and_marks_invoice_paid(
         assert _post(client, payload, sign(payload)).status_code == 200  # duplicate delivery
     assert StripeEvent.objects.get().status == StripeEvent.Status.PROCESSED
     invoice.refresh_from_db()
-    assert invoice.status == Invoice.Status.PAID and invoice.paid_cents == invoice.total_cents
+    assert invoice.status == Invoice.Status.PAID
+    assert invoice.paid_cents == invoice.total_cents
     assert LedgerEntry.objects.filter(kind="payment").count() == 1
 
 
@@ -105,7 +106,7 @@ def test_bad_or_stale_signature_is_400_and_writes_nothing(client, family, header
     position=st.integers(min_value=0, max_value=10_000), bit=st.integers(min_value=0, max_value=7)
 )
 def test_any_flipped_byte_is_refused(client, family, position, bit):
-    _user, invoice = family
+    _user, _invoice = family
     payload = bytearray(
         event_payload(
             "evt_flip", "payment_intent.succeeded", {"id": "pi_x", "object": "payment_intent"}

@@ -35,7 +35,8 @@ def test_inviting_a_guardian_with_the_broker_down_answers_201_and_mails_after_re
     assert outbox_relay_once() == 0
     waiting = OutboxMessage.objects.get(task="family.tasks.invitation_email_task")
     assert waiting.task == "family.tasks.invitation_email_task"
-    assert waiting.attempts == 1 and "Error" in waiting.last_error
+    assert waiting.attempts == 1
+    assert "Error" in waiting.last_error
     assert waiting.request_id  # the request's id, carried into the task
     # when: the broker is back, the relay's back-off has passed, and the task is delivered twice
     OutboxMessage.objects.update(next_attempt_at=waiting.created_at)

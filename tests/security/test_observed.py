@@ -57,7 +57,7 @@ def family_of_two():
 
 
 def test_staff_cannot_invite_a_guardian_without_acting_for_the_family(api_client, family_of_two):
-    household, parent, second, child, staff = family_of_two
+    household, _parent, _second, _child, staff = family_of_two
     api_client.force_authenticate(staff)
     # when: staff invites an adult of their choosing, not at the family's request
     response = api_client.post(
@@ -75,7 +75,7 @@ def test_staff_cannot_invite_a_guardian_without_acting_for_the_family(api_client
 def test_staff_acting_for_the_family_invites_audited_and_every_guardian_is_told(
     api_client, family_of_two, django_capture_on_commit_callbacks
 ):
-    household, parent, second, child, staff = family_of_two
+    household, parent, second, _child, staff = family_of_two
     api_client.force_authenticate(staff)
     with django_capture_on_commit_callbacks(execute=True):
         response = api_client.post(
@@ -87,7 +87,8 @@ def test_staff_acting_for_the_family_invites_audited_and_every_guardian_is_told(
     invitation = GuardianInvitation.objects.get()
     assert invitation.email == "grand.mere@example.test"
     event = AuditEvent.objects.get(action="family.invitation.create")
-    assert event.actor == staff and event.actor_kind == "staff_for_family"
+    assert event.actor == staff
+    assert event.actor_kind == "staff_for_family"
     assert event.household_id == household.pk
     # every guardian hears of it, with the way to revoke it
     told = {m.to[0] for m in mail.outbox if "grand.mere@example.test" in m.body}
@@ -106,7 +107,7 @@ def test_every_guardian_is_told_of_a_new_member(
 ):
     from family.services import guardian_invite, invitation_accept
 
-    household, parent, second, child, staff = family_of_two
+    household, parent, second, _child, _staff = family_of_two
     invitation = guardian_invite(actor=parent, household=household, email="tata@example.test")
     mail.outbox.clear()
     newcomer = ParentFactory(email="tata@example.test")
@@ -235,7 +236,7 @@ def test_kitchen_pai_csv_and_xlsx_neutralise_formulas(client):
         make_year()
         make_tariff()
         school = SchoolFactory()
-        household, parent, (child,) = household_with_parent(children=1, school=school)
+        household, _parent, (child,) = household_with_parent(children=1, school=school)
         child.first_name, child.last_name, child.allergies = FORMULA, "-2+3", ["peanuts"]
         child.save()
         make_assessment(household, bracket=3)
@@ -265,7 +266,8 @@ def test_fleet_device_export_neutralises_formulas(client):
     client.force_login(TechnicianFactory())
     response = client.get(reverse("fleet:devices-csv"))
     text = response.content.decode("utf-8-sig")
-    assert "HYPERLINK" in text and "SUM" in text
+    assert "HYPERLINK" in text
+    assert "SUM" in text
     import csv
 
     for row in list(csv.reader(io.StringIO(text)))[1:]:
@@ -292,8 +294,10 @@ def test_every_page_has_a_strict_content_security_policy(client, url):
     response = client.get(url)
     policy = response["Content-Security-Policy"]
     assert "default-src 'self'" in policy
-    assert "'unsafe-inline'" not in policy and "stripe" not in policy
-    assert "script-src 'self'" in policy and "report-uri /csp-report/" in policy
+    assert "'unsafe-inline'" not in policy
+    assert "stripe" not in policy
+    assert "script-src 'self'" in policy
+    assert "report-uri /csp-report/" in policy
     if not url.startswith("/admin/"):  # our pages load their script with the nonce
         assert "'nonce-" in policy
 
@@ -330,7 +334,7 @@ def test_csp_report_endpoint_logs_violations(client):
 def test_uploads_are_stored_and_served_with_a_name_from_the_detected_type(api_client):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    household, parent, (child,) = household_with_parent(children=1)
+    household, parent, (_child,) = household_with_parent(children=1)
     api_client.force_authenticate(parent)
     polyglot = b"%PDF-1.4\n<html><script>alert(1)</script></html>"
     from family.services import document_upload
@@ -342,12 +346,16 @@ def test_uploads_are_stored_and_served_with_a_name_from_the_detected_type(api_cl
         uploaded_file=SimpleUploadedFile("evil.html", polyglot, content_type="text/html"),
     )
     document = Document.objects.get()
-    assert document.file.name.endswith(".pdf") and "evil" not in document.file.name
-    assert "evil" not in document.original_name and document.original_name.endswith(".pdf")
+    assert document.file.name.endswith(".pdf")
+    assert "evil" not in document.file.name
+    assert "evil" not in document.original_name
+    assert document.original_name.endswith(".pdf")
     download = api_client.get(reverse("family-api:document-download", args=[document.pk]))
     disposition = download["Content-Disposition"]
-    assert disposition.startswith("attachment") and ".pdf" in disposition
-    assert "evil" not in disposition and ".html" not in disposition
+    assert disposition.startswith("attachment")
+    assert ".pdf" in disposition
+    assert "evil" not in disposition
+    assert ".html" not in disposition
     assert download["Content-Type"] == "application/pdf"
 
 

@@ -41,10 +41,11 @@ def family():
 
 
 def test_a_parent_downloads_everything_about_the_household(client, family):
-    household, parent, child, staff = family
+    _household, parent, child, _staff = family
     client.force_login(parent)
     response = client.get(reverse("family:data-export"))
-    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(response.content))
     data = json.loads(archive.read("donnees.json"))
     assert data["family.child"][0]["first_name"] == child.first_name
@@ -57,7 +58,7 @@ def test_a_parent_downloads_everything_about_the_household(client, family):
 
 
 def test_staff_export_for_a_family_they_serve_only(client, family):
-    household, parent, child, staff = family
+    household, _parent, _child, staff = family
     client.force_login(staff)
     url = reverse("family:counter-data-export", args=[household.pk])
     assert client.get(url).status_code == 200
@@ -70,7 +71,7 @@ def test_staff_export_for_a_family_they_serve_only(client, family):
 
 
 def test_staff_reads_show_in_the_access_log_for_admins_and_guardians(client, family):
-    household, parent, child, staff = family
+    _household, parent, child, staff = family
     child_record_read(actor=staff, child=child)
     client.force_login(parent)
     page = client.get(reverse("family:privacy-access")).content.decode()
@@ -85,13 +86,14 @@ def test_staff_reads_show_in_the_access_log_for_admins_and_guardians(client, fam
 
 
 def test_retention_dry_run_reports_and_the_job_deletes(family, settings):
-    household, parent, child, staff = family
+    _household, _parent, _child, _staff = family
     old = timezone.now() - dt.timedelta(days=settings.MINOT_RETENTION_DAYS["documents"] + 1)
     Document.objects.update(created_at=old)
     AuditEvent.objects.update(created_at=timezone.now() - dt.timedelta(days=5000))
     out = io.StringIO()
     call_command("retention", "--dry-run", stdout=out)
-    assert "documents" in out.getvalue() and "would delete: 1" in out.getvalue()
+    assert "documents" in out.getvalue()
+    assert "would delete: 1" in out.getvalue()
     assert Document.objects.count() == 1
     call_command("retention", stdout=io.StringIO())
     assert Document.objects.count() == 0

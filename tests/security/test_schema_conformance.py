@@ -28,7 +28,7 @@ schema.config.generation.update(modes=[schemathesis.GenerationMode.POSITIVE])
     suppress_health_check=list(HealthCheck),
     database=None,
 )
-def test_every_answer_matches_the_schema(case, role, role_headers, in_process_wsgi):  # noqa: F811
+def test_every_answer_matches_the_schema(case, role, role_headers, in_process_wsgi):
     response = case.call(app=in_process_wsgi, headers=role_headers[role])
     assert response.status_code < 500, response.text[:2000]
     case.validate_response(response, checks=[response_schema_conformance, content_type_conformance])

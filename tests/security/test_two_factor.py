@@ -30,7 +30,8 @@ def login(client, email):
 def enrol(client, user) -> list[str]:
     """Sign in, open the setup page, type the app's code; returns the recovery codes."""
     page = client.get(reverse("account-2fa-setup"))
-    assert page.status_code == 200 and b"data:image/svg+xml" in page.content
+    assert page.status_code == 200
+    assert b"data:image/svg+xml" in page.content
     device = TOTPDevice.objects.get(user=user, confirmed=False)
     response = client.post(reverse("account-2fa-setup"), {"code": current_code(device)})
     assert response.status_code == 200
@@ -77,12 +78,14 @@ def test_api_token_needs_the_code_for_staff(api_client, enforced):
     user = StaffFactory(email="agent@example.test")
     body = {"email": "agent@example.test", "password": PASSWORD}
     response = api_client.post("/api/v1/auth/token/", body, format="json")
-    assert response.status_code == 401 and response.json()["extra"]["otp_required"]
+    assert response.status_code == 401
+    assert response.json()["extra"]["otp_required"]
     device = TOTPDevice.objects.create(user=user, confirmed=True)
     response = api_client.post(
         "/api/v1/auth/token/", {**body, "otp": current_code(device)}, format="json"
     )
-    assert response.status_code == 200 and response.json()["token"]
+    assert response.status_code == 200
+    assert response.json()["token"]
 
 
 def test_two_factor_is_optional_for_parents_and_they_can_turn_it_off(client, enforced):

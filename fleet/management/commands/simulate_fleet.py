@@ -40,7 +40,7 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--allow-remote", action="store_true")
 
-    def handle(self, *args, **options):
+    def handle(self, *args, **options):  # noqa: C901 - to split (known debt, docs/architecture.md)
         url = options["url"].rstrip("/")
         if urlparse(url).hostname not in LOOPBACK and not options["allow_remote"]:
             raise CommandError("Refusing a non-loopback target without --allow-remote.")
@@ -67,7 +67,7 @@ class Command(BaseCommand):
                 f"{url}/api/osquery{path}", data=data, headers=headers, method="POST"
             )
             try:
-                with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - http(s) URL checked above
+                with urllib.request.urlopen(request, timeout=10) as response:
                     answer = json.loads(response.read() or b"{}")
                     status = response.status
             except urllib.error.HTTPError as exc:
