@@ -54,12 +54,17 @@ class Rules:
 
 
 def deadline_rules() -> Rules:
-    """The city's rules from the database (one query); the defaults when a rule is missing."""
-    found = {r.action: Rule.from_model(r) for r in DeadlineRule.objects.all()}
-    return Rules(
-        book=found.get(DeadlineRule.Action.BOOK, Rule()),
-        cancel=found.get(DeadlineRule.Action.CANCEL, Rule()),
-    )
+    """The city's rules (shared cache, else one query); the defaults when a rule is missing."""
+    from .shared import cached
+
+    def load() -> Rules:
+        found = {r.action: Rule.from_model(r) for r in DeadlineRule.objects.all()}
+        return Rules(
+            book=found.get(DeadlineRule.Action.BOOK, Rule()),
+            cancel=found.get(DeadlineRule.Action.CANCEL, Rule()),
+        )
+
+    return cached("rules", (), load)
 
 
 class SchoolCalendar:
@@ -102,14 +107,21 @@ class SchoolCalendar:
                     day += DAY
             return days
 
+        from .shared import cached
+
         lo = start - dt.timedelta(days=LOOKBACK_DAYS)
-        years = list(
-            SchoolYear.objects.filter(start_date__lte=end, end_date__gte=lo).values_list(
-                "start_date", "end_date"
+
+        def load() -> tuple[dict, list]:
+            years = list(
+                SchoolYear.objects.filter(start_date__lte=end, end_date__gte=lo).values_list(
+                    "start_date", "end_date"
+                )
             )
-        )
+            return dict(loader(lo, end)), years
+
+        closures, years = cached("calendar", (school.pk if school else "city", lo, end), load)
         return cls(
-            closures=loader(lo, end),
+            closures=defaultdict(list, closures),
             years=years,
             loaded_from=lo,
             loaded_until=end,

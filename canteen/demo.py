@@ -116,6 +116,8 @@ def _tariff(today: dt.date) -> Tariff:
 
 @transaction.atomic
 def seed(*, progress) -> None:
+    from . import shared
+
     today = timezone.localdate()
     _tariff(today)
     monday = monday_of(today)
@@ -192,3 +194,5 @@ def seed(*, progress) -> None:
                 booking=booking,
                 variant=booking.variant,
             )
+    for topic in shared.TOPICS:  # lines and dishes were bulk-created (no post_save)
+        shared.bump(topic)

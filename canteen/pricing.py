@@ -79,18 +79,30 @@ class TariffBook:
 
     @classmethod
     def load(cls, *, start: dt.date, end: dt.date) -> TariffBook:
-        """Every tariff in force over [start, end] with its grid: one query."""
-        tariffs: dict[int, Tariff] = {}
-        lines = []
-        rows = TariffLine.objects.filter(
-            tariff__valid_from__lte=end, tariff__valid_until__gte=start
-        ).select_related("tariff")
-        for line in rows:
-            tariffs.setdefault(line.tariff_id, line.tariff)
-            lines.append(
-                (line.tariff_id, line.bracket, line.sibling_rank, line.resident, line.amount_cents)
-            )
-        return cls(list(tariffs.values()), lines)
+        """Every tariff in force over [start, end] with its grid: shared cache, else one query."""
+        from .shared import cached
+
+        def load() -> tuple[list[Tariff], list]:
+            tariffs: dict[int, Tariff] = {}
+            lines = []
+            rows = TariffLine.objects.filter(
+                tariff__valid_from__lte=end, tariff__valid_until__gte=start
+            ).select_related("tariff")
+            for line in rows:
+                tariffs.setdefault(line.tariff_id, line.tariff)
+                lines.append(
+                    (
+                        line.tariff_id,
+                        line.bracket,
+                        line.sibling_rank,
+                        line.resident,
+                        line.amount_cents,
+                    )
+                )
+            return list(tariffs.values()), lines
+
+        tariffs, lines = cached("tariffs", (start, end), load)
+        return cls(tariffs, lines)
 
     def tariff_for(self, day: dt.date) -> Tariff:
         i = bisect_right(self._starts, day) - 1
