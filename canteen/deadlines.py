@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from family.models import CalendarClosure, School, SchoolYear
 
@@ -195,19 +196,21 @@ def is_open(day: dt.date, rule: Rule, calendar: SchoolCalendar, now: dt.datetime
     return now < deadline_for(day, rule, calendar)
 
 
+WEEKDAYS = (
+    gettext_lazy("lundi"),
+    gettext_lazy("mardi"),
+    gettext_lazy("mercredi"),
+    gettext_lazy("jeudi"),
+    gettext_lazy("vendredi"),
+    gettext_lazy("samedi"),
+    gettext_lazy("dimanche"),
+)
+
+
 def format_deadline(deadline: dt.datetime) -> str:
     local = timezone.localtime(deadline)
-    weekdays = [
-        _("lundi"),
-        _("mardi"),
-        _("mercredi"),
-        _("jeudi"),
-        _("vendredi"),
-        _("samedi"),
-        _("dimanche"),
-    ]
     return _("%(weekday)s %(date)s à %(time)s") % {
-        "weekday": weekdays[local.weekday()],
+        "weekday": str(WEEKDAYS[local.weekday()]),  # one lookup, not seven
         "date": local.strftime("%d/%m/%Y"),
         "time": local.strftime("%H:%M"),
     }

@@ -306,7 +306,9 @@ def child_month_calendar(
     """
     now = now or timezone.now()
     first, last = month_bounds(year, month)
-    child = Child.objects.select_related("household", "school").get(pk=child.pk)
+    loaded = child._state.fields_cache
+    if "household" not in loaded or (child.school_id and "school" not in loaded):
+        child = Child.objects.select_related("household", "school").get(pk=child.pk)
     ctx = child_context(child=child, start=first, end=last)
     bookings = {
         b.day: b for b in Booking.objects.filter(child=child, day__gte=first, day__lte=last)
