@@ -307,9 +307,9 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "households": households,
         "gunicorn": "infra/gunicorn.conf.py",
-        "worker_class": env.get("GUNICORN_WORKER_CLASS", "sync"),
-        "workers": env.get("GUNICORN_WORKERS", "2 x cores + 1"),
-        "threads": env.get("GUNICORN_THREADS", "1"),
+        "worker_class": env.get("GUNICORN_WORKER_CLASS", "gthread"),
+        "workers": env.get("GUNICORN_WORKERS", "cores + 1"),
+        "threads": env.get("GUNICORN_THREADS", "4"),
         "stages": stages,
         "login_mean_ms": round(login_mean * 1000, 1),
         "baseline_rps": stages[0]["achieved_rps"],
