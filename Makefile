@@ -7,7 +7,7 @@ UV := $(VENV)/bin/uv
 PORT ?= 8000
 export PORT
 
-.PHONY: browser-deps demo test install lint check messages stack clean-demo bench typecheck depgraph schema bench-quick
+.PHONY: browser-deps demo test install lint check messages stack clean-demo bench typecheck depgraph schema bench-quick security screenshots
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ browser-deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
 	  else echo "chromium not found: browser tests will be skipped (apt-get install chromium)"; fi; }
 
+# Each role's home at 360 px (docs/screenshots/<role>-home-360.png), from the demo data.
+screenshots: install browser-deps
+	MINOT_SCREENSHOTS=docs/screenshots $(PY) -m pytest tests/pages/test_screenshots.py -q -p no:cacheprovider
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -72,7 +76,7 @@ clean-demo:
 	rm -f var/minot.sqlite3* var/broker.sqlite3*
 
 # mypy (django-stubs + drf-stubs) on the layers that hold the rules: services and selectors.
-TYPED := backend/core/services.py backend/core/selectors.py backend/core/permissions.py $(wildcard */services.py */services/*.py */selectors.py */selectors/*.py)
+TYPED := backend/core/services.py backend/core/selectors.py backend/core/permissions.py backend/citizen/services.py backend/citizen/selectors.py backend/citizen/providers.py $(wildcard */services.py */services/*.py */selectors.py */selectors/*.py)
 # The OpenAPI schema, versioned in the repo: a change of the API shows up in review.
 schema: install
 	DJANGO_SETTINGS_MODULE=backend.settings.test $(PY) manage.py spectacular --file docs/api/openapi.yaml --validate --fail-on-warn
@@ -83,3 +87,7 @@ depgraph: install
 
 typecheck: install
 	$(VENV)/bin/mypy $(TYPED)
+
+# bandit (no high finding) and pip-audit (skipped with a message when PyPI is unreachable).
+security: install
+	.ci/security

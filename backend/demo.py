@@ -58,6 +58,28 @@ def helper_ports() -> None:
     os.environ.setdefault("STRIPE_API_BASE", f"http://127.0.0.1:{free_port()}")
 
 
+def demo_identity_provider(env: dict[str, str], *, stack: bool) -> dict[str, str]:
+    """The embedded OpenID provider (dev dependency) on a free port, unless OIDC_ISSUER is set,
+    this is ``--stack``, or the dev dependencies are not installed. Sets OIDC_* in ``env``."""
+    import importlib.util
+
+    if stack or env.get("OIDC_ISSUER") or importlib.util.find_spec("oidc_provider_mock") is None:
+        return {}
+    idp_port = free_port()
+    env.update(
+        OIDC_ISSUER=f"http://127.0.0.1:{idp_port}",
+        OIDC_CLIENT_ID="minot-demo",
+        OIDC_CLIENT_SECRET="minot-demo-secret",  # noqa: S106
+    )
+    print(
+        f"  Citizen account: the demo identity provider runs on {env['OIDC_ISSUER']}.\n"
+        "  On the login page, « Se connecter avec mon compte citoyen », then pick\n"
+        "    nouveau-citoyen (a new family), parent-demo (links parent@example.org) or\n"
+        "    parent2-demo (links parent2@example.org after its Minot password).\n"
+    )
+    return {"oidc": f"{sys.executable} -m backend.citizen.demo_idp --port {idp_port}"}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--stack", action="store_true")
@@ -84,8 +106,10 @@ def main() -> int:
     for email, role, *_ in DEMO_ACCOUNTS:
         print(f"    {email:<26} {role}")
     print(f"  Fleet enroll secret: {DEMO_ENROLL_SECRET}\n  Ctrl-C stops everything.\n")
+    processes = demo_processes(port, args.stack)
+    processes.update(demo_identity_provider(env, stack=args.stack))
     manager = Manager()
-    for name, cmd in demo_processes(port, args.stack).items():
+    for name, cmd in processes.items():
         manager.add_process(name, cmd, env=env)
     manager.loop()
     return manager.returncode or 0

@@ -6,14 +6,18 @@ api_v1 = [
     path("", include("backend.core.api_urls")),
     path("", include("family.api_urls")),
     path("canteen/", include("canteen.api_urls")),
+    path("services/", include("canteen.service_api_urls")),
     path("", include("payments.api_urls")),
     path("fleet/", include("fleet.api_urls")),
     path("osquery/", include("fleet.public_urls")),
 ]
 
 urlpatterns = [
+    # First: its /deconnexion/ also ends the identity provider's session.
+    path("", include("backend.citizen.urls")),
     path("", include("backend.core.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("compte/", include("backend.core.account.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/osquery/", include("fleet.public_urls")),

@@ -67,7 +67,7 @@ def build(*, children: int, schools: int, log=print) -> None:
     """Create the benchmark population (idempotent: does nothing when it exists)."""
     from django.db import connection, transaction
 
-    from canteen.models import Booking, Tariff, TariffLine
+    from canteen.models import Booking, Tariff, TariffLine, canteen_service_id, canteen_unit_id
     from family.models import (
         CalendarClosure,
         Child,
@@ -160,24 +160,30 @@ def build(*, children: int, schools: int, log=print) -> None:
     )
     began = time.perf_counter()
     days = school_days()
+    service_id, unit_id = canteen_service_id(), canteen_unit_id()
     # Every child eats on Mon/Tue/Thu/Fri, and 1 in 3 on Wednesday: ~7M rows for 50,000 children.
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
                 """
-                INSERT INTO canteen_booking (child_id, day, status, variant, created_at, updated_at)
-                SELECT c.id, d.day, 'booked', CASE WHEN c.diet = 'vegetarian' THEN 'vegetarian' ELSE 'standard' END,
+                INSERT INTO canteen_booking (child_id, service_id, unit_id, day, status, variant,
+                                             created_at, updated_at)
+                SELECT c.id, %s, %s, d.day, 'booked', CASE WHEN c.diet = 'vegetarian' THEN 'vegetarian' ELSE 'standard' END,
                        now(), now()
                 FROM family_child c CROSS JOIN unnest(%s::date[]) AS d(day)
                 WHERE c.last_name = 'Bench' AND (extract(isodow FROM d.day) <> 3 OR c.id %% 3 = 0)
                 """,
-                [days],
+                [service_id, unit_id, days],
             )
             cursor.execute("ANALYZE canteen_booking")
     else:
         rows = [
             Booking(
-                child_id=k.id, day=d, variant="vegetarian" if k.diet == "vegetarian" else "standard"
+                child_id=k.id,
+                service_id=service_id,
+                unit_id=unit_id,
+                day=d,
+                variant="vegetarian" if k.diet == "vegetarian" else "standard",
             )
             for k in kids
             for d in days

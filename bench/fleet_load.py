@@ -51,6 +51,34 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def queue_state(args) -> dict | None:
+    """Backlog (entries not yet stored) and entries ever added, over the log queue's streams."""
+    if not args.queue_url:
+        return None
+    import redis
+
+    client = redis.Redis.from_url(args.queue_url, socket_timeout=2)
+    backlog = added = 0
+    for partition in range(args.queue_partitions):
+        key = f"fleet:logs:{partition}"
+        if not client.exists(key):
+            continue
+        info = client.xinfo_stream(key)
+        backlog += int(info["length"])
+        added += int(info.get("entries-added", 0))
+    return {"backlog": backlog, "added": added}
+
+
+def slope(samples: list[tuple[float, int]]) -> float:
+    """Least-squares growth of the backlog, entries per second."""
+    if len(samples) < 2:
+        return 0.0
+    mean_t = statistics.fmean(t for t, _b in samples)
+    mean_b = statistics.fmean(b for _t, b in samples)
+    den = sum((t - mean_t) ** 2 for t, _b in samples)
+    return sum((t - mean_t) * (b - mean_b) for t, b in samples) / den if den else 0.0
+
+
 def percentile(values: list[float], p: float) -> float:
     if not values:
         return 0.0
@@ -127,12 +155,20 @@ async def run(args) -> dict:
         deadline = time.perf_counter() + duration
         warmup_until = time.perf_counter() + min(args.warmup, duration / 4)
 
+        pace = [time.perf_counter()]  # open loop (--rate): the next request's start time
+        logs_accepted = [0]
+
         async def worker(index: int):
             rng = random.Random(args.seed * 7919 + index)
             while True:
                 now = time.perf_counter()
                 if now >= deadline:
                     return
+                if args.rate > 0:
+                    start_at = max(pace[0], now - 1.0)  # never a burst to catch up
+                    pace[0] = start_at + 1.0 / args.rate
+                    if start_at > now:
+                        await asyncio.sleep(start_at - now)
                 if args.baseline:
                     method, path, data, headers = "GET", "/healthz", None, {}
                 else:
@@ -156,6 +192,8 @@ async def run(args) -> dict:
                 except (TimeoutError, aiohttp.ClientError):
                     code = "connection_error"
                 elapsed = time.perf_counter() - started
+                if code == 200 and path.endswith("/log"):
+                    logs_accepted[0] += 1
                 if started >= warmup_until:
                     latencies.append(elapsed)
                     by_path.setdefault(path.rsplit("/osquery", 1)[-1], []).append(elapsed)
@@ -166,7 +204,18 @@ async def run(args) -> dict:
         server_cpu_start = cpu_seconds(pids)
         own = resource.getrusage(resource.RUSAGE_SELF)
         own_cpu_start = own.ru_utime + own.ru_stime
-        await asyncio.gather(*(worker(i) for i in range(concurrency)))
+        queue_before = queue_state(args)
+        samples: list[tuple[float, int]] = []
+
+        async def sampler():
+            while time.perf_counter() < deadline:
+                state = queue_state(args)
+                if state:
+                    samples.append((time.perf_counter() - measure_start, state["backlog"]))
+                await asyncio.sleep(1.0)
+
+        await asyncio.gather(sampler(), *(worker(i) for i in range(concurrency)))
+        queue_after = queue_state(args)
         own = resource.getrusage(resource.RUSAGE_SELF)
         own_cpu = own.ru_utime + own.ru_stime - own_cpu_start
         server_cpu = cpu_seconds(pids) - server_cpu_start
@@ -174,7 +223,19 @@ async def run(args) -> dict:
         whole = time.perf_counter() - measure_start
     total = sum(codes.values())
     errors = total - codes.get(200, 0)
+    queue = None
+    if queue_before and queue_after:
+        queue = {
+            "log_batches_accepted": logs_accepted[0],
+            "entries_added": queue_after["added"] - queue_before["added"],
+            "backlog_start": queue_before["backlog"],
+            "backlog_end": queue_after["backlog"],
+            "backlog_max": max((b for _t, b in samples), default=0),
+            "backlog_growth_per_s": round(slope(samples), 1),
+        }
     return {
+        "queue": queue,
+        "offered_rps": args.rate or None,
         "target": "GET /healthz (trivial Django view)"
         if args.baseline
         else f"osquery mix read,log,config % = {args.mix}",
@@ -228,6 +289,16 @@ def main(argv=None) -> dict:
         "--baseline", action="store_true", help="GET /healthz instead of the osquery mix"
     )
     parser.add_argument("--no-keepalive", action="store_true")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="offered requests/s (open loop); 0: as fast as possible",
+    )
+    parser.add_argument(
+        "--queue-url", default="", help="redis URL of the log queue, to sample its backlog"
+    )
+    parser.add_argument("--queue-partitions", type=int, default=8)
     args = parser.parse_args(argv)
     result = asyncio.run(run(args))
     print(json.dumps(result))

@@ -234,8 +234,8 @@ def integrity_checks() -> dict:
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*) FROM (SELECT child_id, day FROM canteen_booking "
-            "GROUP BY child_id, day HAVING count(*) > 1) d"
+            "SELECT count(*) FROM (SELECT child_id, service_id, day FROM canteen_booking "
+            "GROUP BY child_id, service_id, day HAVING count(*) > 1) d"
         )
         double_booked = cursor.fetchone()[0]
     from family.models import Activity, ActivityRegistration

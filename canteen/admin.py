@@ -7,14 +7,62 @@ from .models import (
     DeadlineRule,
     Dish,
     Menu,
+    Service,
     Tariff,
     TariffLine,
+    Unit,
+    UnitDay,
 )
+
+
+class UnitInline(admin.TabularInline):
+    model = Unit
+    extra = 0
+    fields = ["code", "name", "kind", "includes_meal", "capacity", "position"]
+
+
+class DeadlineRuleInline(admin.TabularInline):
+    model = DeadlineRule
+    extra = 0
+    max_num = 2
+
+
+@admin.register(Service)
+class ServiceAdmin(admin.ModelAdmin):
+    """Service set-up: units and capacity, opening days, site, conditions, deadlines (tariffs in
+    "Grilles tarifaires"). Raising a unit's capacity does not promote the waiting list by itself:
+    staff do it per day in "Places par jour" (action), so nobody is booked without being told."""
+
+    list_display = ["code", "name", "kind", "site", "is_active", "position"]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["code", "name"]
+    filter_horizontal = ["schools"]
+    inlines = [UnitInline, DeadlineRuleInline]
+
+
+@admin.action(description="Promouvoir la liste d'attente (places libres)")
+def promote_waiting_list(modeladmin, request, queryset):
+    from .services import waitlist_promote
+
+    slots = {(d.unit, d.site_id, d.day) for d in queryset.select_related("unit__service")}
+    promoted = waitlist_promote(slots=slots)
+    modeladmin.message_user(request, f"{len(promoted)} réservation(s) confirmée(s).")
+
+
+@admin.register(UnitDay)
+class UnitDayAdmin(admin.ModelAdmin):
+    """A unit's capacity on one day at one site (leave empty for the unit's capacity)."""
+
+    list_display = ["day", "unit", "site", "capacity"]
+    list_filter = ["unit__service"]
+    date_hierarchy = "day"
+    actions = [promote_waiting_list]
 
 
 @admin.register(DeadlineRule)
 class DeadlineRuleAdmin(admin.ModelAdmin):
     list_display = [
+        "service",
         "action",
         "days_before",
         "cutoff_time",
@@ -33,6 +81,8 @@ class TariffLineInline(admin.TabularInline):
 class TariffAdmin(admin.ModelAdmin):
     list_display = [
         "name",
+        "service",
+        "mode",
         "valid_from",
         "valid_until",
         "currency",
@@ -59,8 +109,8 @@ class MenuAdmin(admin.ModelAdmin):
 class BookingAdmin(admin.ModelAdmin):
     """Read-only: bookings change through the services (deadlines, audit)."""
 
-    list_display = ["day", "child", "status", "variant", "created_at"]
-    list_filter = ["status", "variant"]
+    list_display = ["day", "child", "service", "unit", "status", "variant", "created_at"]
+    list_filter = ["service", "status", "variant"]
     date_hierarchy = "day"
     raw_id_fields = ["child", "booked_by"]
     show_full_result_count = False
@@ -89,11 +139,11 @@ class AttendanceRecordInline(admin.TabularInline):
 class AttendanceRollAdmin(admin.ModelAdmin):
     """Deleting a roll (administrators) unlocks the day."""
 
-    list_display = ["day", "school", "taken_by", "taken_at"]
-    list_filter = ["school"]
+    list_display = ["day", "school", "service", "taken_by", "taken_at"]
+    list_filter = ["service", "school"]
     date_hierarchy = "day"
     inlines = [AttendanceRecordInline]
-    readonly_fields = ["school", "day", "taken_by", "taken_at"]
+    readonly_fields = ["school", "service", "day", "taken_by", "taken_at"]
 
     def has_add_permission(self, request):
         return False

@@ -18,36 +18,9 @@ from backend.core.api import Pagination, paginated
 from backend.core.exceptions import ApplicationError
 
 from . import forecasts, selectors, services
-from .deadlines import monday_of
+from .api_fields import MAX_RANGE_DAYS, BoundedDateField, _range  # noqa: F401
 from .models import AllergenPresence, AttendanceRecord, Booking, Dish, Variant
 from .permissions import child_for_user, school_for_staff, staff_schools, visible_children
-
-
-class BoundedDateField(serializers.DateField):
-    """A date between 2000 and 2100: anything else is a typing mistake, answered with a 400."""
-
-    def to_internal_value(self, value):
-        day = super().to_internal_value(value)
-        if not dt.date(2000, 1, 1) <= day <= dt.date(2100, 12, 31):
-            raise serializers.ValidationError(_("Date hors limites (2000–2100)."))
-        return day
-
-
-MAX_RANGE_DAYS = 400
-
-
-def _range(
-    start: dt.date | None, end: dt.date | None, *, default_days: int = 6
-) -> tuple[dt.date, dt.date]:
-    start = start or monday_of(timezone.localdate())
-    end = end or start + dt.timedelta(days=default_days)
-    if end < start:
-        raise ApplicationError(_("La date de fin précède la date de début."))
-    if (end - start).days > MAX_RANGE_DAYS:
-        raise ApplicationError(
-            _("Période trop longue : %(n)s jours au plus.") % {"n": MAX_RANGE_DAYS}
-        )
-    return start, end
 
 
 class DishSerializer(serializers.Serializer):
@@ -299,9 +272,9 @@ class BookingsApi(APIView):
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         v = params.validated_data
-        qs = Booking.objects.filter(child__in=visible_children(request.user)).order_by(
-            "day", "child_id"
-        )
+        qs = Booking.objects.filter(
+            child__in=visible_children(request.user), service__kind="canteen"
+        ).order_by("day", "child_id")
         if v.get("child"):
             qs = qs.filter(child=child_for_user(request.user, v["child"]))
         if v.get("start"):
@@ -428,6 +401,10 @@ class CalendarDayOutput(serializers.Serializer):
     attendance = serializers.CharField(allow_null=True)
     variant = serializers.SerializerMethodField()
     price = CalendarPriceOutput(allow_null=True)
+    notes = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Remarks on the day, e.g. a health declaration awaiting validation",
+    )
     allergen_check = AllergenCheckOutput(source="safety", allow_null=True)
 
     def get_variant(self, day) -> str | None:
@@ -614,6 +591,9 @@ class KitchenEntryOutput(serializers.Serializer):
     variant = serializers.CharField()
     level = serializers.CharField()
     action = serializers.CharField()
+    pending = serializers.CharField(
+        help_text="Declared by the family, awaiting validation (empty when all is validated)"
+    )
 
 
 class KitchenListOutput(serializers.Serializer):

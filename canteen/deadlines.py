@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy
 
 from family.models import CalendarClosure, School, SchoolYear
 
-from .models import DeadlineRule
+from .models import DeadlineRule, Service
 
 DAY = dt.timedelta(days=1)
 LOOKBACK_DAYS = 45  # closures loaded before the first day, for deadlines counted back over holidays
@@ -54,18 +54,37 @@ class Rules:
     cancel: Rule
 
 
-def deadline_rules() -> Rules:
-    """The city's rules (shared cache, else one query); the defaults when a rule is missing."""
+def deadline_rules(service_id: int | None = None) -> Rules:
+    """A service's rules from the database (one query): its own rule for each action, else the
+    city's default rule (no service), else the built-in default. Shared cache, else one query."""
     from .shared import cached
 
-    def load() -> Rules:
-        found = {r.action: Rule.from_model(r) for r in DeadlineRule.objects.all()}
-        return Rules(
+    return cached(
+        "rules",
+        (service_id,),
+        lambda: rules_for_services([service_id]).get(service_id) or Rules(Rule(), Rule()),
+    )
+
+
+def rules_for_services(service_ids) -> dict[int | None, Rules]:
+    """The rules of several services in one query (see :func:`deadline_rules`)."""
+    wanted = {s for s in service_ids if s is not None}
+    rows = DeadlineRule.objects.filter(Q(service__isnull=True) | Q(service_id__in=wanted))
+    default: dict[str, Rule] = {}
+    own: dict[int, dict[str, Rule]] = defaultdict(dict)
+    for r in rows:
+        if r.service_id is None:
+            default[r.action] = Rule.from_model(r)
+        else:
+            own[r.service_id][r.action] = Rule.from_model(r)
+    out: dict[int | None, Rules] = {}
+    for service_id in set(service_ids):
+        found = {**default, **own.get(service_id, {})} if service_id is not None else default
+        out[service_id] = Rules(
             book=found.get(DeadlineRule.Action.BOOK, Rule()),
             cancel=found.get(DeadlineRule.Action.CANCEL, Rule()),
         )
-
-    return cached("rules", (), load)
+    return out
 
 
 class SchoolCalendar:
@@ -156,6 +175,31 @@ class SchoolCalendar:
         closures = self.closures_on(day)
         if closures:
             return closures[0][1]
+        if not self.in_school_year(day):
+            return _("Hors année scolaire")
+        return None
+
+    def service_closed_reason(self, service: Service, day: dt.date) -> str | None:
+        """Why ``service`` is not open on ``day`` (``None`` when open).
+
+        The canteen keeps its own rule (every school day of a school with a canteen). Care and
+        study services open on school days, on their weekdays; Wednesday centres on the Wednesdays
+        of the school period; holiday centres on the weekdays of school holidays (not on public
+        holidays).
+        """
+        if service.kind == Service.Kind.CANTEEN:
+            return self.closed_reason(day)
+        if day.weekday() not in service.open_weekdays():
+            return _("Service fermé ce jour de la semaine")
+        kinds = {kind for kind, _label in self.closures_on(day)}
+        if kinds & PUBLIC_HOLIDAY_KINDS:
+            return self.closures_on(day)[0][1]
+        if service.kind == Service.Kind.HOLIDAY_CENTRE:
+            if CalendarClosure.Kind.HOLIDAY not in kinds:
+                return _("Ouvert pendant les vacances scolaires seulement")
+            return None
+        if kinds - {CalendarClosure.Kind.NO_SERVICE}:
+            return self.closures_on(day)[0][1]
         if not self.in_school_year(day):
             return _("Hors année scolaire")
         return None

@@ -19,9 +19,13 @@ from .models import (
     Booking,
     Dish,
     Menu,
+    Service,
     Tariff,
     TariffLine,
+    Unit,
     Variant,
+    canteen_service_id,
+    canteen_unit_id,
 )
 from .safety import child_variant
 
@@ -120,6 +124,7 @@ def seed(*, progress) -> None:
 
     today = timezone.localdate()
     _tariff(today)
+    _services(today)
     monday = monday_of(today)
     calendar = SchoolCalendar.load(
         school=None, start=monday - dt.timedelta(days=7), end=monday + dt.timedelta(days=21)
@@ -153,6 +158,7 @@ def seed(*, progress) -> None:
     ]
     days += [monday - dt.timedelta(days=7 - i) for i in range(5)]
     rows = []
+    service_id, unit_id = canteen_service_id(), canteen_unit_id()
     for child in martin:
         school_calendar = SchoolCalendar.load(
             school=child.school, start=days[-5], end=days[-1] + dt.timedelta(days=14)
@@ -160,8 +166,17 @@ def seed(*, progress) -> None:
         variant = child_variant(diet=child.diet, packed_lunch_pai=False)
         for day in days:
             if not school_calendar.closed_reason(day):
-                rows.append(Booking(child=child, day=day, variant=variant))
+                rows.append(
+                    Booking(
+                        child=child,
+                        service_id=service_id,
+                        unit_id=unit_id,
+                        day=day,
+                        variant=variant,
+                    )
+                )
     Booking.objects.bulk_create(rows, ignore_conflicts=True)
+    _evening_care_bookings(martin, monday)
 
     # Last week's rolls at the Martins' school: present, one justified absence.
     school = martin[0].school
@@ -196,3 +211,132 @@ def seed(*, progress) -> None:
             )
     for topic in shared.TOPICS:  # lines and dishes were bulk-created (no post_save)
         shared.bump(topic)
+
+
+# --- daily services: morning and evening care at the demo schools, a holiday centre ------------
+# (code, name, kind, weekdays, site index or None, [(unit code, name, kind, capacity, meal)],
+#  bracket 1..5 prices of the 1st child, deadline (days before, cut-off hour) or None)
+SERVICES = [
+    (
+        "GARD-MATIN",
+        "Accueil du matin",
+        Service.Kind.MORNING_CARE,
+        [0, 1, 3, 4],
+        None,
+        [("MATIN", "Matin 7 h 30 – 8 h 30", Unit.Kind.MORNING, 40, False)],
+        (60, 80, 100, 120, 140),
+        (1, 18),
+    ),
+    (
+        "GARD-SOIR",
+        "Accueil du soir",
+        Service.Kind.EVENING_CARE,
+        [0, 1, 3, 4],
+        None,
+        [("SOIR", "Soir 16 h 30 – 18 h 30", Unit.Kind.EVENING, 40, False)],
+        (90, 120, 150, 180, 210),
+        (0, 12),
+    ),
+    (
+        "ALSH-VAC",
+        "Centre de loisirs des vacances",
+        Service.Kind.HOLIDAY_CENTRE,
+        [0, 1, 2, 3, 4],
+        1,
+        [
+            ("JOUR-REPAS", "Journée avec repas", Unit.Kind.FULL_DAY, 24, True),
+            ("MATIN-REPAS", "Matinée avec repas", Unit.Kind.HALF_DAY_MEAL, 12, True),
+        ],
+        (500, 700, 900, 1100, 1300),
+        (5, 12),
+    ),
+]
+
+
+def _services(today: dt.date) -> None:
+    from family.models import School
+
+    from .models import DeadlineRule
+
+    schools = list(School.objects.order_by("code")[:2])
+    if len(schools) < 2:
+        return
+    start_year = today.year if today.month >= 8 else today.year - 1
+    for code, name, kind, weekdays, site, units, prices, deadline in SERVICES:
+        service, created = Service.objects.get_or_create(
+            code=code,
+            defaults={
+                "name": name,
+                "kind": kind,
+                "weekdays": weekdays,
+                "site": schools[site] if site is not None else None,
+                "position": len(code),
+            },
+        )
+        if not created:
+            continue
+        service.schools.set(schools)
+        made = [
+            Unit.objects.create(
+                service=service,
+                code=u_code,
+                name=u_name,
+                kind=u_kind,
+                capacity=capacity,
+                includes_meal=meal,
+                position=i,
+            )
+            for i, (u_code, u_name, u_kind, capacity, meal) in enumerate(units)
+        ]
+        if deadline:
+            for action in (DeadlineRule.Action.BOOK, DeadlineRule.Action.CANCEL):
+                DeadlineRule.objects.create(
+                    service=service,
+                    action=action,
+                    days_before=deadline[0],
+                    cutoff_time=dt.time(deadline[1], 0),
+                )
+        tariff = Tariff.objects.create(
+            service=service,
+            name=f"{name} {start_year}-{start_year + 1}",
+            valid_from=dt.date(start_year, 8, 1),
+            valid_until=dt.date(start_year + 1, 8, 31),
+        )
+        lines = []
+        for i, unit in enumerate(made):
+            factor = 1 if i == 0 else 0.6  # a half day costs 60 % of a full day
+            for bracket, first in [*enumerate(prices, start=1), (None, prices[-1])]:
+                for rank in (1, 2, 3):
+                    base = int(first * factor * (1 - 0.1 * (rank - 1)))
+                    for resident in (True, False):
+                        lines.append(
+                            TariffLine(
+                                tariff=tariff,
+                                unit=unit,
+                                bracket=bracket,
+                                sibling_rank=rank,
+                                resident=resident,
+                                amount_cents=base + (0 if resident else 50),
+                            )
+                        )
+        TariffLine.objects.bulk_create(lines)
+
+
+def _evening_care_bookings(martin: list, monday: dt.date) -> None:
+    """Léa goes to evening care last week and this week: staff has a roll to take."""
+    unit = Unit.objects.filter(service__code="GARD-SOIR").select_related("service").first()
+    lea = next((c for c in martin if c.first_name == "Léa"), None)
+    if unit is None or lea is None or lea.school is None:
+        return
+    calendar = SchoolCalendar.load(
+        school=lea.school, start=monday - dt.timedelta(days=7), end=monday + dt.timedelta(days=4)
+    )
+    days = [monday + dt.timedelta(days=i) for i in range(-7, 5)]
+    Booking.objects.bulk_create(
+        [
+            Booking(child=lea, service=unit.service, unit=unit, day=day)
+            for day in days
+            if not calendar.service_closed_reason(unit.service, day)
+        ],
+        ignore_conflicts=True,
+    )

@@ -6,13 +6,13 @@ The database does the counting (one GROUP BY); pandas shapes, pivots and exports
 from __future__ import annotations
 
 import datetime as dt
-import io
 from html import escape
 
 import pandas as pd
 from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 
+from backend.core.exports import frame_to_csv, frames_to_xlsx
 from family.models import School
 
 from .models import AttendanceRecord, Booking, Variant
@@ -24,13 +24,24 @@ VARIANT_LABELS = {v.value: str(v.label) for v in Variant}
 def meal_forecast(
     *, start: dt.date, end: dt.date, school_ids: list[int] | None = None
 ) -> pd.DataFrame:
-    """Booked meals per school, day and variant in [start, end]."""
-    qs = Booking.objects.filter(day__gte=start, day__lte=end, status=Booking.Status.BOOKED)
-    if school_ids is not None:
-        qs = qs.filter(child__school_id__in=school_ids)
-    rows = list(
-        qs.values_list("child__school_id", "day", "variant").annotate(meals=Count("id")).order_by()
+    """Booked meals per site, day and variant in [start, end]: canteen meals at the child's school
+    and the meals included in other units (a holiday-centre day with lunch) at the service's site.
+    Two grouped queries."""
+    qs = Booking.objects.filter(
+        day__gte=start, day__lte=end, status=Booking.Status.BOOKED, unit__includes_meal=True
     )
+    at_school = qs.filter(service__site__isnull=True)
+    at_site = qs.filter(service__site__isnull=False)
+    if school_ids is not None:
+        at_school = at_school.filter(child__school_id__in=school_ids)
+        at_site = at_site.filter(service__site_id__in=school_ids)
+    counts: dict[tuple, int] = {}
+    for site_field, part in (("child__school_id", at_school), ("service__site_id", at_site)):
+        for site, day, variant, n in (
+            part.values_list(site_field, "day", "variant").annotate(meals=Count("id")).order_by()
+        ):
+            counts[(site, day, variant)] = counts.get((site, day, variant), 0) + n
+    rows = [(*key, n) for key, n in counts.items()]
     frame = pd.DataFrame(rows, columns=["school_id", "day", "variant", "meals"])
     schools = dict(
         (sid, (code, name))
@@ -83,8 +94,9 @@ def frame_records(frame: pd.DataFrame) -> list[dict]:
 def attendance_report(
     *, start: dt.date, end: dt.date, school_ids: list[int] | None = None
 ) -> pd.DataFrame:
-    """Per school and ISO week: booked meals, presences, absences, attendance and no-show rates."""
-    qs = AttendanceRecord.objects.filter(day__gte=start, day__lte=end)
+    """Per school and ISO week: booked meals, presences, absences, attendance and no-show rates
+    (canteen rolls)."""
+    qs = AttendanceRecord.objects.filter(day__gte=start, day__lte=end, service__kind="canteen")
     if school_ids is not None:
         qs = qs.filter(roll__school_id__in=school_ids)
     S = AttendanceRecord.Status
@@ -142,15 +154,12 @@ def attendance_report(
 
 
 def to_csv(frame: pd.DataFrame) -> bytes:
-    return frame.to_csv(index=False, sep=";").encode("utf-8-sig")
+    """CSV through the one safe export helper (a child named ``=HYPERLINK(...)`` stays text)."""
+    return frame_to_csv(frame)
 
 
 def to_xlsx(sheets: dict[str, pd.DataFrame]) -> bytes:
-    buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        for name, frame in sheets.items():
-            frame.to_excel(writer, sheet_name=name[:31], index=False)
-    return buffer.getvalue()
+    return frames_to_xlsx(sheets)
 
 
 def svg_bar_chart(*, title: str, bars: list[tuple[str, int]], width: int = 640) -> str:
@@ -197,3 +206,108 @@ def kitchen_frame(kitchen, *, day: dt.date) -> pd.DataFrame:
     return pd.DataFrame(
         rows, columns=["day", "school", "child", "class", "allergies", "pai", "variant", "action"]
     )
+
+
+# --- daily services: children per service, site and day, with the staff they need -------------
+# Accueils collectifs de mineurs (Code de l'action sociale et des familles, art. R227-16): children
+# per adult, by age, in school time (périscolaire: care, study, Wednesdays) and out of it
+# (extrascolaire: holidays). See docs/services.md.
+RATIOS = {
+    False: (10, 14),  # périscolaire: under 6, from 6
+    True: (8, 12),  # extrascolaire
+}
+
+
+def staff_needed(*, under_six: int, from_six: int, extrascolaire: bool) -> int:
+    """Adults needed for a mixed group: each child takes 1/10 (1/8) or 1/14 (1/12) of an adult.
+
+    >>> staff_needed(under_six=10, from_six=14, extrascolaire=False)
+    2
+    """
+    if under_six + from_six == 0:
+        return 0
+    young, old = RATIOS[extrascolaire]
+    # integer ceiling of under_six/young + from_six/old
+    return -(-(under_six * old + from_six * young) // (young * old))
+
+
+SERVICE_FORECAST_COLUMNS = [
+    "service",
+    "service_name",
+    "site_id",
+    "site",
+    "day",
+    "children",
+    "under_six",
+    "from_six",
+    "staff",
+    "waiting",
+]
+
+
+def service_forecast(
+    *, start: dt.date, end: dt.date, school_ids: list[int] | None = None
+) -> pd.DataFrame:
+    """Booked children per service, site and day, split by age (under 6 on the day or not), the
+    adults the ratio requires and the waiting list. The canteen is left out (see the kitchen
+    forecast). Two queries."""
+    from .models import Service
+
+    qs = (
+        Booking.objects.filter(
+            day__gte=start,
+            day__lte=end,
+            status__in=[Booking.Status.BOOKED, Booking.Status.WAITING],
+        )
+        .exclude(service__kind=Service.Kind.CANTEEN)
+        .values_list(
+            "service_id",
+            "service__code",
+            "service__name",
+            "service__kind",
+            "service__site_id",
+            "child__school_id",
+            "day",
+            "child__birth_date",
+            "status",
+        )
+    )
+    if school_ids is not None:
+        qs = qs.filter(
+            Q(service__site_id__in=school_ids)
+            | Q(service__site__isnull=True, child__school_id__in=school_ids)
+        )
+    groups: dict[tuple, dict] = {}
+    for _sid, code, name, kind, site_id, school_id, day, birth, state in qs.iterator(
+        chunk_size=20000
+    ):
+        site = site_id or school_id
+        row = groups.setdefault(
+            (code, site, day),
+            {"name": name, "extra": kind == Service.Kind.HOLIDAY_CENTRE, "u": 0, "o": 0, "w": 0},
+        )
+        if state == Booking.Status.WAITING:
+            row["w"] += 1
+            continue
+        age = day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+        row["u" if age < 6 else "o"] += 1
+    names = dict(
+        School.objects.filter(id__in={site for _c, site, _d in groups}).values_list("id", "name")
+    )
+    rows = [
+        (
+            code,
+            g["name"],
+            site,
+            names.get(site, ""),
+            day,
+            g["u"] + g["o"],
+            g["u"],
+            g["o"],
+            staff_needed(under_six=g["u"], from_six=g["o"], extrascolaire=g["extra"]),
+            g["w"],
+        )
+        for (code, site, day), g in groups.items()
+    ]
+    frame = pd.DataFrame(rows, columns=SERVICE_FORECAST_COLUMNS)
+    return frame.sort_values(["day", "service", "site"]).reset_index(drop=True)

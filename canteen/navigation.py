@@ -15,6 +15,14 @@ def items(user) -> list[NavItem]:
                 _("Réservez les repas du mois, voyez les prix, les délais et les allergènes."),
             ),
             NavItem(
+                _("Accueils et centres"),
+                reverse("canteen:home"),
+                _(
+                    "Accueil du matin et du soir, étude, mercredis et vacances : un seul calendrier."
+                ),
+                False,
+            ),
+            NavItem(
                 _("Menus"),
                 reverse("canteen:menus"),
                 _("Les menus de la semaine et leurs allergènes."),
@@ -27,6 +35,12 @@ def items(user) -> list[NavItem]:
                 _("Cantine"),
                 reverse("canteen:home"),
                 _("Appel du jour, menus, prévisions de la cuisine et liste PAI."),
+            ),
+            NavItem(
+                _("Services"),
+                reverse("canteen:services-staff"),
+                _("Appels de chaque service par site, prévisions et taux d'encadrement."),
+                False,
             ),
             NavItem(
                 _("Prévisions"),

@@ -10,8 +10,9 @@ import datetime as dt
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from backend.core.exceptions import ApplicationError
@@ -56,53 +57,85 @@ class TariffBook:
     def __init__(
         self,
         tariffs: list[Tariff],
-        lines: list[tuple[int, int | None, int, bool, int]] | None = None,
+        lines: list[tuple] | None = None,
     ):
-        """``lines``: (tariff_id, bracket, sibling_rank, resident, amount_cents); when omitted, each
-        tariff's own lines are read."""
+        """``lines``: (tariff_id, bracket, sibling_rank, resident, amount_cents[, unit_id]); when
+        omitted, each tariff's own lines are read. A line without a unit prices every unit."""
         self.tariffs = sorted(tariffs, key=lambda t: t.valid_from)
         self._starts = [t.valid_from for t in self.tariffs]
-        self._lines: dict[int, dict[tuple[int | None, int, bool], int]] = {
+        self._lines: dict[int, dict[tuple[int | None, int | None, int, bool], int]] = {
             t.id: {} for t in self.tariffs
         }
         if lines is None:
             lines = [
-                (t.id, line.bracket, line.sibling_rank, line.resident, line.amount_cents)
+                (
+                    t.id,
+                    line.bracket,
+                    line.sibling_rank,
+                    line.resident,
+                    line.amount_cents,
+                    line.unit_id,
+                )
                 for t in self.tariffs
                 for line in t.lines.all()
             ]
-        for tariff_id, bracket, rank, resident, cents in lines:
-            self._lines[tariff_id][(bracket, rank, resident)] = cents
+        for tariff_id, bracket, rank, resident, cents, *unit in lines:
+            self._lines[tariff_id][(unit[0] if unit else None, bracket, rank, resident)] = cents
         self._max_rank = {
-            tid: max((k[1] for k in grid), default=1) for tid, grid in self._lines.items()
+            tid: max((k[2] for k in grid), default=1) for tid, grid in self._lines.items()
         }
 
     @classmethod
-    def load(cls, *, start: dt.date, end: dt.date) -> TariffBook:
-        """Every tariff in force over [start, end] with its grid: shared cache, else one query."""
+    def load(cls, *, start: dt.date, end: dt.date, service_id: int | None = None) -> TariffBook:
+        """Every tariff of a service (default: the canteen) in force over [start, end]: shared
+        cache, else one query."""
         from .shared import cached
 
-        def load() -> tuple[list[Tariff], list]:
-            tariffs: dict[int, Tariff] = {}
-            lines = []
-            rows = TariffLine.objects.filter(
-                tariff__valid_from__lte=end, tariff__valid_until__gte=start
-            ).select_related("tariff")
-            for line in rows:
-                tariffs.setdefault(line.tariff_id, line.tariff)
-                lines.append(
-                    (
-                        line.tariff_id,
-                        line.bracket,
-                        line.sibling_rank,
-                        line.resident,
-                        line.amount_cents,
-                    )
-                )
-            return list(tariffs.values()), lines
+        return cached(
+            "tariffs",
+            (start, end, service_id),
+            lambda: (
+                TariffBook.load_all(start=start, end=end, service_ids=[service_id]).get(service_id)
+                or cls([], [])
+            ),
+        )
 
-        tariffs, lines = cached("tariffs", (start, end), load)
-        return cls(tariffs, lines)
+    @staticmethod
+    def load_all(*, start: dt.date, end: dt.date, service_ids=None) -> dict[int | None, TariffBook]:
+        """The tariff books of several services in one query, by service id (``None`` in
+        ``service_ids`` is the canteen, under the key ``None``)."""
+        rows = TariffLine.objects.filter(
+            tariff__valid_from__lte=end, tariff__valid_until__gte=start
+        ).select_related("tariff", "tariff__service")
+        if service_ids is not None:
+            wanted = {s for s in service_ids if s is not None}
+            cond = Q(tariff__service_id__in=wanted)
+            if None in service_ids:
+                cond |= Q(tariff__service__kind="canteen")
+            rows = rows.filter(cond)
+        by_service: dict[int, tuple[dict[int, Tariff], list[tuple]]] = defaultdict(lambda: ({}, []))
+        canteen_ids: set[int] = set()
+        for line in rows:
+            tariffs, lines = by_service[int(line.tariff.service_id or 0)]
+            if line.tariff.service.kind == "canteen":
+                canteen_ids.add(int(line.tariff.service_id or 0))
+            tariffs.setdefault(line.tariff_id, line.tariff)
+            lines.append(
+                (
+                    line.tariff_id,
+                    line.bracket,
+                    line.sibling_rank,
+                    line.resident,
+                    line.amount_cents,
+                    line.unit_id,
+                )
+            )
+        out: dict[int | None, TariffBook] = {
+            sid: TariffBook(list(t.values()), lines) for sid, (t, lines) in by_service.items()
+        }
+        if service_ids is not None and None in service_ids and canteen_ids:
+            out[None] = out[min(canteen_ids)]
+        return out
 
     def tariff_for(self, day: dt.date) -> Tariff:
         i = bisect_right(self._starts, day) - 1
@@ -117,7 +150,34 @@ class TariffBook:
         )
 
     def quote(
-        self, *, day: dt.date, bracket: int | None, rank: int, resident: bool, kind: str
+        self,
+        *,
+        day: dt.date,
+        bracket: int | None,
+        rank: int,
+        resident: bool,
+        kind: str,
+        unit_id: int | None = None,
+        label: str = "",
+    ) -> PriceQuote:
+        """The price of one unit-day. ``unit_id``: the unit's own line first, else the service's
+        line for every unit. ``label`` (a unit's name) heads the explanation."""
+        quote = self._quote(
+            day=day, bracket=bracket, rank=rank, resident=resident, kind=kind, unit_id=unit_id
+        )
+        if label:
+            quote = replace(quote, explanation=f"{label} · {quote.explanation}")
+        return quote
+
+    def _quote(
+        self,
+        *,
+        day: dt.date,
+        bracket: int | None,
+        rank: int,
+        resident: bool,
+        kind: str,
+        unit_id: int | None,
     ) -> PriceQuote:
         tariff = self.tariff_for(day)
         grid = self._lines[tariff.id]
@@ -145,10 +205,15 @@ class TariffBook:
                 resident,
                 tariff.id,
             )
-        base = grid.get((bracket, rank_used, resident))
+
+        def line(b):
+            found = grid.get((unit_id, b, rank_used, resident)) if unit_id is not None else None
+            return found if found is not None else grid.get((None, b, rank_used, resident))
+
+        base = line(bracket)
         if base is None and bracket is not None:
             # A bracket the grid does not know: charge the full price, and say so.
-            base = grid.get((None, rank_used, resident))
+            base = line(None)
             bracket_text = _("plein tarif (tranche %(n)s absente de la grille)") % {"n": bracket}
         if base is None:
             raise NoPrice(

@@ -6,16 +6,32 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from family.models import CarePlan, Child, School
+from family.selectors import (
+    PendingHealth,
+    illness_unbilled_days,
+    pending_health,
+    pending_health_requests,
+)
 
 from . import shared
 from .deadlines import Rules, SchoolCalendar, deadline_for, deadline_rules, format_deadline
-from .models import AttendanceRecord, AttendanceRoll, Booking, Dish, Menu, Variant
+from .models import (
+    CANTEEN_CODE,
+    AttendanceRecord,
+    AttendanceRoll,
+    Booking,
+    Dish,
+    Menu,
+    Service,
+    Tariff,
+    Variant,
+)
 from .pricing import (
     MEAL,
     PACKED_LUNCH,
@@ -41,8 +57,10 @@ from .safety import (
 __all__ = [
     "PriceQuote",
     "BillableMeal",
+    "BillableUnit",
     "meal_price",
     "billable_meals",
+    "billable_units",
     "menus_for_school",
     "child_month_calendar",
     "kitchen_daily_list",
@@ -74,39 +92,69 @@ def meal_price(*, child: Child, day: dt.date, unbooked: bool = False) -> PriceQu
 
 
 @dataclass(frozen=True)
-class BillableMeal:
+class BillableUnit:
+    """One line the monthly run bills: a unit of a service on a day, priced and explained."""
+
     child_id: int
     household_id: int
     day: dt.date
-    kind: str  # meal | packed_lunch | unbooked_meal
+    kind: str  # meal | packed_lunch | unbooked_meal (canteen) | activity (other services)
     amount_cents: int
     currency: str
     explanation: str
-    source: str  # attendance | booking
+    source: str  # attendance | booking | flat_attendance | flat_booking
     source_id: int
+    service_code: str = CANTEEN_CODE
+    service_kind: str = Service.Kind.CANTEEN
+    unit_code: str = ""
+
+
+BillableMeal = BillableUnit  # the canteen's name in the payments contract
 
 
 def billable_meals(
     *, start: dt.date, end: dt.date, child_ids: list[int] | None = None
-) -> list[BillableMeal]:
-    """What families owe for meals in [start, end], set-based (a constant number of queries).
+) -> list[BillableUnit]:
+    """What families owe for canteen meals in [start, end] (see :func:`billable_units`)."""
+    return _billable(start=start, end=end, child_ids=child_ids, canteen_only=True)
+
+
+def billable_units(
+    *, start: dt.date, end: dt.date, child_ids: list[int] | None = None
+) -> list[BillableUnit]:
+    """What families owe for every daily service in [start, end], each line with its service
+    code, set-based (a constant number of queries whatever the count).
 
     Days whose roll was taken bill from attendance: present and absent-unjustified are billed,
     absent-justified is not, present without booking pays the unbooked surcharge. Other days bill
     from the bookings still standing (a roll lists every booked child, so a booked child is never
-    both on a roll and billed from the booking).
+    both on a roll and billed from the booking); waiting-list requests are not billed. A day is
+    priced with the sibling rank and residency frozen on its attendance record (the service day)
+    or its booking, and the income bracket valid that day. A service whose tariff is a monthly
+    flat price bills one line per child and month.
     """
+    return _billable(start=start, end=end, child_ids=child_ids, canteen_only=False)
+
+
+def _billable(
+    *, start: dt.date, end: dt.date, child_ids: list[int] | None, canteen_only: bool
+) -> list[BillableUnit]:
     ids_filter = Q(child_id__in=child_ids) if child_ids is not None else Q()
+    if canteen_only:
+        ids_filter &= Q(service__kind=Service.Kind.CANTEEN)
+    info = ("service_id", "service__code", "service__kind", "unit_id", "unit__code", "unit__name")
     records = list(
         AttendanceRecord.objects.filter(ids_filter, day__gte=start, day__lte=end)
-        .values_list("id", "child_id", "day", "status", "variant", "booking_id")
+        .values_list(
+            "id", "child_id", "day", "status", "variant", "price_rank", "price_resident", *info
+        )
         .iterator(chunk_size=20000)
     )
     bookings = list(
         Booking.objects.filter(
             ids_filter, day__gte=start, day__lte=end, status=Booking.Status.BOOKED
         )
-        .values_list("id", "child_id", "day", "variant")
+        .values_list("id", "child_id", "day", "variant", "price_rank", "price_resident", *info)
         .iterator(chunk_size=20000)
     )
     child_qs = Child.objects.all() if child_ids is None else Child.objects.filter(id__in=child_ids)
@@ -124,72 +172,133 @@ def billable_meals(
         sib_qs.values_list("id", "household_id", "birth_date").iterator(chunk_size=20000)
     )
     assessments = AssessmentBook.load(household_ids=household_ids, start=start, end=end)
-    tariffs = TariffBook.load(start=start, end=end)
+    service_ids = {r[7] for r in records} | {b[6] for b in bookings}
+    books = TariffBook.load_all(start=start, end=end, service_ids=service_ids or [None])
 
     cache: dict[tuple, PriceQuote] = {}
 
-    def price(child_id: int, day: dt.date, kind: str) -> tuple[int, PriceQuote]:
+    def price(child_id, day, kind, frozen_rank, frozen_resident, service, unit_id, unit_name):
         household_id, _school, resident = children[child_id]
         bracket = assessments.bracket(household_id, day)
-        rank = ranks.get(child_id, 1)
-        tariff = tariffs.tariff_for(day)
-        key = (tariff.id, bracket, rank, resident, kind)
+        rank = frozen_rank if frozen_rank is not None else ranks.get(child_id, 1)
+        if frozen_resident is not None:
+            resident = frozen_resident
+        book = books.get(service[0])
+        if book is None:
+            raise NoPrice(
+                _("Aucune grille tarifaire pour le service %(code)s.") % {"code": service[1]}
+            )
+        tariff = book.tariff_for(day)
+        label = "" if service[2] == Service.Kind.CANTEEN else unit_name
+        key = (tariff.id, bracket, rank, resident, kind, unit_id)
         quote = cache.get(key)
         if quote is None:
-            quote = cache[key] = tariffs.quote(
-                day=day, bracket=bracket, rank=rank, resident=resident, kind=kind
+            quote = cache[key] = book.quote(
+                day=day,
+                bracket=bracket,
+                rank=rank,
+                resident=resident,
+                kind=kind,
+                unit_id=unit_id,
+                label=label,
             )
-        return household_id, quote
+        return household_id, quote, tariff
 
-    out: list[BillableMeal] = []
-    attended: set[tuple[int, dt.date]] = set()
-    for rec_id, child_id, day, status, variant, _booking_id in records:
+    out: list[BillableUnit] = []
+    # A reported illness makes its days past the city's first billed days a justified absence.
+    ill = illness_unbilled_days(start=start, end=end, child_ids=child_ids)
+    flat_seen: set[tuple[int, int, int, int]] = set()
+
+    def emit(child_id, day, kind, source, source_id, frozen_rank, frozen_resident, svc):
+        service_id, code, service_kind, unit_id, unit_code, unit_name = svc
+        household_id, quote, tariff = price(
+            child_id,
+            day,
+            kind,
+            frozen_rank,
+            frozen_resident,
+            (service_id, code, service_kind),
+            unit_id,
+            unit_name,
+        )
+        if tariff.mode == Tariff.Mode.FLAT_MONTH:
+            month_key = (child_id, service_id, day.year, day.month)
+            if month_key in flat_seen:
+                return
+            flat_seen.add(month_key)
+            source = f"flat_{source}"
+        out.append(
+            BillableUnit(
+                child_id,
+                household_id,
+                day,
+                kind,
+                quote.amount_cents,
+                quote.currency,
+                quote.explanation,
+                source,
+                source_id,
+                code,
+                service_kind,
+                unit_code,
+            )
+        )
+
+    attended: set[tuple[int, int, dt.date]] = set()
+    for rec_id, child_id, day, status, variant, f_rank, f_res, *svc in records:
         if child_id not in children:
             continue
-        attended.add((child_id, day))
+        attended.add((child_id, svc[0], day))
         if status == AttendanceRecord.Status.ABSENT_JUSTIFIED:
             continue
-        if variant == Variant.PACKED_LUNCH:
+        if status == AttendanceRecord.Status.ABSENT_UNJUSTIFIED and (child_id, day) in ill:
+            continue
+        canteen = svc[2] == Service.Kind.CANTEEN
+        if canteen and variant == Variant.PACKED_LUNCH:
             kind = PACKED_LUNCH
         elif status == AttendanceRecord.Status.PRESENT_UNBOOKED:
             kind = UNBOOKED_MEAL
         else:
             kind = MEAL
-        household_id, quote = price(child_id, day, kind)
-        out.append(
-            BillableMeal(
-                child_id,
-                household_id,
-                day,
-                kind,
-                quote.amount_cents,
-                quote.currency,
-                quote.explanation,
-                "attendance",
-                rec_id,
-            )
+        emit(
+            child_id,
+            day,
+            kind if canteen else _service_kind(kind),
+            "attendance",
+            rec_id,
+            f_rank,
+            f_res,
+            svc,
         )
-    for booking_id, child_id, day, variant in bookings:
-        info = children.get(child_id)
-        if info is None or (child_id, day) in attended:
+    for booking_id, child_id, day, variant, f_rank, f_res, *svc in bookings:
+        if (
+            child_id not in children
+            or (child_id, svc[0], day) in attended
+            or (child_id, day) in ill
+        ):
             continue
-        kind = PACKED_LUNCH if variant == Variant.PACKED_LUNCH else MEAL
-        household_id, quote = price(child_id, day, kind)
-        out.append(
-            BillableMeal(
-                child_id,
-                household_id,
-                day,
-                kind,
-                quote.amount_cents,
-                quote.currency,
-                quote.explanation,
-                "booking",
-                booking_id,
-            )
+        canteen = svc[2] == Service.Kind.CANTEEN
+        kind = PACKED_LUNCH if canteen and variant == Variant.PACKED_LUNCH else MEAL
+        emit(
+            child_id,
+            day,
+            kind if canteen else ACTIVITY,
+            "booking",
+            booking_id,
+            f_rank,
+            f_res,
+            svc,
         )
-    out.sort(key=lambda m: (m.household_id, m.child_id, m.day))
+    out.sort(key=lambda m: (m.household_id, m.child_id, m.day, m.service_code))
     return out
+
+
+ACTIVITY = "activity"
+
+
+def _service_kind(kind: str) -> str:
+    """Price with the unbooked surcharge when needed, bill as an activity line."""
+    return UNBOOKED_MEAL if kind == UNBOOKED_MEAL else ACTIVITY
 
 
 # --- menus ---------------------------------------------------------------------------------------
@@ -277,6 +386,7 @@ class ChildContext:
     tariffs: TariffBook
     assessments: AssessmentBook
     rank: int
+    pending: PendingHealth | None = None
 
 
 def child_context(*, child: Child, start: dt.date, end: dt.date) -> ChildContext:
@@ -288,6 +398,7 @@ def child_context(*, child: Child, start: dt.date, end: dt.date) -> ChildContext
         tariffs=TariffBook.load(start=start, end=end),
         assessments=AssessmentBook.load(household_ids=[child.household_id], start=start, end=end),
         rank=sibling_ranks(household_sibling_rows([child.household_id])).get(child.id, 1),
+        pending=pending_health(child_ids=[child.id]).get(child.id),
     )
 
 
@@ -311,16 +422,24 @@ def child_month_calendar(
         child = Child.objects.select_related("household", "school").get(pk=child.pk)
     ctx = child_context(child=child, start=first, end=last)
     bookings = {
-        b.day: b for b in Booking.objects.filter(child=child, day__gte=first, day__lte=last)
+        b.day: b
+        for b in Booking.objects.filter(
+            child=child, day__gte=first, day__lte=last, service__kind=Service.Kind.CANTEEN
+        )
     }
     records = {
         r.day: r
-        for r in AttendanceRecord.objects.filter(child=child, day__gte=first, day__lte=last)
+        for r in AttendanceRecord.objects.filter(
+            child=child, day__gte=first, day__lte=last, service__kind=Service.Kind.CANTEEN
+        )
     }
     rolls = (
         set(
             AttendanceRoll.objects.filter(
-                school_id=child.school_id, day__gte=first, day__lte=last
+                school_id=child.school_id,
+                day__gte=first,
+                day__lte=last,
+                service__kind=Service.Kind.CANTEEN,
             ).values_list("day", flat=True)
         )
         if child.school_id
@@ -352,18 +471,28 @@ def _calendar_day(ctx: ChildContext, day, booking, record, roll_taken, menu, now
     if booked:
         variant = booking.variant
     kind = PACKED_LUNCH if variant == Variant.PACKED_LUNCH else MEAL
+    # Prices frozen on the service day: the record's facts, else the booking's, else today's.
+    frozen = record if record is not None else (booking if booked else None)
+    rank = ctx.rank if frozen is None or frozen.price_rank is None else frozen.price_rank
+    resident = (
+        child.household.is_resident
+        if frozen is None or frozen.price_resident is None
+        else frozen.price_resident
+    )
     try:
         price = ctx.tariffs.quote(
             day=day,
             bracket=ctx.assessments.bracket(child.household_id, day),
-            rank=ctx.rank,
-            resident=child.household.is_resident,
+            rank=rank,
+            resident=resident,
             kind=kind,
         )
     except NoPrice:  # no tariff in force: the page still shows the day
         price = None
+    # What the family declared counts at once, before staff validate it (safety rule).
+    pending = ctx.pending
     safety = check_menu(
-        allergies=child.allergies or [],
+        allergies=pending.allergies_with(child.allergies) if pending else child.allergies or [],
         variant=variant,
         dishes=list(menu.dishes.all()) if menu else None,
     )
@@ -376,6 +505,9 @@ def _calendar_day(ctx: ChildContext, day, booking, record, roll_taken, menu, now
         safety=safety,
         menu=menu,
     )
+    note = pending.describe(day=day, validated=child.allergies) if pending else ""
+    if note:
+        result.notes.append(note)
     if record is not None:
         result.attendance = record.status
         result.locked = True
@@ -394,8 +526,8 @@ def _calendar_day(ctx: ChildContext, day, booking, record, roll_taken, menu, now
             result.price = ctx.tariffs.quote(
                 day=day,
                 bracket=ctx.assessments.bracket(child.household_id, day),
-                rank=ctx.rank,
-                resident=child.household.is_resident,
+                rank=rank,
+                resident=resident,
                 kind=UNBOOKED_MEAL if kind == MEAL else kind,
             )
         return result
@@ -443,6 +575,8 @@ class KitchenEntry:
     variant: str
     level: str
     action: str
+    # Declared by the family, awaiting validation (empty when everything is validated).
+    pending: str = ""
 
 
 def kitchen_daily_list(*, school: School, day: dt.date) -> list[KitchenEntry]:
@@ -457,12 +591,16 @@ def kitchen_lists(*, school_ids: list[int], day: dt.date) -> dict[int, list[Kitc
     active_plan = CarePlan.objects.filter(
         child_id=OuterRef("pk"), valid_from__lte=day, valid_until__gte=day
     )
+    declared = pending_health_requests().filter(child_id=OuterRef("pk"))
     concerned = Child.objects.filter(school_id__in=school_ids).filter(
-        ~Q(allergies=[]) | Exists(active_plan)
+        ~Q(allergies=[]) | Exists(active_plan) | Exists(declared)
     )
     bookings = list(
         Booking.objects.filter(
-            child_id__in=concerned.values("id"), day=day, status=Booking.Status.BOOKED
+            child_id__in=concerned.values("id"),
+            day=day,
+            status=Booking.Status.BOOKED,
+            service__kind=Service.Kind.CANTEEN,
         )
         .select_related("child")
         .only(
@@ -482,6 +620,7 @@ def kitchen_lists(*, school_ids: list[int], day: dt.date) -> dict[int, list[Kitc
         child_id__in=[b.child_id for b in bookings], valid_from__lte=day, valid_until__gte=day
     ):
         plans[plan.child_id].append(plan)
+    declarations = pending_health(child_ids=[b.child_id for b in bookings])
     menus = Menu.objects.filter(day=day, published=True).filter(
         Q(school__isnull=True) | Q(school_id__in=school_ids)
     )
@@ -500,10 +639,15 @@ def kitchen_lists(*, school_ids: list[int], day: dt.date) -> dict[int, list[Kitc
     for booking in bookings:
         child = booking.child
         plan = active_care_plan(plans.get(child.id, []), day)
-        if not child.allergies and plan is None:
+        pending = declarations.get(child.id)
+        pending_note = pending.describe(day=day, validated=child.allergies) if pending else ""
+        if not child.allergies and plan is None and not pending_note:
             continue
         menu = own.get(child.school_id, citywide)  # type: ignore[arg-type,assignment]
-        allergies = tuple(child.allergies or ())
+        allergies = tuple(
+            pending.allergies_with(child.allergies) if pending else child.allergies or ()
+        )
+        pending_plan = pending.care_plan_on(day) if pending else None
         key = (menu.id if menu else None, allergies, booking.variant)
         check = checks.get(key)
         if check is None:
@@ -512,6 +656,8 @@ def kitchen_lists(*, school_ids: list[int], day: dt.date) -> dict[int, list[Kitc
                 allergies=allergies, variant=booking.variant, dishes=dishes
             )
         instructions = plan.instructions if plan else None
+        if pending_note:
+            instructions = " ".join(filter(None, [pending_note, instructions]))
         action = actions.get((key, instructions))
         if action is None:
             action = actions[(key, instructions)] = kitchen_action(
@@ -525,10 +671,11 @@ def kitchen_lists(*, school_ids: list[int], day: dt.date) -> dict[int, list[Kitc
                 name=f"{child.first_name} {child.last_name}",
                 class_name=child.class_name,
                 allergies=labels[allergies],
-                has_pai=plan is not None,
+                has_pai=plan is not None or pending_plan is not None,
                 variant=variant_labels[booking.variant],
                 level=check.level,
                 action=action,
+                pending=pending_note,
             )
         )
     return dict(out)
@@ -536,13 +683,21 @@ def kitchen_lists(*, school_ids: list[int], day: dt.date) -> dict[int, list[Kitc
 
 def roll_sheet(*, school: School, day: dt.date) -> tuple[AttendanceRoll | None, list[dict]]:
     """The roll of a school day: every booked child, plus children already marked."""
-    roll = AttendanceRoll.objects.filter(school=school, day=day).first()
+    roll = AttendanceRoll.objects.filter(
+        school=school, day=day, service__kind=Service.Kind.CANTEEN
+    ).first()
     records = {r.child_id: r for r in AttendanceRecord.objects.filter(roll=roll)} if roll else {}
     booked = {
         b.child_id: b
-        for b in Booking.objects.filter(child__school=school, day=day, status=Booking.Status.BOOKED)
+        for b in Booking.objects.filter(
+            child__school=school,
+            day=day,
+            status=Booking.Status.BOOKED,
+            service__kind=Service.Kind.CANTEEN,
+        )
     }
     children = Child.objects.filter(school=school).order_by("class_name", "last_name", "first_name")
+    declarations = pending_health(school_ids=[school.id])
     rows = []
     for child in children:
         record = records.get(child.id)
@@ -554,7 +709,13 @@ def roll_sheet(*, school: School, day: dt.date) -> tuple[AttendanceRoll | None, 
                 "variant": booking.variant if booking else None,
                 "variant_label": Variant(booking.variant).label if booking else "",
                 "status": record.status if record else None,
-                "has_allergy": bool(child.allergies),
+                "has_allergy": bool(child.allergies)
+                or bool(child.id in declarations and declarations[child.id].allergies),
+                "pending_health": (
+                    declarations[child.id].describe(day=day, validated=child.allergies)
+                    if child.id in declarations
+                    else ""
+                ),
             }
         )
     rows.sort(key=lambda r: (not r["booked"], r["child"].class_name, r["child"].last_name))  # type: ignore[attr-defined]
@@ -598,3 +759,81 @@ def booking_prices(bookings: list[Booking]) -> dict[int, PriceQuote | None]:
         except NoPrice:  # no tariff in force that day
             out[booking.id] = None
     return out
+
+
+def meals_booked_by_child(*, start: dt.date, end: dt.date) -> dict[int, int]:
+    """Meals booked per child in [start, end] (the family year switch archives it)."""
+    from django.db.models import Count
+
+    return dict(
+        Booking.objects.filter(day__gte=start, day__lte=end, status=Booking.Status.BOOKED)
+        .values_list("child_id")
+        .annotate(n=Count("id"))
+        .values_list("child_id", "n")
+    )
+
+
+def service_roll_sheet(
+    *, service: Service, school: School, day: dt.date
+) -> tuple[AttendanceRoll | None, list[dict]]:
+    """The roll of one service at one site on one day: every child booked there (whatever their
+    school for a service with its own site), plus the site's children already marked."""
+    roll = AttendanceRoll.objects.filter(school=school, service=service, day=day).first()
+    records = {r.child_id: r for r in AttendanceRecord.objects.filter(roll=roll)} if roll else {}
+    booked_qs = Booking.objects.filter(service=service, day=day, status=Booking.Status.BOOKED)
+    if not service.site_id:
+        booked_qs = booked_qs.filter(child__school=school)
+    booked = {b.child_id: b for b in booked_qs.select_related("unit")}
+    children = Child.objects.filter(Q(id__in=list(booked)) | Q(id__in=list(records))).order_by(
+        "class_name", "last_name", "first_name"
+    )
+    rows = []
+    for child in children:
+        booking = booked.get(child.id)
+        record = records.get(child.id)
+        rows.append(
+            {
+                "child": child,
+                "booked": booking is not None,
+                "unit": booking.unit.name if booking else "",
+                "status": record.status if record else None,
+            }
+        )
+    return roll, rows
+
+
+# --- home pages ----------------------------------------------------------------------------------
+def child_home_summary(*, child: Child, today: dt.date, upcoming: int = 3) -> dict:
+    """Today's menu with the child's allergen check, and the next days whose booking (or
+    cancelling) deadline is still ahead — what a parent's home page shows per child."""
+    days = child_month_calendar(child=child, year=today.year, month=today.month)
+    if today.day > 20:
+        nxt = month_bounds(today.year, today.month)[1] + dt.timedelta(days=1)
+        days += child_month_calendar(child=child, year=nxt.year, month=nxt.month)
+    today_entry = next((d for d in days if d.day == today), None)
+    coming = [d for d in days if d.day >= today and (d.can_book or d.can_cancel)][:upcoming]
+    return {
+        "child": child,
+        "today": today_entry,
+        "courses": dishes_by_course(today_entry.menu) if today_entry and today_entry.menu else [],
+        "coming": coming,
+    }
+
+
+def rolls_today(*, schools: QuerySet[School], day: dt.date) -> list[dict]:
+    """Each school's roll of the day: taken or not, and how many meals are booked."""
+    school_list = list(schools.order_by("name"))
+    taken = set(
+        AttendanceRoll.objects.filter(school__in=school_list, day=day).values_list(
+            "school_id", flat=True
+        )
+    )
+    booked = dict(
+        Booking.objects.filter(child__school__in=school_list, day=day, status=Booking.Status.BOOKED)
+        .values("child__school_id")
+        .annotate(n=Count("id"))
+        .values_list("child__school_id", "n")
+    )
+    return [
+        {"school": s, "taken": s.pk in taken, "booked": booked.get(s.pk, 0)} for s in school_list
+    ]

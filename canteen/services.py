@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
@@ -27,11 +28,25 @@ from .deadlines import (
     SchoolCalendar,
     days_between,
     deadline_for,
-    deadline_rules,
     format_deadline,
     monday_of,
+    rules_for_services,
 )
-from .models import AllergenPresence, AttendanceRecord, AttendanceRoll, Booking, Dish, Menu, Variant
+from .models import (
+    AllergenPresence,
+    AttendanceRecord,
+    AttendanceRoll,
+    Booking,
+    Dish,
+    Menu,
+    Service,
+    Unit,
+    UnitDay,
+    Variant,
+    canteen_service_id,
+    canteen_unit_id,
+)
+from .pricing import household_sibling_rows, sibling_ranks
 from .safety import active_packed_lunch, child_variant
 
 MAX_BULK_DAYS = 400
@@ -70,10 +85,12 @@ class BookingResult:
     booked: list[tuple[int, dt.date]] = field(default_factory=list)
     cancelled: list[tuple[int, dt.date]] = field(default_factory=list)
     skipped: list[tuple[int, dt.date, str]] = field(default_factory=list)
+    waiting: list[tuple[int, dt.date]] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {
             "booked": [{"child": c, "day": d.isoformat()} for c, d in self.booked],
+            "waiting": [{"child": c, "day": d.isoformat()} for c, d in self.waiting],
             "cancelled": [{"child": c, "day": d.isoformat()} for c, d in self.cancelled],
             "skipped": [
                 {"child": c, "day": d.isoformat(), "reason": r} for c, d, r in self.skipped
@@ -94,12 +111,68 @@ def _validate_days(days: Sequence[dt.date]) -> list[dt.date]:
     return unique
 
 
-def _rolls_taken(school_ids: Iterable[int], days: Sequence[dt.date]) -> set[tuple[int, dt.date]]:
-    return set(
-        AttendanceRoll.objects.filter(
-            school_id__in=set(school_ids), day__gte=days[0], day__lte=days[-1]
-        ).values_list("school_id", "day")
+def _rolls_taken(
+    site_ids: Iterable[int], days: Sequence[dt.date], service_ids: Iterable[int] | None = None
+) -> set[tuple[int, int, dt.date]]:
+    """(site, service, day) of the rolls taken over ``days``."""
+    qs = AttendanceRoll.objects.filter(
+        school_id__in=set(site_ids), day__gte=days[0], day__lte=days[-1]
     )
+    if service_ids is not None:
+        qs = qs.filter(service_id__in=set(service_ids))
+    return set(qs.values_list("school_id", "service_id", "day"))
+
+
+def service_site_id(service: Service, child: Child) -> int | None:
+    """Where ``child`` is looked after for ``service``: its own site, else the child's school."""
+    return service.site_id or child.school_id
+
+
+def eligibility_problem(service: Service, child: Child, day: dt.date) -> str | None:
+    """Age, class and school conditions of a service, or ``None`` when the child may come."""
+    school_ids = _service_schools(service)
+    if school_ids and child.school_id not in school_ids:
+        return _("%(service)s n'accueille pas les enfants de cette école.") % {
+            "service": service.name
+        }
+    age = (
+        day.year
+        - child.birth_date.year
+        - ((day.month, day.day) < (child.birth_date.month, child.birth_date.day))
+    )
+    if service.min_age is not None and age < service.min_age:
+        return _("%(service)s : à partir de %(n)s ans.") % {
+            "service": service.name,
+            "n": service.min_age,
+        }
+    if service.max_age is not None and age > service.max_age:
+        return _("%(service)s : jusqu'à %(n)s ans.") % {
+            "service": service.name,
+            "n": service.max_age,
+        }
+    if service.classes and child.class_name not in service.classes:
+        return _("%(service)s : réservé aux classes %(classes)s.") % {
+            "service": service.name,
+            "classes": ", ".join(service.classes),
+        }
+    return None
+
+
+def _service_schools(service: Service) -> set[int]:
+    cached = getattr(service, "_school_ids", None)
+    if cached is None:
+        cached = set(service.schools.values_list("id", flat=True)) if service.pk else set()
+        service._school_ids = cached  # type: ignore[attr-defined]
+    return cached
+
+
+@dataclass(frozen=True)
+class Request:
+    """One booking asked for: a child, a unit (of a service) and a day."""
+
+    child: Child
+    unit: Unit
+    day: dt.date
 
 
 def bookings_create(
@@ -109,130 +182,340 @@ def bookings_create(
     actor=None,
     strict: bool = True,
     now: dt.datetime | None = None,
+    unit: Unit | None = None,
+    waitlist: bool = True,
 ) -> BookingResult:
-    """Book ``days`` for each child.
+    """Book ``days`` of ``unit`` (default: the canteen meal) for each child.
 
     ``strict``: any day that cannot be booked (closed, past its deadline, already booked, roll
     taken) refuses the whole request with a message and nothing is written. Otherwise such days are
     skipped and reported (bulk booking by weekday pattern over a term skips the holidays).
     """
-    now = now or timezone.now()
     days = _validate_days(days)
     if not children:
         raise ApplicationError(_("Aucun enfant choisi."))
-    households = {c.household_id: c.household for c in children}
+    unit = unit or _canteen_unit()
+    return requests_book(
+        requests=[Request(child, unit, day) for child in children for day in days],
+        actor=actor,
+        strict=strict,
+        now=now,
+        waitlist=waitlist,
+    )
+
+
+def _canteen_unit() -> Unit:
+    return Unit.objects.select_related("service").get(pk=canteen_unit_id())
+
+
+def requests_book(
+    *,
+    requests: Sequence[Request],
+    actor=None,
+    strict: bool = True,
+    now: dt.datetime | None = None,
+    waitlist: bool = True,
+) -> BookingResult:
+    """The booking engine: book each (child, unit, day) of ``requests``, for any services.
+
+    Each request is checked (open day, conditions, deadline, roll, not already booked) with a
+    constant number of queries whatever the count. Units with a capacity are booked under a row
+    lock on their (unit, site, day) seats: a full unit puts the request on the waiting list
+    (``waitlist``) or refuses it, never oversells.
+    """
+    now = now or timezone.now()
+    if not requests:
+        raise ApplicationError(_("Aucun jour choisi."))
+    all_days = _validate_days([r.day for r in requests])
+    children = {r.child.id: r.child for r in requests}
+    households = {c.household_id: c.household for c in children.values()}
     for household in households.values():
         reason = booking_block_reason(household=household)
         if reason:
             raise ApplicationError(reason, {"code": "booking_blocked"})
-
-    rules = deadline_rules()
+    services = {r.unit.service_id: r.unit.service for r in requests}
+    rules = rules_for_services(services)
     calendars: dict[int | None, SchoolCalendar] = {}
-    for child in children:
-        if child.school_id not in calendars:
-            calendars[child.school_id] = SchoolCalendar.load(
-                school=child.school, start=days[0], end=days[-1]
+
+    def calendar_for(site_id: int | None, school) -> SchoolCalendar:
+        if site_id not in calendars:
+            calendars[site_id] = SchoolCalendar.load(
+                school=school, start=all_days[0], end=all_days[-1]
             )
+        return calendars[site_id]
+
     plans: dict[int, list] = defaultdict(list)
-    for plan in CarePlan.objects.filter(
-        child__in=children, valid_until__gte=days[0], valid_from__lte=days[-1]
-    ):
-        plans[plan.child_id].append(plan)
-    rolls = _rolls_taken([c.school_id for c in children if c.school_id], days)
-    existing = {
-        (b.child_id, b.day): b
-        for b in Booking.objects.filter(
-            child__in=children, day__gte=days[0], day__lte=days[-1]
-        ).only("id", "child_id", "day", "status")
+    if any(u.includes_meal for u in {r.unit for r in requests}):
+        for plan in CarePlan.objects.filter(
+            child_id__in=list(children), valid_until__gte=all_days[0], valid_from__lte=all_days[-1]
+        ):
+            plans[plan.child_id].append(plan)
+    sites = {
+        site
+        for site in (service_site_id(r.unit.service, r.child) for r in requests)
+        if site is not None
     }
+    rolls = _rolls_taken(sites, all_days, services)
+    existing = {
+        (b.child_id, b.service_id, b.day): b
+        for b in Booking.objects.filter(
+            child_id__in=list(children),
+            service_id__in=list(services),
+            day__gte=all_days[0],
+            day__lte=all_days[-1],
+        ).only("id", "child_id", "service_id", "unit_id", "day", "status")
+    }
+    ranks = _ranks_now(households)
 
     result = BookingResult()
-    to_insert: list[Booking] = []
-    to_revive: dict[str, list[int]] = defaultdict(list)
-    for child in children:
-        calendar = calendars[child.school_id]
-        for day in days:
-            problem = _booking_problem(child, day, calendar, rules, rolls, existing, now)
-            if problem:
-                if strict:
-                    raise ApplicationError(problem, {"child": child.id, "day": day.isoformat()})
-                result.skipped.append((child.id, day, problem))
-                continue
-            variant = child_variant(
-                diet=child.diet, packed_lunch_pai=active_packed_lunch(plans[child.id], day)
+    planned: list[tuple[Request, int | None, str, Booking | None]] = []
+    seen: set[tuple[int, int, dt.date]] = set()
+    for req in sorted(requests, key=lambda r: (r.child.id, r.day, r.unit.service_id)):
+        child, service = req.child, req.unit.service
+        key = (child.id, service.id, req.day)
+        if key in seen:
+            continue
+        seen.add(key)
+        site_id = service_site_id(service, child)
+        site = service.site if service.site_id else child.school
+        calendar = calendar_for(site_id, site)
+        problem = _booking_problem(req, site_id, calendar, rules[service.id], rolls, existing, now)
+        if problem:
+            if strict:
+                raise ApplicationError(problem, {"child": child.id, "day": req.day.isoformat()})
+            result.skipped.append((child.id, req.day, problem))
+            continue
+        variant = (
+            child_variant(
+                diet=child.diet, packed_lunch_pai=active_packed_lunch(plans[child.id], req.day)
             )
-            found = existing.get((child.id, day))
-            if found is not None:
-                to_revive[variant].append(found.id)
-            else:
-                to_insert.append(
-                    Booking(child=child, day=day, variant=variant, booked_by=actor, created_at=now)
-                )
-            result.booked.append((child.id, day))
+            if req.unit.includes_meal
+            else Variant.STANDARD
+        )
+        planned.append((req, site_id, variant, existing.get(key)))
 
-    if not result.booked:
+    if not planned:
         return result
     with transaction.atomic():
+        seats = _seats_left(
+            {
+                (req.unit, site_id, req.day)
+                for req, site_id, _v, _b in planned
+                if req.unit.capacity is not None
+            }
+        )
+        to_insert: list[Booking] = []
+        to_revive: dict[tuple[str, str, int], list[int]] = defaultdict(list)
+        done: list[tuple[int, int, dt.date]] = []
+        for req, site_id, variant, found in planned:
+            status: str = Booking.Status.BOOKED
+            slot = (req.unit.id, site_id, req.day)
+            if slot in seats:
+                if seats[slot] > 0:
+                    seats[slot] -= 1
+                elif waitlist:
+                    status = Booking.Status.WAITING
+                else:
+                    problem = _("Complet : plus de place le %(day)s.") % {"day": _fmt(req.day)}
+                    if strict:
+                        raise ApplicationError(
+                            problem,
+                            {"child": req.child.id, "day": req.day.isoformat(), "code": "full"},
+                        )
+                    result.skipped.append((req.child.id, req.day, problem))
+                    continue
+            rank = ranks.get(req.child.id, 1)
+            resident = households[req.child.household_id].is_resident
+            if found is not None:
+                to_revive[(status, variant, req.unit.id)].append(found.id)
+            else:
+                to_insert.append(
+                    Booking(
+                        child=req.child,
+                        service_id=req.unit.service_id,
+                        unit=req.unit,
+                        day=req.day,
+                        status=status,
+                        variant=variant,
+                        booked_by=actor,
+                        created_at=now,
+                        price_rank=rank,
+                        price_resident=resident,
+                    )
+                )
+            done.append((req.child.id, req.unit.service_id, req.day))
+            if status == Booking.Status.WAITING:
+                result.waiting.append((req.child.id, req.day))
+            else:
+                result.booked.append((req.child.id, req.day))
         if strict and len(to_insert) == 1 and not to_revive:
             try:
                 with transaction.atomic():
                     to_insert[0].save(force_insert=True)
             except IntegrityError:
                 raise ApplicationError(
-                    _("Ce repas est déjà réservé (%(day)s).") % {"day": _fmt(to_insert[0].day)},
+                    _("Ce repas est déjà réservé (%(day)s).") % {"day": _fmt(to_insert[0].day)}
+                    if to_insert[0].unit.service.is_canteen
+                    else _("Déjà réservé le %(day)s.") % {"day": _fmt(to_insert[0].day)},
                     {"code": "already_booked"},
                 )
         elif to_insert:
-            # A concurrent request that inserted the same (child, day) wins; one booking either way.
+            # A concurrent request that inserted the same (child, service, day) wins; one booking.
             Booking.objects.bulk_create(to_insert, ignore_conflicts=True, batch_size=1000)
-        for variant, ids in to_revive.items():
+        for (new_status, variant, unit_id), ids in to_revive.items():
             Booking.objects.filter(id__in=ids, status=Booking.Status.CANCELLED).update(
-                status=Booking.Status.BOOKED,
+                status=new_status,
+                unit_id=unit_id,
                 variant=variant,
                 booked_by=actor,
                 cancelled_at=None,
                 updated_at=now,
             )
-        by_child: dict[int, list[str]] = defaultdict(list)
-        for child_id, day in result.booked:
-            by_child[child_id].append(day.isoformat())
-        child_map = {c.id: c for c in children}
-        for child_id, booked_days in by_child.items():
+        by_child: dict[tuple[int, int], list[str]] = defaultdict(list)
+        for child_id, service_id, day in done:
+            by_child[(child_id, service_id)].append(day.isoformat())
+        for (child_id, service_id), booked_days in by_child.items():
+            service = services[service_id]
             audit_record(
                 action="canteen.booking.create",
                 actor=actor,
                 actor_kind=_actor_kind(actor),
-                target=child_map[child_id],
-                household_id=child_map[child_id].household_id,
-                data={"days": booked_days},
+                target=children[child_id],
+                household_id=children[child_id].household_id,
+                data={"days": booked_days, "service": service.code},
             )
     return result
 
 
-def _booking_problem(child, day, calendar, rules: Rules, rolls, existing, now) -> str | None:
-    if child.school_id is None:
+def _ranks_now(households: dict) -> dict[int, int]:
+    return sibling_ranks(household_sibling_rows(list(households)))
+
+
+def _seats_left(
+    slots: set[tuple[Unit, int | None, dt.date]],
+) -> dict[tuple[int, int | None, dt.date], int]:
+    """Lock the seats of each (unit, site, day) and count what is left (3 queries).
+
+    The ``UnitDay`` rows are created if missing and locked in a fixed order; the bookings are
+    counted after the lock, so two concurrent requests for the last seat cannot both get it.
+    """
+    if not slots:
+        return {}
+    slots = {s for s in slots if s[1] is not None}
+    UnitDay.objects.bulk_create(
+        [UnitDay(unit=u, site_id=int(site or 0), day=day) for u, site, day in slots],
+        ignore_conflicts=True,
+    )
+    cond = Q()
+    for u, site, day in slots:
+        cond |= Q(unit_id=u.id, site_id=site, day=day)
+    locked: dict[tuple[int, int | None, dt.date], int | None] = {
+        (d.unit_id, d.site_id, d.day): d.capacity
+        for d in UnitDay.objects.select_for_update().filter(cond).order_by("id")
+    }
+    counts = _booked_counts(
+        {(u.id, site, day) for u, site, day in slots}, {u.id: u for u, _s, _d in slots}
+    )
+    out = {}
+    for u, site, day in slots:
+        capacity = locked.get((u.id, site, day))
+        capacity = u.capacity if capacity is None else capacity
+        out[(u.id, site, day)] = max(0, (capacity or 0) - counts.get((u.id, site, day), 0))
+    return out
+
+
+def seats_left_read(
+    slots: set[tuple[Unit, int | None, dt.date]],
+) -> dict[tuple[int, int | None, dt.date], int]:
+    """Seats left per (unit, site, day) for display: no lock, no write (2 queries)."""
+    slots = {s for s in slots if s[1] is not None}
+    if not slots:
+        return {}
+    unit_ids = {u.id for u, _s, _d in slots}
+    days = sorted({d for _u, _s, d in slots})
+    overrides: dict[tuple[int, int | None, dt.date], int] = {
+        (unit_id, site, day): int(capacity or 0)
+        for unit_id, site, day, capacity in UnitDay.objects.filter(
+            unit_id__in=unit_ids, day__gte=days[0], day__lte=days[-1], capacity__isnull=False
+        ).values_list("unit_id", "site_id", "day", "capacity")
+    }
+    counts = _booked_counts(
+        {(u.id, site, day) for u, site, day in slots}, {u.id: u for u, _s, _d in slots}
+    )
+    return {
+        (u.id, site, day): max(
+            0,
+            overrides.get((u.id, site, day), u.capacity or 0) - counts.get((u.id, site, day), 0),
+        )
+        for u, site, day in slots
+    }
+
+
+def _booked_counts(
+    slots: set[tuple[int, int | None, dt.date]], units: dict[int, Unit]
+) -> dict[tuple[int, int | None, dt.date], int]:
+    """Booked count per (unit, site, day): one grouped query."""
+    unit_ids = {u for u, _s, _d in slots}
+    days = sorted({d for _u, _s, d in slots})
+    rows = (
+        Booking.objects.filter(
+            unit_id__in=unit_ids, day__gte=days[0], day__lte=days[-1], status=Booking.Status.BOOKED
+        )
+        .values_list("unit_id", "child__school_id", "day")
+        .annotate(n=Count("id"))
+    )
+    counts: dict[tuple[int, int | None, dt.date], int] = defaultdict(int)
+    for unit_id, school_id, day, n in rows:
+        site = units[unit_id].service.site_id or school_id
+        counts[(unit_id, site, day)] += n
+    return counts
+
+
+def _booking_problem(
+    req: Request, site_id, calendar, rules: Rules, rolls, existing, now
+) -> str | None:
+    child, service, day = req.child, req.unit.service, req.day
+    canteen = service.is_canteen
+    if site_id is None:
         return _("%(child)s n'a pas d'école : réservation impossible.") % {
             "child": child.first_name
         }
-    reason = calendar.closed_reason(day)
+    reason = calendar.service_closed_reason(service, day)
     if reason:
-        return _("Pas de repas le %(day)s : %(reason)s.") % {"day": _fmt(day), "reason": reason}
-    if (child.school_id, day) in rolls:
+        if canteen:
+            return _("Pas de repas le %(day)s : %(reason)s.") % {"day": _fmt(day), "reason": reason}
+        return _("%(service)s fermé le %(day)s : %(reason)s.") % {
+            "service": service.name,
+            "day": _fmt(day),
+            "reason": reason,
+        }
+    if not canteen:
+        problem = eligibility_problem(service, child, day)
+        if problem:
+            return problem
+    if (site_id, service.id, day) in rolls:
         return _("L'appel du %(day)s a été pris : la journée est close.") % {"day": _fmt(day)}
-    found = existing.get((child.id, day))
-    if found is not None and found.status == Booking.Status.BOOKED:
-        return _("Repas déjà réservé pour %(child)s le %(day)s.") % {
+    found = existing.get((child.id, service.id, day))
+    if found is not None and found.status != Booking.Status.CANCELLED:
+        if canteen:
+            return _("Repas déjà réservé pour %(child)s le %(day)s.") % {
+                "child": child.first_name,
+                "day": _fmt(day),
+            }
+        return _("%(service)s déjà réservé pour %(child)s le %(day)s.") % {
+            "service": service.name,
             "child": child.first_name,
             "day": _fmt(day),
         }
     deadline = deadline_for(day, rules.book, calendar)
     if now >= deadline:
+        if canteen:
+            return _(
+                "Délai dépassé : le repas du %(day)s pouvait être réservé jusqu'au %(deadline)s."
+            ) % {"day": _fmt(day), "deadline": format_deadline(deadline)}
         return _(
-            "Délai dépassé : le repas du %(day)s pouvait être réservé jusqu'au %(deadline)s."
-        ) % {
-            "day": _fmt(day),
-            "deadline": format_deadline(deadline),
-        }
+            "Délai dépassé : %(service)s du %(day)s pouvait être réservé jusqu'au %(deadline)s."
+        ) % {"service": service.name, "day": _fmt(day), "deadline": format_deadline(deadline)}
     return None
 
 
@@ -240,7 +523,7 @@ def booking_create(
     *, child: Child, day: dt.date, actor=None, now: dt.datetime | None = None
 ) -> Booking:
     bookings_create(children=[child], days=[day], actor=actor, strict=True, now=now)
-    return Booking.objects.get(child=child, day=day)
+    return Booking.objects.get(child=child, day=day, service_id=canteen_service_id())
 
 
 def bookings_create_pattern(
@@ -265,6 +548,56 @@ def bookings_create_pattern(
     return bookings_create(children=children, days=days, actor=actor, strict=False, now=now)
 
 
+def bookings_create_plan(
+    *,
+    children: Sequence[Child],
+    start: dt.date,
+    end: dt.date,
+    weekdays: Iterable[int],
+    units: Sequence[Unit],
+    actor=None,
+    now: dt.datetime | None = None,
+) -> BookingResult:
+    """One pattern across services: "every Monday and Thursday: canteen + evening care".
+
+    Every (child, unit, day) is checked on its own; what cannot be booked (closed service, past
+    deadline, already booked, condition not met) is skipped and reported, a full unit joins the
+    waiting list. Nothing is half-written: the whole plan is one transaction.
+    """
+    if end < start:
+        raise ApplicationError(_("La date de fin précède la date de début."))
+    weekdays = {int(w) for w in weekdays}
+    if not weekdays or not weekdays <= set(range(7)):
+        raise ApplicationError(_("Choisissez au moins un jour de la semaine."))
+    if not units:
+        raise ApplicationError(_("Choisissez au moins un service."))
+    if len({u.service_id for u in units}) != len(units):
+        raise ApplicationError(_("Une seule unité par service et par jour."))
+    days = _validate_days(days_between(start, end, weekdays))
+    return requests_book(
+        requests=[Request(c, u, d) for c in children for u in units for d in days],
+        actor=actor,
+        strict=False,
+        now=now,
+    )
+
+
+def holiday_week_book(
+    *,
+    child: Child,
+    unit: Unit,
+    monday: dt.date,
+    actor=None,
+    now: dt.datetime | None = None,
+) -> BookingResult:
+    """Book the open days of one week of a holiday centre (a full unit joins the waiting list)."""
+    monday = monday_of(monday)
+    days = days_between(monday, monday + 4 * DAY)
+    return requests_book(
+        requests=[Request(child, unit, d) for d in days], actor=actor, strict=False, now=now
+    )
+
+
 def bookings_copy_week(
     *,
     child: Child,
@@ -279,6 +612,7 @@ def bookings_copy_week(
         raise ApplicationError(_("Choisissez une autre semaine que la semaine copiée."))
     source = Booking.objects.filter(
         child=child,
+        service__kind=Service.Kind.CANTEEN,
         day__gte=source_monday,
         day__lte=source_monday + dt.timedelta(days=6),
         status=Booking.Status.BOOKED,
@@ -296,43 +630,62 @@ def bookings_cancel(
     actor=None,
     strict: bool = True,
     now: dt.datetime | None = None,
+    service: Service | None = None,
 ) -> BookingResult:
-    """Cancel booked meals. ``strict``: a day past its cancel deadline (or not booked, or whose roll
-    was taken) refuses everything; otherwise it is kept and reported."""
+    """Cancel booked (or waiting) days of ``service`` (default: the canteen). ``strict``: a day
+    past its cancel deadline (or not booked, or whose roll was taken) refuses everything;
+    otherwise it is kept and reported. A seat freed in a full unit goes to the first child of its
+    waiting list, in the same transaction."""
     now = now or timezone.now()
     days = _validate_days(days)
-    rules = deadline_rules()
-    calendar = SchoolCalendar.load(school=child.school, start=days[0], end=days[-1])
-    rolls = _rolls_taken([child.school_id] if child.school_id else [], days)
+    if service is None:
+        service = Service.objects.get(pk=canteen_service_id())
+    canteen = service.is_canteen
+    rules = rules_for_services([service.id])[service.id]
+    site_id = service_site_id(service, child)
+    site = service.site if service.site_id else child.school
+    calendar = SchoolCalendar.load(school=site, start=days[0], end=days[-1])
+    rolls = _rolls_taken([site_id] if site_id else [], days, [service.id])
     booked = {
         b.day: b
         for b in Booking.objects.filter(
-            child=child, day__gte=days[0], day__lte=days[-1], status=Booking.Status.BOOKED
-        )
+            child=child,
+            service=service,
+            day__gte=days[0],
+            day__lte=days[-1],
+            status__in=[Booking.Status.BOOKED, Booking.Status.WAITING],
+        ).select_related("unit")
     }
     result = BookingResult()
     ids = []
+    freed = set()
     for day in days:
         booking = booked.get(day)
         problem = None
         if booking is None:
             if strict:
-                problem = _("Aucun repas réservé le %(day)s.") % {"day": _fmt(day)}
+                problem = (
+                    _("Aucun repas réservé le %(day)s.")
+                    if canteen
+                    else _("Rien de réservé le %(day)s.")
+                ) % {"day": _fmt(day)}
             else:
                 continue
-        elif (child.school_id, day) in rolls:
+        elif (site_id, service.id, day) in rolls:
             problem = _("L'appel du %(day)s a été pris : la journée est close.") % {
                 "day": _fmt(day)
             }
-        else:
+        elif booking.status == Booking.Status.BOOKED:
             deadline = deadline_for(day, rules.cancel, calendar)
             if now >= deadline:
-                problem = _(
-                    "Délai dépassé : le repas du %(day)s pouvait être annulé jusqu'au %(deadline)s."
-                ) % {
-                    "day": _fmt(day),
-                    "deadline": format_deadline(deadline),
-                }
+                problem = (
+                    _(
+                        "Délai dépassé : le repas du %(day)s pouvait être annulé jusqu'au "
+                        "%(deadline)s."
+                    )
+                    if canteen
+                    else _("Délai dépassé : le %(day)s pouvait être annulé jusqu'au %(deadline)s.")
+                ) % {"day": _fmt(day), "deadline": format_deadline(deadline)}
         if problem:
             if strict:
                 raise ApplicationError(problem, {"child": child.id, "day": day.isoformat()})
@@ -340,21 +693,66 @@ def bookings_cancel(
             continue
         assert booking is not None  # noqa: S101 - no problem means the booking exists
         ids.append(booking.id)
+        if booking.status == Booking.Status.BOOKED and booking.unit.capacity is not None:
+            freed.add((booking.unit, site_id, day))
         result.cancelled.append((child.id, day))
     if ids:
         with transaction.atomic():
-            Booking.objects.filter(id__in=ids, status=Booking.Status.BOOKED).update(
-                status=Booking.Status.CANCELLED, cancelled_at=now, updated_at=now
-            )
+            Booking.objects.filter(
+                id__in=ids, status__in=[Booking.Status.BOOKED, Booking.Status.WAITING]
+            ).update(status=Booking.Status.CANCELLED, cancelled_at=now, updated_at=now)
             audit_record(
                 action="canteen.booking.cancel",
                 actor=actor,
                 actor_kind=_actor_kind(actor),
                 target=child,
                 household_id=child.household_id,
-                data={"days": [d.isoformat() for _c, d in result.cancelled]},
+                data={
+                    "days": [d.isoformat() for _c, d in result.cancelled],
+                    "service": service.code,
+                },
             )
+            if freed:
+                waitlist_promote(slots=freed, now=now)
     return result
+
+
+def waitlist_promote(
+    *, slots: set[tuple[Unit, int | None, dt.date]], now: dt.datetime | None = None
+) -> list[int]:
+    """Give the free seats of each (unit, site, day) to its waiting list, first come first served.
+
+    Called when a booking is cancelled and when staff raise a capacity. Returns the promoted
+    booking ids (each gets an audit row).
+    """
+    now = now or timezone.now()
+    promoted: list[int] = []
+    with transaction.atomic():
+        left = _seats_left(slots)
+        for unit, site_id, day in sorted(slots, key=lambda s: (s[0].id, s[1] or 0, s[2])):
+            free = left.get((unit.id, site_id, day), 0)
+            if free <= 0:
+                continue
+            waiting = Booking.objects.filter(unit=unit, day=day, status=Booking.Status.WAITING)
+            if not unit.service.site_id and site_id is not None:
+                waiting = waiting.filter(child__school_id=site_id)
+            chosen = list(waiting.order_by("created_at", "id").values_list("id", "child_id")[:free])
+            if not chosen:
+                continue
+            Booking.objects.filter(
+                id__in=[b for b, _c in chosen], status=Booking.Status.WAITING
+            ).update(status=Booking.Status.BOOKED, updated_at=now)
+            for booking_id, child_id in chosen:
+                audit_record(
+                    action="canteen.booking.promote",
+                    actor=None,
+                    actor_kind=ActorKind.SYSTEM,
+                    target_type="canteen.booking",
+                    target_id=str(booking_id),
+                    data={"child": child_id, "day": day.isoformat(), "unit": unit.code},
+                )
+                promoted.append(booking_id)
+    return promoted
 
 
 def booking_cancel(
@@ -374,6 +772,20 @@ def bookings_cancel_range(
 
 
 # --- attendance ----------------------------------------------------------------------------------
+def roll_day_check(*, school: School, day: dt.date, now: dt.datetime | None = None) -> None:
+    """A roll is taken on a past or present school day of this school (never a Saturday, a
+    holiday or a day off); raises ``ApplicationError`` otherwise."""
+    now = now or timezone.now()
+    if day > timezone.localdate(now):
+        raise ApplicationError(_("L'appel ne peut pas être pris pour un jour futur."))
+    closed = SchoolCalendar.load(school=school, start=day, end=day).closed_reason(day)
+    if closed:
+        raise ApplicationError(
+            _("Pas d'appel le %(day)s : ce n'est pas un jour de cantine (%(reason)s).")
+            % {"day": day.strftime("%d/%m/%Y"), "reason": closed}
+        )
+
+
 def roll_take(
     *,
     school: School,
@@ -381,14 +793,23 @@ def roll_take(
     statuses: dict[int, str],
     actor=None,
     now: dt.datetime | None = None,
+    service: Service | None = None,
 ) -> AttendanceRoll:
-    """Record the canteen roll of ``school`` on ``day`` and lock the day for billing.
+    """Record the roll of ``service`` (default: the canteen) at site ``school`` on ``day`` and
+    lock the day for billing.
 
     Every booked child must be marked (present or absent); unbooked children marked present are
-    recorded as "present without booking". A roll is taken once.
+    recorded as "present without booking". A roll is taken once. Each record freezes the sibling
+    rank and residency of that day, which price it from then on.
     """
     now = now or timezone.now()
-    if day > timezone.localdate(now):
+    if service is None:
+        service = Service.objects.get(pk=canteen_service_id())
+    if service.site_id and service.site_id != school.id:
+        raise ApplicationError(_("Ce service n'est pas accueilli dans cette école."))
+    if service.kind == Service.Kind.CANTEEN:
+        roll_day_check(school=school, day=day, now=now)  # never a Saturday, holiday or day off
+    elif day > timezone.localdate(now):
         raise ApplicationError(_("L'appel ne peut pas être pris pour un jour futur."))
     valid = set(AttendanceRecord.Status.values)
     bad = {k: v for k, v in statuses.items() if v not in valid}
@@ -396,16 +817,26 @@ def roll_take(
         raise ApplicationError(
             _("Présence inconnue : %(v)s.") % {"v": ", ".join(sorted(set(bad.values())))}
         )
-    children = {c.id: c for c in Child.objects.filter(school=school, id__in=list(statuses))}
+    booked_qs = Booking.objects.filter(service=service, day=day, status=Booking.Status.BOOKED)
+    if not service.site_id:
+        booked_qs = booked_qs.filter(child__school=school)
+    booked = {b.child_id: b for b in booked_qs.select_related("unit")}
+    children = {
+        c.id: c
+        for c in Child.objects.filter(
+            Q(school=school) | Q(id__in=list(booked)), id__in=list(statuses)
+        ).select_related("household")
+    }
     foreign = set(statuses) - set(children)
     if foreign:
         raise ApplicationError(
             _("Ces enfants ne sont pas inscrits dans cette école."), {"children": sorted(foreign)}
         )
-    booked = {
-        b.child_id: b
-        for b in Booking.objects.filter(child__school=school, day=day, status=Booking.Status.BOOKED)
-    }
+    default_unit = (
+        Unit.objects.filter(service=service).order_by("position", "id").first()
+        if len(booked) < len(statuses)
+        else None
+    )
     missing = set(booked) - set(statuses)
     if missing:
         raise ApplicationError(
@@ -417,7 +848,7 @@ def roll_take(
         try:
             with transaction.atomic():
                 roll = AttendanceRoll.objects.create(
-                    school=school, day=day, taken_by=actor, taken_at=now
+                    school=school, service=service, day=day, taken_by=actor, taken_at=now
                 )
         except IntegrityError:
             raise ApplicationError(_("L'appel de ce jour a déjà été pris."), {"code": "roll_taken"})
@@ -426,6 +857,7 @@ def roll_take(
             child_id__in=list(children), valid_from__lte=day, valid_until__gte=day
         ):
             plans[plan.child_id].append(plan)
+        ranks = sibling_ranks(household_sibling_rows({c.household_id for c in children.values()}))
         records = []
         for child_id, status in statuses.items():
             booking = booked.get(child_id)
@@ -439,21 +871,30 @@ def roll_take(
             elif status == AttendanceRecord.Status.PRESENT_UNBOOKED:
                 status = AttendanceRecord.Status.PRESENT
             child = children[child_id]
+            unit = booking.unit if booking else default_unit
+            if unit is None:
+                raise ApplicationError(_("Ce service n'a aucune unité."))
             variant = (
                 booking.variant
                 if booking
                 else child_variant(
                     diet=child.diet, packed_lunch_pai=active_packed_lunch(plans[child_id], day)
                 )
+                if unit.includes_meal
+                else Variant.STANDARD
             )
             records.append(
                 AttendanceRecord(
                     roll=roll,
                     child_id=child_id,
+                    service=service,
+                    unit=unit,
                     day=day,
                     status=status,
                     booking=booking,
                     variant=variant,
+                    price_rank=ranks.get(child_id, 1),
+                    price_resident=child.household.is_resident,
                 )
             )
         AttendanceRecord.objects.bulk_create(records)
@@ -462,7 +903,12 @@ def roll_take(
             actor=actor,
             actor_kind=ActorKind.PERSON if actor else ActorKind.SYSTEM,
             target=roll,
-            data={"school": school.id, "day": day.isoformat(), "records": len(records)},
+            data={
+                "school": school.id,
+                "service": service.code,
+                "day": day.isoformat(),
+                "records": len(records),
+            },
         )
     return roll
 
@@ -620,3 +1066,27 @@ def staff_read_record(
         household_id=household_id,
         data=data or {},
     )
+
+
+def bookings_freeze_prices(*, day: dt.date) -> int:
+    """Freeze the sibling rank and residency of ``day``'s bookings as they stand that day.
+
+    Run early each morning (Celery beat), so a booking made weeks ahead is priced with the facts
+    of its service day; the roll freezes them again on its records. Idempotent. Returns the number
+    of bookings updated (a constant number of queries per distinct (rank, residency) pair).
+    """
+    rows = list(
+        Booking.objects.filter(day=day, status=Booking.Status.BOOKED).values_list(
+            "id", "child_id", "child__household_id", "child__household__is_resident"
+        )
+    )
+    if not rows:
+        return 0
+    ranks = sibling_ranks(household_sibling_rows({household for _b, _c, household, _r in rows}))
+    groups: dict[tuple[int, bool], list[int]] = defaultdict(list)
+    for booking_id, child_id, _household, resident in rows:
+        groups[(ranks.get(child_id, 1), bool(resident))].append(booking_id)
+    with transaction.atomic():
+        for (rank, resident), ids in groups.items():
+            Booking.objects.filter(id__in=ids).update(price_rank=rank, price_resident=resident)
+    return len(rows)

@@ -59,10 +59,12 @@ def connect_signals() -> None:
     """Bump a topic whenever one of its models is written (called from the app's ready())."""
     from family.models import CalendarClosure, School, SchoolYear
 
-    from .models import DeadlineRule, Dish, Menu, Tariff, TariffLine
+    from .models import DeadlineRule, Dish, Menu, Service, Tariff, TariffLine, Unit
 
     watched = {
         DeadlineRule: ("rules",),
+        Service: ("rules", "tariffs"),
+        Unit: ("tariffs",),
         Tariff: ("tariffs",),
         TariffLine: ("tariffs",),
         CalendarClosure: ("calendar",),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import service_views, views
 
 app_name = "canteen"
 
@@ -14,4 +14,16 @@ urlpatterns = [
     path("personnel/menus/<str:scope>/", views.menu_week_edit, name="menu-week"),
     path("personnel/menus/<str:scope>/<str:day>/", views.menu_day_edit, name="menu-day"),
     path("personnel/previsions/", views.forecast, name="forecast"),
+    path("services/enfant/<int:child_id>/", service_views.child_services, name="services-current"),
+    path(
+        "services/enfant/<int:child_id>/<int:year>/<int:month>/",
+        service_views.child_services,
+        name="services-calendar",
+    ),
+    path("personnel/services/", service_views.staff_services, name="services-staff"),
+    path(
+        "personnel/services/<int:service_id>/appel/<int:school_id>/",
+        service_views.service_roll,
+        name="service-roll",
+    ),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 
 from django import forms
 from django.contrib import messages
@@ -10,18 +11,21 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from backend.core.access import is_parent, role_required
 from backend.core.allergens import Allergen
+from backend.core.confirm import confirmation_page, needs_confirmation
 from backend.core.exceptions import ApplicationError
 from family.models import School
 
 from . import forecasts, selectors, services
 from .deadlines import monday_of
 from .models import COURSE_ORDER, AllergenPresence, AttendanceRecord, Dish, Menu, Variant
+from .page_helpers import MONTH_NAMES, _parse_date, _report
 from .permissions import (
     can_edit_citywide_menus,
     child_for_user,
@@ -36,20 +40,6 @@ WEEKDAY_NAMES = [
     gettext_lazy("Mercredi"),
     gettext_lazy("Jeudi"),
     gettext_lazy("Vendredi"),
-]
-MONTH_NAMES = [
-    gettext_lazy("janvier"),
-    gettext_lazy("février"),
-    gettext_lazy("mars"),
-    gettext_lazy("avril"),
-    gettext_lazy("mai"),
-    gettext_lazy("juin"),
-    gettext_lazy("juillet"),
-    gettext_lazy("août"),
-    gettext_lazy("septembre"),
-    gettext_lazy("octobre"),
-    gettext_lazy("novembre"),
-    gettext_lazy("décembre"),
 ]
 STATE_TAGS = {
     "booked": "tag-ok",
@@ -66,16 +56,6 @@ LEVEL_TAGS = {
     "packed_lunch": "tag-ok",
     "no_allergy": "",
 }
-
-
-def _parse_date(value: str | None, default: dt.date | None = None) -> dt.date | None:
-    if not value:
-        return default
-    try:
-        day = dt.date.fromisoformat(value)
-    except ValueError:
-        return default
-    return day if dt.date(2000, 1, 1) <= day <= dt.date(2100, 12, 31) else default
 
 
 # --- parent calendar -----------------------------------------------------------------------------
@@ -111,20 +91,6 @@ class RangeForm(forms.Form):
     end = forms.DateField(
         label=gettext_lazy("Au (inclus)"), widget=forms.DateInput(attrs={"type": "date"})
     )
-
-
-def _report(request, result, verb_done: str) -> None:
-    done = len(result.booked) + len(result.cancelled)
-    if done:
-        messages.success(request, verb_done % {"n": done})
-    for _child, _day, reason in result.skipped[:8]:
-        messages.warning(request, reason)
-    if len(result.skipped) > 8:
-        messages.warning(
-            request, _("… et %(n)s autres jours non modifiés.") % {"n": len(result.skipped) - 8}
-        )
-    if not done and not result.skipped:
-        messages.warning(request, _("Rien à modifier."))
 
 
 @role_required("parent", "staff", "admin")
@@ -370,6 +336,23 @@ def roll(request, school_id: int):
             except ValueError:
                 continue
         try:
+            services.roll_day_check(school=school, day=day)
+            if needs_confirmation(request):
+                counts = Counter(statuses.values())
+                labels = dict(AttendanceRecord.Status.choices)
+                return confirmation_page(
+                    request,
+                    title=_("Clore l'appel du %(day)s") % {"day": date_format(day, "l j F Y")},
+                    summary=[
+                        _("École : %(school)s") % {"school": school.name},
+                        *[f"{labels[status]} : {n}" for status, n in sorted(counts.items())],
+                    ],
+                    warning=_(
+                        "Une fois l'appel clos, la journée est verrouillée et sert à la facturation."
+                    ),
+                    confirm_label=_("Clore l'appel"),
+                    cancel_url=here,
+                )
             services.roll_take(school=school, day=day, statuses=statuses, actor=request.user)
             messages.success(
                 request, _("Appel enregistré : la journée est close pour la facturation.")

@@ -452,6 +452,11 @@ class HouseholdInviteApi(APIView):
         billing_payer = serializers.BooleanField(required=False, default=False)
         may_pick_up = serializers.BooleanField(required=False, default=True)
         receives_notifications = serializers.BooleanField(required=False, default=True)
+        acting_for_family = serializers.BooleanField(
+            required=False,
+            default=False,
+            help_text="Staff only: the family asked the counter to invite this person (audited).",
+        )
 
     @extend_schema(request=InputSerializer, responses={201: InvitationOut})
     def post(self, request, household_id: int):
@@ -830,6 +835,9 @@ class RegistrationListApi(APIView):
             missing_documents=params.get("missing_documents") in ("1", "true", "True"),
             older_than_days=older,
             search=params.get("search", "")[:100],
+            derogation=params.get("derogation", "")
+            if params.get("derogation") in ("any", "opinion", "decision", "decided")
+            else "",
         )
         return paginated(request, self, qs, ApplicationOut)
 

@@ -7,7 +7,6 @@ from django.utils import timezone
 from backend.accounts.models import Role, User
 
 from .models import (
-    CalendarClosure,
     CarePlan,
     Child,
     ChildGuardian,
@@ -58,26 +57,11 @@ def seed_school_year(today: dt.date) -> SchoolYear:
     year, _ = SchoolYear.objects.get_or_create(
         label=label, defaults={"start_date": start, "end_date": end}
     )
-    y = start.year
-    closures = [
-        ("holiday", "Vacances de la Toussaint", dt.date(y, 10, 17), dt.date(y, 11, 2)),
-        ("public_holiday", "Armistice", dt.date(y, 11, 11), dt.date(y, 11, 11)),
-        ("holiday", "Vacances de Noël", dt.date(y, 12, 19), dt.date(y + 1, 1, 4)),
-        ("holiday", "Vacances d'hiver", dt.date(y + 1, 2, 13), dt.date(y + 1, 3, 1)),
-        ("holiday", "Vacances de printemps", dt.date(y + 1, 4, 10), dt.date(y + 1, 4, 26)),
-        ("public_holiday", "Lundi de Pâques", dt.date(y + 1, 4, 6), dt.date(y + 1, 4, 6)),
-        ("public_holiday", "Fête du Travail", dt.date(y + 1, 5, 1), dt.date(y + 1, 5, 1)),
-        ("public_holiday", "Victoire 1945", dt.date(y + 1, 5, 8), dt.date(y + 1, 5, 8)),
-        ("day_off", "Pont de l'Ascension", dt.date(y + 1, 5, 14), dt.date(y + 1, 5, 15)),
-        ("public_holiday", "Lundi de Pentecôte", dt.date(y + 1, 5, 25), dt.date(y + 1, 5, 25)),
-    ]
-    for kind, label_, start_, end_ in closures:
-        CalendarClosure.objects.get_or_create(
-            school_year=year,
-            school=None,
-            label=label_,
-            defaults={"kind": kind, "start_date": start_, "end_date": end_},
-        )
+    # Public holidays from the ``holidays`` library, school holidays of the city's zone from
+    # the dataset shipped in family/data (no hand-typed dates: they were wrong).
+    from .services.calendars import school_calendar_load
+
+    school_calendar_load(actor=None, school_year=year)
     return year
 
 
@@ -225,6 +209,9 @@ def _seed_extensions(*, today: dt.date, schools: list[School], progress) -> None
         label=f"{y + 1}-{y + 2}",
         defaults={"start_date": dt.date(y + 1, 9, 1), "end_date": dt.date(y + 2, 7, 3)},
     )
+    from .services.calendars import school_calendar_load
+
+    school_calendar_load(actor=None, school_year=next_year)
 
     # Catchment: each school serves "rue <its name>"; avenue Jean Jaurès is split by side.
     for i, (name, school) in enumerate(zip(SCHOOL_NAMES, schools, strict=True)):
@@ -297,6 +284,8 @@ def _seed_extensions(*, today: dt.date, schools: list[School], progress) -> None
             issued_on=today - dt.timedelta(days=20),
         )
         application_submit(actor=parent, application=application)
+        _seed_derogation_granted(application=application, today=today)
+    _seed_reenrolment_campaign(next_year=next_year, today=today)
     if not GuardianInvitation.objects.filter(household=household).exists():
         guardian_invite(
             actor=parent,
@@ -314,6 +303,69 @@ def _seed_extensions(*, today: dt.date, schools: list[School], progress) -> None
             phone="06 12 34 56 78",
             may_pick_up=True,
         )
+
+
+def _seed_derogation_granted(*, application, today: dt.date) -> None:
+    """Hugo's next-year registration at another school goes the whole way: documents checked,
+    the catchment school's opinion, the city's derogation decision (letter downloadable) and
+    the acceptance. The year switch then moves him to that school."""
+    import io
+
+    from .services import (
+        application_decide,
+        application_start_review,
+        derogation_decide,
+        derogation_opinion,
+        document_check,
+        document_upload,
+    )
+
+    parent = User.objects.get(email="parent@example.org")
+    staff = User.objects.get(email="staff@example.org")
+    admin = User.objects.get(email="admin@example.org")
+    for kind, name in [
+        ("family_record_book", "livret-de-famille.pdf"),
+        ("vaccinations", "vaccinations.pdf"),
+        ("employer_attestation", "attestation-employeur.pdf"),
+    ]:
+        upload = io.BytesIO(DEMO_PDF)
+        upload.name = name
+        document_upload(
+            actor=parent,
+            household=application.household,
+            kind=kind,
+            uploaded_file=upload,
+            application=application,
+            issued_on=today - dt.timedelta(days=10),
+        )
+    for document in application.documents.all():
+        document_check(actor=staff, document=document, accepted=True)
+    application_start_review(actor=staff, application=application)
+    derogation_opinion(
+        actor=staff, application=application, favourable=True, comment="Place disponible en CE1."
+    )
+    derogation_decide(
+        actor=admin,
+        application=application,
+        granted=True,
+        commission_date=today - dt.timedelta(days=2),
+    )
+    application_decide(actor=staff, application=application, decision="accept")
+
+
+def _seed_reenrolment_campaign(*, next_year: SchoolYear, today: dt.date) -> None:
+    from .models import ReenrolmentCampaign
+    from .services import reenrolment_campaign_create
+
+    if ReenrolmentCampaign.objects.filter(school_year=next_year).exists():
+        return
+    closes = min(today + dt.timedelta(days=45), next_year.start_date - dt.timedelta(days=1))
+    reenrolment_campaign_create(
+        actor=User.objects.get(email="admin@example.org"),
+        school_year=next_year,
+        opens_on=today - dt.timedelta(days=1),
+        closes_on=closes,
+    )
 
 
 def _catchment(*, school: School, street: str, parity: str = "all") -> None:

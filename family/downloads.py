@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import FileResponse, Http404
 
 from .models import Document
+from .services.documents import document_file_name
 
 
 def document_file_response(document: Document) -> FileResponse:
@@ -16,7 +17,10 @@ def document_file_response(document: Document) -> FileResponse:
     response = FileResponse(
         handle,
         as_attachment=True,
-        filename=document.original_name,
+        # Named from the kind and the detected type, never the sender's file name.
+        filename=document_file_name(
+            kind=document.kind, content_type=document.content_type, pk=document.pk
+        ),
         content_type=document.content_type,
     )
     response["X-Content-Type-Options"] = "nosniff"

@@ -239,6 +239,17 @@ class QueueFilterForm(forms.Form):
     search = forms.CharField(
         label=_("Nom de l'enfant ou code de suivi"), max_length=100, required=False
     )
+    derogation = forms.ChoiceField(
+        label=_("Dérogations"),
+        required=False,
+        choices=[
+            ("", _("Toutes les demandes")),
+            ("any", _("Dérogations seulement")),
+            ("opinion", _("En attente de l'avis de l'école de secteur")),
+            ("decision", _("Avis donné, décision à prendre")),
+            ("decided", _("Dérogations décidées")),
+        ],
+    )
 
     def __init__(self, *args, schools=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -265,3 +276,56 @@ class ReasonForm(forms.Form):
 
 class CapacityForm(forms.Form):
     capacity = forms.IntegerField(label=_("Nombre de places"), min_value=0, max_value=10_000)
+
+
+class ReenrolmentForm(forms.Form):
+    canteen = forms.BooleanField(label=_("Mes enfants mangeront à la cantine"), required=False)
+    activities = forms.BooleanField(
+        label=_("Mes enfants continueront les activités périscolaires"), required=False
+    )
+    income_confirmed = forms.BooleanField(
+        label=_("Mon quotient familial est à jour (sinon je dépose le nouveau)"), required=False
+    )
+    comment = forms.CharField(
+        label=_("Commentaire"), max_length=500, required=False, widget=forms.Textarea({"rows": 3})
+    )
+
+
+class ReenrolmentCampaignForm(forms.Form):
+    school_year = forms.ModelChoiceField(
+        label=_("Année scolaire"),
+        queryset=SchoolYear.objects.filter(closed_at__isnull=True).order_by("start_date"),
+    )
+    opens_on = forms.DateField(label=_("Ouverture"), widget=forms.DateInput({"type": "date"}))
+    closes_on = forms.DateField(label=_("Clôture"), widget=forms.DateInput({"type": "date"}))
+
+
+class DerogationOpinionForm(forms.Form):
+    favourable = forms.TypedChoiceField(
+        label=_("Avis de l'école de secteur"),
+        choices=[("1", _("Favorable")), ("0", _("Défavorable"))],
+        coerce=lambda v: v == "1",
+    )
+    comment = forms.CharField(label=_("Commentaire"), max_length=500, required=False)
+
+
+class DerogationDecisionForm(forms.Form):
+    granted = forms.TypedChoiceField(
+        label=_("Décision"),
+        choices=[("1", _("Accorder la dérogation")), ("0", _("Refuser la dérogation"))],
+        coerce=lambda v: v == "1",
+    )
+    reason = forms.CharField(label=_("Motif"), max_length=500, required=False)
+    commission_date = forms.DateField(
+        label=_("Date de la commission"), required=False, widget=forms.DateInput({"type": "date"})
+    )
+
+
+class IllnessForm(forms.Form):
+    first_day = forms.DateField(
+        label=_("Premier jour d'absence"), widget=forms.DateInput({"type": "date"})
+    )
+    last_day = forms.DateField(
+        label=_("Dernier jour d'absence"), widget=forms.DateInput({"type": "date"})
+    )
+    certificate = forms.FileField(label=_("Certificat médical (facultatif)"), required=False)

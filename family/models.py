@@ -55,6 +55,8 @@ class SchoolYear(models.Model):
     label = models.CharField(_("année scolaire"), max_length=9, unique=True, help_text="2026-2027")
     start_date = models.DateField(_("rentrée"))
     end_date = models.DateField(_("fin d'année"))
+    # Set by the year switch (school_year_switch): the year is over, its data archived.
+    closed_at = models.DateTimeField(_("clôturée le"), null=True, blank=True)
 
     class Meta:
         ordering = ["-start_date"]
@@ -473,6 +475,16 @@ class DocumentKind(models.TextChoices):
     CUSTODY_JUDGMENT = "custody_judgment", _("Jugement de garde")
     INCOME_PROOF = "income_proof", _("Justificatif de quotient familial")
     CARE_PLAN = "care_plan", _("Document PAI")
+    SIBLING_CERTIFICATE = (
+        "sibling_certificate",
+        _("Certificat de scolarité du frère ou de la sœur dans l'école"),
+    )
+    CHILDMINDER_ATTESTATION = (
+        "childminder_attestation",
+        _("Attestation de l'assistante maternelle (avec son adresse)"),
+    )
+    MEDICAL_CERTIFICATE = "medical_certificate", _("Certificat médical")
+    EMPLOYER_ATTESTATION = "employer_attestation", _("Attestation de l'employeur")
     OTHER = "other", _("Autre document")
 
 
@@ -593,6 +605,7 @@ class SchoolApplication(TimeStampedModel):
         NONE = "", _("Pas de dérogation")
         SIBLING = "sibling", _("Frère ou sœur déjà scolarisé dans l'école")
         WORKPLACE = "workplace", _("Lieu de travail d'un parent")
+        CHILDMINDER = "childminder", _("Adresse de l'assistante maternelle")
         MEDICAL = "medical", _("Raison médicale")
         OTHER = "other", _("Autre raison")
 
@@ -621,7 +634,7 @@ class SchoolApplication(TimeStampedModel):
     grade = models.CharField(_("niveau demandé"), max_length=40, blank=True)
     derogation_reason = models.CharField(
         _("motif de dérogation"),
-        max_length=10,
+        max_length=16,
         choices=DerogationReason.choices,
         blank=True,
         default="",
@@ -831,3 +844,234 @@ class ActivityRegistration(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.child} → {self.activity} ({self.state})"
+
+
+class ActivityAttendance(models.Model):
+    """The activity roll: one row per child and day, taken by staff; it drives billing
+    (present and unjustified absence are billed, a justified absence is not)."""
+
+    class Status(models.TextChoices):
+        PRESENT = "present", _("Présent")
+        ABSENT_JUSTIFIED = "absent_justified", _("Absent (justifié)")
+        ABSENT_UNJUSTIFIED = "absent_unjustified", _("Absent (non justifié)")
+
+    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="attendance")
+    child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="activity_attendance")
+    day = models.DateField(_("jour"))
+    status = models.CharField(_("présence"), max_length=20, choices=Status.choices)
+    taken_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    taken_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["day", "child_id"]
+        verbose_name = _("présence à une activité")
+        verbose_name_plural = _("présences aux activités")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["activity", "child", "day"], name="activity_attendance_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["day", "activity"], name="activity_attendance_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.child} · {self.activity} · {self.day} ({self.status})"
+
+
+class Enrolment(models.Model):
+    """Where a child was, school year by school year: written by the year switch when it closes
+    a year (the archive of schools and classes), so a child's history survives promotions."""
+
+    child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="enrolments")
+    school_year = models.ForeignKey(SchoolYear, on_delete=models.PROTECT, related_name="enrolments")
+    school = models.ForeignKey(
+        School, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    class_name = models.CharField(_("classe"), max_length=40, blank=True)
+    meals_booked = models.PositiveIntegerField(_("repas réservés dans l'année"), default=0)
+    outcome = models.CharField(_("suite"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["school_year__start_date", "child_id"]
+        verbose_name = _("scolarité de l'année")
+        verbose_name_plural = _("scolarités par année")
+        constraints = [
+            models.UniqueConstraint(fields=["child", "school_year"], name="enrolment_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.child} · {self.school_year} · {self.class_name}"
+
+
+class ReenrolmentCampaign(TimeStampedModel):
+    """Each family confirms canteen, activities and income assessment for the next year."""
+
+    school_year = models.OneToOneField(
+        SchoolYear, on_delete=models.CASCADE, related_name="reenrolment_campaign"
+    )
+    opens_on = models.DateField(_("ouverture"))
+    closes_on = models.DateField(_("clôture"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-opens_on"]
+        verbose_name = _("campagne de réinscription")
+        verbose_name_plural = _("campagnes de réinscription")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(opens_on__lte=models.F("closes_on")), name="campaign_dates_ordered"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.school_year} ({self.opens_on} → {self.closes_on})"
+
+    def is_open(self, day: dt.date) -> bool:
+        return self.opens_on <= day <= self.closes_on
+
+
+class ReenrolmentAnswer(TimeStampedModel):
+    campaign = models.ForeignKey(
+        ReenrolmentCampaign, on_delete=models.CASCADE, related_name="answers"
+    )
+    household = models.ForeignKey(
+        Household, on_delete=models.CASCADE, related_name="reenrolment_answers"
+    )
+    canteen = models.BooleanField(_("cantine l'an prochain"))
+    activities = models.BooleanField(_("activités périscolaires l'an prochain"))
+    income_confirmed = models.BooleanField(_("quotient familial confirmé ou mis à jour"))
+    comment = models.CharField(_("commentaire"), max_length=500, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at_counter = models.BooleanField(_("saisie au guichet"), default=False)
+
+    class Meta:
+        verbose_name = _("réponse à la réinscription")
+        verbose_name_plural = _("réponses à la réinscription")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "household"], name="reenrolment_answer_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.household} · {self.campaign}"
+
+
+class ReenrolmentReminder(models.Model):
+    """One reminder sent to a household that had not answered (at most one a day)."""
+
+    campaign = models.ForeignKey(
+        ReenrolmentCampaign, on_delete=models.CASCADE, related_name="reminders"
+    )
+    household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "household", "day"], name="reenrolment_reminder_once_a_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.household_id} · {self.day}"
+
+
+# Each derogation reason needs its own supporting document (accepted before the decision).
+DEROGATION_DOCUMENTS: dict[str, list[str]] = {
+    SchoolApplication.DerogationReason.SIBLING: [DocumentKind.SIBLING_CERTIFICATE],
+    SchoolApplication.DerogationReason.CHILDMINDER: [DocumentKind.CHILDMINDER_ATTESTATION],
+    SchoolApplication.DerogationReason.MEDICAL: [DocumentKind.MEDICAL_CERTIFICATE],
+    SchoolApplication.DerogationReason.WORKPLACE: [DocumentKind.EMPLOYER_ATTESTATION],
+}
+
+
+class DerogationReview(TimeStampedModel):
+    """The derogation of an application, decided separately from the registration: the
+    catchment school gives its opinion, a commission meets, the city decides and the family
+    downloads the decision letter."""
+
+    class Opinion(models.TextChoices):
+        PENDING = "pending", _("En attente de l'avis de l'école de secteur")
+        FAVOURABLE = "favourable", _("Avis favorable")
+        UNFAVOURABLE = "unfavourable", _("Avis défavorable")
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", _("Décision en attente")
+        GRANTED = "granted", _("Dérogation accordée")
+        REFUSED = "refused", _("Dérogation refusée")
+
+    application = models.OneToOneField(
+        SchoolApplication, on_delete=models.CASCADE, related_name="derogation_review"
+    )
+    opinion = models.CharField(
+        _("avis de l'école de secteur"),
+        max_length=12,
+        choices=Opinion.choices,
+        default=Opinion.PENDING,
+    )
+    opinion_comment = models.CharField(_("commentaire de l'école"), max_length=500, blank=True)
+    opinion_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    opinion_at = models.DateTimeField(null=True, blank=True)
+    commission_date = models.DateField(_("date de la commission"), null=True, blank=True)
+    decision = models.CharField(
+        _("décision"), max_length=10, choices=Decision.choices, default=Decision.PENDING
+    )
+    decision_reason = models.CharField(_("motif de la décision"), max_length=500, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("dérogation")
+        verbose_name_plural = _("dérogations")
+        indexes = [
+            models.Index(fields=["decision", "opinion"], name="derogation_queue_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application} · {self.decision}"
+
+
+class IllnessReport(TimeStampedModel):
+    """A family reports a sick child, also after the cancellation deadline. City rule
+    (MINOT_ILLNESS_BILLED_DAYS): the first N days of an illness are billed as booked, the
+    following days are a justified absence and are not billed; a medical certificate is
+    optional."""
+
+    child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="illness_reports")
+    first_day = models.DateField(_("premier jour d'absence"))
+    last_day = models.DateField(_("dernier jour d'absence"))
+    document = models.ForeignKey(
+        Document,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("certificat médical"),
+    )
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-first_day", "-id"]
+        verbose_name = _("absence pour maladie")
+        verbose_name_plural = _("absences pour maladie")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(first_day__lte=models.F("last_day")), name="illness_dates_ordered"
+            )
+        ]
+        indexes = [models.Index(fields=["child", "first_day"], name="illness_child_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.child} · {self.first_day} → {self.last_day}"

@@ -30,6 +30,12 @@ def items(user) -> list[NavItem]:
                 _("Rentrée, périodes, vacances et jours sans école."),
                 in_header=False,
             ),
+            NavItem(
+                _("Réinscription"),
+                reverse("family:reenrolment"),
+                _("Confirmer cantine, activités et quotient pour l'année prochaine."),
+                in_header=False,
+            ),
         ]
     if is_school_staff(user) or is_city_admin(user):
         return [
@@ -52,6 +58,30 @@ def items(user) -> list[NavItem]:
                 _("Activités"),
                 reverse("family:activities"),
                 _("Places, inscrits et listes d'attente des activités périscolaires."),
+            ),
+            NavItem(
+                _("Réinscriptions"),
+                reverse("family:reenrolment-staff"),
+                _("Campagne de réinscription : qui n'a pas répondu, relances, guichet."),
+                in_header=False,
+            ),
+            *(
+                [
+                    NavItem(
+                        _("Passage d'année"),
+                        reverse("family:school-year-switch"),
+                        _("Clôturer l'année, monter les classes, appliquer les inscriptions."),
+                        in_header=False,
+                    ),
+                    NavItem(
+                        _("Import"),
+                        reverse("family:import"),
+                        _("Importer écoles et familles de l'ancien système (tout ou rien)."),
+                        in_header=False,
+                    ),
+                ]
+                if is_city_admin(user)
+                else []
             ),
         ]
     return []

@@ -120,6 +120,29 @@ def application_for_staff(user, application_id) -> SchoolApplication:
     return application_for_user(user, application_id)
 
 
+def derogations_for_catchment_staff(user) -> QuerySet[SchoolApplication]:
+    """Derogation applications whose catchment school is one of the staff member's schools:
+    they give their opinion on them (they do not reach them otherwise: they ask for another
+    school)."""
+    if not is_family_staff(user):
+        return SchoolApplication.objects.none()
+    ids = staff_school_ids(user)
+    qs = SchoolApplication.objects.exclude(derogation_reason="")
+    return qs if ids is None else qs.filter(catchment_school_id__in=ids)
+
+
+def application_for_catchment_staff(user, application_id) -> SchoolApplication:
+    return get_or_404(derogations_for_catchment_staff(user), application_id)
+
+
+def application_for_reader(user, application_id) -> SchoolApplication:
+    """An application a user may read: their own, their schools', or (staff) a derogation away
+    from their catchment school. 404 otherwise."""
+    return get_or_404(
+        applications_for_user(user) | derogations_for_catchment_staff(user), application_id
+    )
+
+
 # --- documents, change requests, income ------------------------------------------------
 
 

@@ -22,3 +22,14 @@ def invitations_expire_task() -> None:
     from .services.households import invitations_expire
 
     invitations_expire()
+
+
+@shared_task(ignore_result=True)
+def reenrolment_remind_task() -> None:
+    """Daily: remind the families that have not answered the open campaign (once a day each)."""
+    from .selectors import open_reenrolment_campaign
+    from .services import reenrolment_remind
+
+    campaign = open_reenrolment_campaign()
+    if campaign is not None:
+        reenrolment_remind(campaign=campaign)

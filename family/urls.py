@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import privacy_views, views
 
 app_name = "family"
 
@@ -76,8 +76,16 @@ urlpatterns = [
         name="change-request-decide",
     ),
     path("quotients/<int:assessment_id>/", views.income_decide, name="income-decide"),
+    path("mes-donnees/export/", privacy_views.data_export, name="data-export"),
+    path("mes-donnees/consultations/", privacy_views.privacy_access, name="privacy-access"),
+    path(
+        "guichet/foyers/<int:household_id>/export/",
+        privacy_views.data_export_for_family,
+        name="counter-data-export",
+    ),
     path("guichet/", views.counter, name="counter"),
     path("guichet/foyers/<int:household_id>/", views.counter_household, name="counter-household"),
+    path("guichet/terminer/", views.counter_end, name="counter-end"),
     path("guichet/foyers/<int:household_id>/enfant/", views.child_add, name="counter-child-add"),
     path("calendrier/", views.school_calendar, name="calendar"),
     path("activites/", views.activities, name="activities"),
@@ -91,5 +99,31 @@ urlpatterns = [
     ),
     path(
         "activites/<int:activity_id>/capacite/", views.activity_capacity, name="activity-capacity"
+    ),
+    path("activites/<int:activity_id>/appel/", views.activity_roll, name="activity-roll"),
+    path("annee-scolaire/passage/", views.school_year_switch_page, name="school-year-switch"),
+    path("import/", views.import_page, name="import"),
+    path("enfants/<int:child_id>/maladie/", views.child_illness, name="child-illness"),
+    path(
+        "inscriptions/<int:application_id>/derogation/avis/",
+        views.derogation_opinion,
+        name="derogation-opinion",
+    ),
+    path(
+        "inscriptions/<int:application_id>/derogation/decision/",
+        views.derogation_decide,
+        name="derogation-decide",
+    ),
+    path(
+        "inscriptions/<int:application_id>/derogation/lettre.pdf",
+        views.derogation_letter,
+        name="derogation-letter",
+    ),
+    path("reinscription/", views.reenrolment, name="reenrolment"),
+    path("reinscriptions/", views.reenrolment_staff, name="reenrolment-staff"),
+    path(
+        "guichet/foyers/<int:household_id>/reinscription/",
+        views.reenrolment_counter,
+        name="reenrolment-counter",
     ),
 ]

@@ -3,6 +3,7 @@ writes through family.services; a business error becomes a message on the page."
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import wraps
 
 from django.contrib import messages
@@ -11,11 +12,13 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from backend.accounts.models import User
-from backend.core.access import is_parent, role_required
+from backend.core.access import is_city_admin, is_parent, role_required
+from backend.core.confirm import confirmation_page, needs_confirmation
 from backend.core.exceptions import ApplicationError
 
 from . import forms, selectors, services
@@ -23,6 +26,7 @@ from . import permissions as perms
 from .downloads import document_file_response
 from .models import (
     Activity,
+    ActivityAttendance,
     ActivityRegistration,
     ChangeRequest,
     ChildGuardian,
@@ -47,14 +51,22 @@ def post_action(fallback_url_name: str):
                 return view(request, *args, **kwargs)
             except ApplicationError as exc:
                 messages.error(request, exc.message)
-                back = request.POST.get("next") or ""
-                if back.startswith("/") and not back.startswith("//"):
-                    return redirect(back)
-                return redirect(fallback_url_name)
+                return redirect(_page_of_action(request) or fallback_url_name)
 
         return wrapped
 
     return decorator
+
+
+def _page_of_action(request) -> str:
+    """Where an error is shown: the page the action was taken on (``next``, else the same-site
+    referring page), so a refused action never throws the person back to a list."""
+    for candidate in (request.POST.get("next") or "", request.META.get("HTTP_REFERER") or ""):
+        if candidate and url_has_allowed_host_and_scheme(
+            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return candidate
+    return ""
 
 
 def _form_errors(request, form) -> None:
@@ -282,6 +294,8 @@ def invitation(request, token: str):
 @role_required(PARENT, STAFF)
 def child_add(request, household_id: int | None = None):
     if is_parent(request.user):
+        if household_id is not None:  # the counter's URL is not a parent's (issue 12 matrix)
+            raise Http404
         household = perms.household_for_user(request.user)
     else:
         household = perms.household_for_staff(request.user, household_id)
@@ -326,9 +340,30 @@ def child_detail(request, child_id: int):
         ),
         "health_form": forms.HealthForm(initial={"allergies": child.allergies, "diet": child.diet}),
         "care_plan_form": forms.CarePlanForm(),
+        "illness_form": forms.IllnessForm(),
+        "illness_reports": child.illness_reports.all()[:5],
         "is_parent": is_parent(request.user),
     }
     return render(request, "family/child_detail.html", context)
+
+
+@role_required(PARENT, STAFF)
+@require_POST
+@post_action("family:household")
+def child_illness(request, child_id: int):
+    """Report a sick child (also after the cancellation deadline; certificate optional)."""
+    child = perms.child_for_user(request.user, child_id)
+    form = forms.IllnessForm(request.POST, request.FILES)
+    if not form.is_valid():
+        _form_errors(request, form)
+    else:
+        services.illness_report(actor=request.user, child=child, **form.cleaned_data)
+        messages.success(
+            request,
+            _("Absence enregistrée : à partir du jour %(n)s, les repas ne sont pas facturés.")
+            % {"n": services.illness.illness_billed_days() + 1},
+        )
+    return redirect("family:child-detail", child.pk)
 
 
 @role_required(PARENT, STAFF)
@@ -472,7 +507,7 @@ def applications(request):
 
 @role_required(PARENT, STAFF)
 def application_detail(request, application_id: int):
-    application = perms.application_for_user(request.user, application_id)
+    application = perms.application_for_reader(request.user, application_id)
     staff = perms.is_family_staff(request.user)
     if staff:
         services.child_record_read(actor=request.user, child=application.child, via="application")
@@ -494,8 +529,83 @@ def application_detail(request, application_id: int):
             "actions": actions,
             "can_submit": "submit" in actions,
             "can_withdraw": "withdraw" in actions,
+            **_derogation_context(request.user, application, staff),
         },
     )
+
+
+def _derogation_context(user, application, staff: bool) -> dict:
+    from .models import DerogationReview
+
+    if not application.derogation_reason:
+        return {}
+    review = DerogationReview.objects.filter(application=application).first()
+    pending = review is None or review.decision == DerogationReview.Decision.PENDING
+    can_opine = (
+        staff
+        and pending
+        and perms.derogations_for_catchment_staff(user).filter(pk=application.pk).exists()
+    )
+    return {
+        "derogation": review,
+        "derogation_opinion_form": forms.DerogationOpinionForm() if can_opine else None,
+        "derogation_decision_form": (
+            forms.DerogationDecisionForm() if is_city_admin(user) and pending else None
+        ),
+    }
+
+
+@role_required(STAFF)
+@require_POST
+@post_action("family:queue")
+def derogation_opinion(request, application_id: int):
+    application = perms.application_for_catchment_staff(request.user, application_id)
+    form = forms.DerogationOpinionForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+    else:
+        services.derogation_opinion(
+            actor=request.user, application=application, **form.cleaned_data
+        )
+        messages.success(request, _("Avis enregistré."))
+    return redirect("family:application-detail", application.pk)
+
+
+@role_required("admin")
+@require_POST
+@post_action("family:queue")
+def derogation_decide(request, application_id: int):
+    application = perms.application_for_user(request.user, application_id)
+    form = forms.DerogationDecisionForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+    else:
+        services.derogation_decide(actor=request.user, application=application, **form.cleaned_data)
+        messages.success(request, _("Décision enregistrée ; la famille est prévenue."))
+    return redirect("family:application-detail", application.pk)
+
+
+@role_required(PARENT, STAFF)
+def derogation_letter(request, application_id: int):
+    from django.http import HttpResponse
+
+    from .letters import derogation_letter_pdf
+    from .models import DerogationReview
+
+    application = perms.application_for_reader(request.user, application_id)
+    review = (
+        DerogationReview.objects.filter(application=application)
+        .exclude(decision=DerogationReview.Decision.PENDING)
+        .first()
+    )
+    if review is None:
+        raise Http404
+    response = HttpResponse(derogation_letter_pdf(review=review), content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'attachment; filename="derogation-{application.tracking_code}.pdf"'
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def _application_action(request, application_id: int, staff_only: bool):
@@ -530,7 +640,18 @@ def application_upload(request, application_id: int):
 def application_submit(request, application_id: int):
     application = _application_action(request, application_id, staff_only=False)
     services.application_submit(actor=request.user, application=application)
-    messages.success(request, _("Demande envoyée."))
+    missing = selectors.application_missing_documents(application=application, for_acceptance=False)
+    if missing:
+        messages.warning(
+            request,
+            _(
+                "Demande envoyée. Il manque encore : %(documents)s. Ajoutez-les ci-dessous : "
+                "l'école ne peut pas instruire la demande sans eux."
+            )
+            % {"documents": ", ".join(str(row["label"]) for row in missing)},
+        )
+    else:
+        messages.success(request, _("Demande envoyée avec toutes les pièces demandées."))
     return redirect("family:application-detail", application.pk)
 
 
@@ -539,6 +660,22 @@ def application_submit(request, application_id: int):
 @post_action("family:applications")
 def application_withdraw(request, application_id: int):
     application = _application_action(request, application_id, staff_only=False)
+    if needs_confirmation(request):
+        return confirmation_page(
+            request,
+            title=_("Retirer la demande %(code)s") % {"code": application.tracking_code_display},
+            summary=[
+                _("Enfant : %(name)s") % {"name": application.child},
+                _("École : %(school)s") % {"school": application.school},
+                _("Année scolaire : %(year)s") % {"year": application.school_year},
+                _("État actuel : %(state)s") % {"state": application.get_state_display()},
+            ],
+            warning=_(
+                "Une demande retirée ne peut pas être reprise : il faudrait en déposer une nouvelle."
+            ),
+            confirm_label=_("Retirer la demande"),
+            cancel_url=reverse("family:application-detail", args=[application.pk]),
+        )
     services.application_withdraw(
         actor=request.user, application=application, reason=request.POST.get("reason", "")
     )
@@ -636,6 +773,7 @@ def queue(request):
         missing_documents=filters.get("missing_documents"),
         older_than_days=filters.get("older_than_days"),
         search=filters.get("search") or "",
+        derogation=filters.get("derogation") or "",
     )
     missing_ids = set(
         selectors.applications_with_missing_documents(qs).values_list("id", flat=True)
@@ -756,6 +894,8 @@ def counter(request):
 def counter_household(request, household_id: int):
     household = perms.household_for_staff(request.user, household_id)
     services.household_record_read(actor=request.user, household=household, via="counter")
+    # "Acting for this family" stays visible on every page until the agent ends it (base.html).
+    request.session["acting_for"] = {"id": household.pk, "name": household.name}
     children = household.children.select_related("school")
     form = forms.ApplicationForm(
         request.POST or None,
@@ -787,9 +927,21 @@ def counter_household(request, household_id: int):
             "applications": perms.applications_for_user(request.user)
             .filter(household=household)
             .select_related("child", "school", "school_year"),
+            "documents": perms.documents_for_user(request.user)
+            .filter(household=household)
+            .select_related("child")
+            .order_by("-created_at")[:20],
             "form": form,
         },
     )
+
+
+@role_required(STAFF)
+@require_POST
+def counter_end(request):
+    """The agent has finished acting for the family: the banner goes away."""
+    request.session.pop("acting_for", None)
+    return redirect("family:counter")
 
 
 # --- activities -------------------------------------------------------------------------------
@@ -813,6 +965,11 @@ def activities(request):
     else:
         household = perms.household_for_user(request.user)
         context["children"] = household.children.select_related("school")
+        activities = list(activities)
+        offers = selectors.activity_offers(user=request.user, activities=activities)
+        for activity in activities:
+            activity.offered_children = offers[activity.pk]
+        context["activities"] = activities
         registrations = list(
             perms.activity_registrations_for_user(request.user)
             .exclude(state=ActivityRegistration.State.CANCELLED)
@@ -845,6 +1002,23 @@ def activity_register(request, activity_id: int):
 @post_action("family:activities")
 def activity_cancel(request, registration_id: int):
     registration = perms.activity_registration_for_user(request.user, registration_id)
+    if needs_confirmation(request):
+        return confirmation_page(
+            request,
+            title=_("Annuler une inscription à une activité"),
+            summary=[
+                _("Enfant : %(name)s") % {"name": registration.child},
+                _("Activité : %(activity)s (%(school)s)")
+                % {"activity": registration.activity.name, "school": registration.activity.school},
+                _("État : %(state)s") % {"state": registration.get_state_display()},
+            ],
+            warning=_(
+                "La place est libérée et proposée aussitôt à la liste d'attente : "
+                "elle ne pourra pas être reprise."
+            ),
+            confirm_label=_("Annuler l'inscription"),
+            cancel_url=reverse("family:activities"),
+        )
     services.activity_registration_cancel(actor=request.user, registration=registration)
     messages.success(request, _("Inscription annulée."))
     return redirect("family:activities")
@@ -868,6 +1042,44 @@ def activity_capacity(request, activity_id: int):
         % {"n": len(promoted)},
     )
     return redirect("family:activities")
+
+
+@role_required(STAFF)
+def activity_roll(request, activity_id: int):
+    """Staff take an activity's roll for a day (today by default); it drives billing."""
+    activity: Activity = perms.activity_for_user(request.user, activity_id)
+    source = request.POST if request.method == "POST" else request.GET
+    try:
+        day = dt.date.fromisoformat(source.get("day") or "")
+    except ValueError:
+        day = timezone.localdate()
+    if request.method == "POST":
+        statuses = {}
+        for key, value in request.POST.items():
+            if key.startswith("c") and key[1:].isdigit() and value:
+                statuses[int(key[1:])] = value
+        try:
+            services.activity_roll_take(
+                actor=request.user, activity=activity, day=day, statuses=statuses
+            )
+            messages.success(request, _("Appel enregistré."))
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        return redirect(f"{reverse('family:activity-roll', args=[activity.pk])}?day={day}")
+    taken, rows = selectors.activity_roll_sheet(activity=activity, day=day)
+    return render(
+        request,
+        "family/activity_roll.html",
+        {
+            "title": _("Appel : %(activity)s") % {"activity": activity.name},
+            "activity": activity,
+            "day": day,
+            "taken": taken,
+            "rows": rows,
+            "runs": selectors.activity_runs_on(activity, day),
+            "statuses": ActivityAttendance.Status.choices,
+        },
+    )
 
 
 def reverse_application(application) -> str:
@@ -897,3 +1109,205 @@ def school_calendar(request):
             "today": today,
         },
     )
+
+
+# --- school year lifecycle ----------------------------------------------------------------------
+
+
+@role_required("admin")
+def school_year_switch_page(request):
+    """The administrator's year switch: a dry-run report first, then the real run."""
+    source = SchoolYear.objects.filter(closed_at__isnull=True).order_by("start_date").first()
+    target = services.school_year_following(source) if source else None
+    report = None
+    if request.method == "POST" and source and target:
+        real = request.POST.get("confirm") == "1"
+        try:
+            report = services.school_year_switch(
+                actor=request.user, from_year=source, to_year=target, dry_run=not real
+            )
+            if real:
+                messages.success(
+                    request,
+                    _("Année %(a)s clôturée : les enfants sont passés en %(b)s.")
+                    % {"a": source.label, "b": target.label},
+                )
+                return redirect("family:school-year-switch")
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+    elif source and target:
+        report = services.school_year_switch(
+            actor=request.user, from_year=source, to_year=target, dry_run=True
+        )
+    return render(
+        request,
+        "family/school_year_switch.html",
+        {
+            "title": _("Passage d'année scolaire"),
+            "source": source,
+            "target": target,
+            "report": report,
+            "closed": SchoolYear.objects.filter(closed_at__isnull=False).order_by("-start_date"),
+        },
+    )
+
+
+def _reenrolment_form(request, *, campaign, household, back: str):
+    form = forms.ReenrolmentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.reenrolment_answer(
+                actor=request.user, campaign=campaign, household=household, **form.cleaned_data
+            )
+            messages.success(request, _("Réponse enregistrée. Merci !"))
+            return redirect(back)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+    elif request.method == "POST":
+        _form_errors(request, form)
+    return form
+
+
+@role_required(PARENT)
+def reenrolment(request):
+    household = perms.household_for_user(request.user)
+    campaign = selectors.open_reenrolment_campaign()
+    form = None
+    if campaign:
+        form = _reenrolment_form(
+            request, campaign=campaign, household=household, back=reverse("family:reenrolment")
+        )
+        if not isinstance(form, forms.ReenrolmentForm):
+            return form
+    answer = campaign.answers.filter(household=household).first() if campaign else None
+    return render(
+        request,
+        "family/reenrolment.html",
+        {
+            "title": _("Réinscription pour l'année prochaine"),
+            "campaign": campaign,
+            "answer": answer,
+            "form": form,
+            "household": household,
+        },
+    )
+
+
+@role_required(STAFF)
+def reenrolment_staff(request):
+    """Staff: the campaign, who has not answered (their schools), reminders, the counter path."""
+    from .models import ReenrolmentCampaign
+
+    campaign = (
+        ReenrolmentCampaign.objects.select_related("school_year").order_by("-opens_on").first()
+    )
+    if request.method == "POST":
+        if request.POST.get("action") == "create" and is_city_admin(request.user):
+            form = forms.ReenrolmentCampaignForm(request.POST)
+            if form.is_valid():
+                try:
+                    services.reenrolment_campaign_create(actor=request.user, **form.cleaned_data)
+                    messages.success(request, _("Campagne enregistrée."))
+                except ApplicationError as exc:
+                    messages.error(request, exc.message)
+            else:
+                _form_errors(request, form)
+        elif request.POST.get("action") == "remind" and campaign:
+            sent = services.reenrolment_remind(campaign=campaign)
+            messages.success(request, _("%(n)s famille(s) relancée(s).") % {"n": sent})
+        return redirect("family:reenrolment-staff")
+    missing = (
+        selectors.reenrolment_missing(
+            campaign=campaign, school_ids=perms.staff_school_ids(request.user)
+        )
+        if campaign
+        else []
+    )
+    return render(
+        request,
+        "family/reenrolment_staff.html",
+        {
+            "title": _("Réinscriptions"),
+            "campaign": campaign,
+            "missing": missing,
+            "answers": campaign.answers.select_related("household").order_by("household__name")
+            if campaign
+            else [],
+            "campaign_form": forms.ReenrolmentCampaignForm(),
+            "is_admin": is_city_admin(request.user),
+        },
+    )
+
+
+@role_required(STAFF)
+def reenrolment_counter(request, household_id: int):
+    """Counter path: staff record the answer of a family without internet (audited as such)."""
+    from .models import ReenrolmentCampaign
+
+    household = perms.household_for_staff(request.user, household_id)
+    campaign = ReenrolmentCampaign.objects.order_by("-opens_on").first()
+    if campaign is None:
+        raise Http404
+    form = _reenrolment_form(
+        request, campaign=campaign, household=household, back=reverse("family:reenrolment-staff")
+    )
+    if not isinstance(form, forms.ReenrolmentForm):
+        return form
+    return render(
+        request,
+        "family/reenrolment.html",
+        {
+            "title": _("Réinscription au guichet : %(name)s") % {"name": household.name},
+            "campaign": campaign,
+            "answer": campaign.answers.filter(household=household).first(),
+            "form": form,
+            "household": household,
+            "counter": True,
+        },
+    )
+
+
+# --- staff import from the pages ------------------------------------------------------------------
+
+
+@role_required("admin")
+def import_page(request):
+    """Upload the previous system's CSV files, read the all-or-nothing report, then confirm."""
+    from .services import imports
+
+    context: dict = {"title": _("Import depuis l'ancien système"), "kinds": imports.IMPORT_FILES}
+    if request.method == "POST":
+        kind = request.POST.get("kind", "")
+        if request.POST.get("action") == "confirm":
+            token = request.session.get("family_import_token", "")
+            if not token or request.POST.get("token") != token:
+                messages.error(request, _("Import expiré : déposez les fichiers à nouveau."))
+                return redirect("family:import")
+            report = imports.import_staged_run(
+                token=token, kind=kind, dry_run=False, actor=request.user
+            )
+            request.session.pop("family_import_token", None)
+            if report.ok:
+                messages.success(
+                    request,
+                    _("Import terminé : %(counts)s.")
+                    % {"counts": ", ".join(f"{k} {v}" for k, v in report.counts.items())},
+                )
+                return redirect("family:import")
+            context.update(report=report, kind=kind)
+        else:
+            try:
+                token = imports.import_stage(
+                    kind=kind,
+                    files={
+                        name: request.FILES.get(name) for name in imports.IMPORT_FILES.get(kind, ())
+                    },
+                )
+            except ApplicationError as exc:
+                messages.error(request, exc.message)
+                return redirect("family:import")
+            report = imports.import_staged_run(token=token, kind=kind, dry_run=True)
+            if report.ok:
+                request.session["family_import_token"] = token
+            context.update(report=report, kind=kind, token=token if report.ok else "")
+    return render(request, "family/import.html", context)

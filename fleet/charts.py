@@ -9,38 +9,10 @@ from itertools import count
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from backend.core.charts import bar_chart  # noqa: F401 - the fleet pages use it as charts.bar_chart
+
 _ids = count(1)
 PALETTE = {"online": "#1a6b34", "offline": "#6b7480", "missing": "#a11d1d", "bar": "#0b4f9c"}
-
-
-def bar_chart(
-    items: list[tuple[str, float]], *, title: str, width: int = 480, unit: str = ""
-) -> str:
-    """Horizontal bars with their values written beside them."""
-    chart_id = next(_ids)
-    row = 26
-    label_w = 170
-    height = max(row * len(items) + 10, 40)
-    top = max((v for _l, v in items), default=0) or 1
-    parts = [
-        f'<svg class="chart" role="img" aria-labelledby="chart{chart_id}t" viewBox="0 0 {width} {height}" '
-        f'width="100%" preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg">',
-        f'<title id="chart{chart_id}t">{escape(title)}</title>',
-    ]
-    for i, (label, value) in enumerate(items):
-        y = 5 + i * row
-        w = int((width - label_w - 60) * value / top)
-        parts.append(
-            f'<text x="{label_w - 6}" y="{y + 16}" text-anchor="end" font-size="13" fill="#1b1f24">{escape(label)}</text>'
-        )
-        parts.append(
-            f'<rect x="{label_w}" y="{y + 3}" width="{max(w, 1)}" height="18" fill="{PALETTE["bar"]}"/>'
-        )
-        parts.append(
-            f'<text x="{label_w + w + 6}" y="{y + 16}" font-size="13" fill="#1b1f24">{escape(f"{value:g}{unit}")}</text>'
-        )
-    parts.append("</svg>")
-    return mark_safe("".join(parts))  # noqa: S308 - every value is escaped above
 
 
 def stacked_status_chart(rows: list[dict], *, title: str, width: int = 560) -> str:

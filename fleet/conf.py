@@ -14,11 +14,25 @@ DEFAULTS = {
     "FLEET_NODE_NEGATIVE_CACHE_SECONDS": 5,
     "FLEET_LAST_SEEN_FLUSH_SECONDS": 10,
     "FLEET_RATE_LIMIT_PER_NODE": 240,  # requests per minute per node key
-    "FLEET_RATE_LIMIT_PER_ADDRESS": 12000,  # requests per minute per client address (a school's NAT)
-    "FLEET_RATE_LIMIT_ENROLL_PER_ADDRESS": 120,  # enroll attempts per minute per address
+    # Per client address (a school's NAT) and per school: sized for a morning boot storm of every
+    # device of the largest school (docs/fleet.md, "Rate limits").
+    "FLEET_RATE_LIMIT_PER_ADDRESS": 20000,
+    "FLEET_RATE_LIMIT_PER_SCHOOL": 20000,
+    "FLEET_RATE_LIMIT_ENROLL_PER_ADDRESS": 1200,  # enroll attempts per minute per address
+    # Addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For is believed.
+    "FLEET_TRUSTED_PROXIES": [],
+    "FLEET_ENROLL_COOLDOWN_SECONDS": 60,  # a device re-enrolls at most once per cooldown
+    # Hardware ids found shared by several machines (a cloned /etc/machine-id…): never an identity.
+    "FLEET_IGNORED_HARDWARE_IDS": [],
+    # Distributed writes: osqueryd re-sends a refused answer forever, so big answers are accepted
+    # and truncated; only absurd sizes (or a gzip bomb) get a 413.
+    "FLEET_MAX_WRITE_BYTES": 32 * 1024 * 1024,
+    "FLEET_MAX_WRITE_INFLATED_BYTES": 64 * 1024 * 1024,
+    "FLEET_LIVE_QUERY_MAX_RESULT_BYTES": 1024 * 1024,
     "FLEET_LIVE_QUERY_CACHE_SECONDS": 3,
-    "FLEET_SYNCHRONOUS_COMMIT": False,
+    "FLEET_SYNCHRONOUS_COMMIT": False,  # last-seen flushes only; reports always commit synchronously
     "FLEET_LOG_QUEUE_URL": "",  # redis://127.0.0.1:6379/4 to queue log batches (see services/log_queue.py)
+    "FLEET_LOG_QUEUE_PARTITIONS": 8,  # streams; a device always lands in the same one
     # Config sent to devices
     "FLEET_DISTRIBUTED_INTERVAL": 60,
     "FLEET_LOGGER_TLS_PERIOD": 60,

@@ -113,7 +113,6 @@ def seed(*, progress) -> None:
                         identity=f"DEMO{number:05d}",
                         serial=f"DEMO{number:05d}",
                         hardware_uuid=f"demo-uuid-{number:05d}",
-                        host_identifier=f"demo-uuid-{number:05d}",
                         platform_type="9",
                         enrolled_at=start - dt.timedelta(days=200),
                         school=school,

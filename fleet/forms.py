@@ -66,7 +66,8 @@ class LiveQueryForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
         max_length=10000,
         help_text=_(
-            "Lecture seule. Les tables de données personnelles (utilisateurs, navigation, Wi-Fi…) sont refusées."
+            "Lecture seule : un SELECT sur les tables et colonnes de la liste autorisée "
+            "(matériel, système, logiciels), colonnes nommées. Le reste est refusé avec la raison."
         ),
     )
     school = forms.ModelChoiceField(

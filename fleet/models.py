@@ -101,10 +101,12 @@ class DeviceRole(models.TextChoices):
 class Device(TimeStampedModel):
     """One physical device. Identity = hardware serial (or hardware UUID when there is none)."""
 
+    # serial, else hardware UUID, else a random id the server assigned ("minot-…")
     identity = models.CharField(_("identifiant matériel"), max_length=128, unique=True)
     serial = models.CharField(_("numéro de série"), max_length=128, blank=True)
     hardware_uuid = models.CharField(max_length=64, blank=True)
-    host_identifier = models.CharField(max_length=255, blank=True)
+    # osquery's random per-installation id: finds a device without hardware id again, tells clones apart
+    instance_id = models.CharField(max_length=64, blank=True, db_index=True)
     platform_type = models.CharField(max_length=8, blank=True)
     node_key_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
     enrolled_at = models.DateTimeField(null=True, blank=True)
@@ -159,6 +161,8 @@ class Device(TimeStampedModel):
     )
     battery_wear_per_month = models.FloatField(null=True, blank=True)
     apps = models.JSONField(default=list, blank=True)
+    # event-form snapshot being received: {"at": unix time, "apps": [...]} (see inventory.py)
+    apps_pending = models.JSONField(default=dict, blank=True)
     network = models.JSONField(default=list, blank=True)
     inventory_at = models.DateTimeField(null=True, blank=True)
 
@@ -299,6 +303,8 @@ class AlertKind(models.TextChoices):
     OUTDATED_OS = "outdated_os", _("Système obsolète")
     MISSING = "missing", _("Appareil disparu")
     IDENTITY_CONFLICT = "identity_conflict", _("Conflit d'identité")
+    IDENTITY_REQUEST = "identity_request", _("Demande d'inscription dans une autre école")
+    DUPLICATE_HARDWARE_ID = "duplicate_hardware_id", _("Identifiant matériel en double")
 
 
 class Alert(models.Model):
@@ -333,6 +339,43 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} — {self.device}"
+
+
+class IdentityRequest(models.Model):
+    """A known device asked to enroll with another school's secret. Nothing moves until a
+    technician approves; the device keeps its key and school meanwhile."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("En attente")
+        APPROVED = "approved", _("Acceptée")
+        REJECTED = "rejected", _("Refusée")
+
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="identity_requests")
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    instance_id = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_attempt_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("demande de changement d'école")
+        verbose_name_plural = _("demandes de changement d'école")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["device", "school"],
+                condition=Q(state="pending"),
+                name="fleet_one_pending_identity_request",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.device} → {self.school}"
 
 
 class RepairTicket(TimeStampedModel):
@@ -387,6 +430,15 @@ class RepairNote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket} {self.created_at:%Y-%m-%d}"
+
+    @property
+    def state_from_label(self) -> str:
+        """The state before, as a person reads it; "" for a ticket's first note."""
+        return str(RepairTicket.State(self.state_from).label) if self.state_from else ""
+
+    @property
+    def state_to_label(self) -> str:
+        return str(RepairTicket.State(self.state_to).label) if self.state_to else ""
 
 
 class LiveQuery(models.Model):

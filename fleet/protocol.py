@@ -9,11 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils.translation import gettext as _
+
+from backend.core.safejson import JSONLimitError, loads_limited
 
 from . import conf
 
@@ -30,9 +33,11 @@ def key_hash(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def read_json_body(request) -> dict[str, Any]:
+def read_json_body(
+    request, *, limit: int | None = None, inflated_limit: int | None = None
+) -> dict[str, Any]:
     """The request body as a JSON object: size-capped, gunzipped when compressed."""
-    limit = conf.get("FLEET_MAX_BODY_BYTES")
+    limit = limit or conf.get("FLEET_MAX_BODY_BYTES")
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -51,24 +56,31 @@ def read_json_body(request) -> dict[str, Any]:
         )
     encoding = (request.META.get("HTTP_CONTENT_ENCODING") or "").strip().lower()
     if encoding in ("gzip", "x-gzip", "deflate") or raw[:2] == b"\x1f\x8b":
-        raw = _inflate(raw, gzip=encoding != "deflate" or raw[:2] == b"\x1f\x8b")
+        raw = _inflate(
+            raw,
+            gzip=encoding != "deflate" or raw[:2] == b"\x1f\x8b",
+            limit=inflated_limit or conf.get("FLEET_MAX_INFLATED_BYTES"),
+        )
     elif encoding not in ("", "identity"):
         raise ProtocolError(
             _("Encodage de contenu non pris en charge : %(e)s.") % {"e": encoding[:20]}, 415
         )
     if not raw.strip():
         raise ProtocolError(_("Corps de requête vide : un objet JSON est attendu."))
+    # osqueryd copies bytes from the system as they are (a file name, a package description in
+    # Latin-1): one undecodable byte must not refuse the whole batch, which osqueryd would re-send
+    # until its buffer is full. Such bytes become U+FFFD.
+    text = raw.decode("utf-8", errors="replace")
     try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ProtocolError(_("JSON invalide : %(e)s.") % {"e": str(exc)[:120]}) from exc
+        body = loads_limited(text)
+    except JSONLimitError as exc:
+        raise ProtocolError(str(exc)) from exc
     if not isinstance(body, dict):
         raise ProtocolError(_("Le corps doit être un objet JSON."))
     return body
 
 
-def _inflate(raw: bytes, *, gzip: bool) -> bytes:
-    limit = conf.get("FLEET_MAX_INFLATED_BYTES")
+def _inflate(raw: bytes, *, gzip: bool, limit: int) -> bytes:
     decompressor = zlib.decompressobj(wbits=31 if gzip else 15)
     try:
         out = decompressor.decompress(raw, limit + 1)
@@ -103,6 +115,7 @@ def node_key_from(body: dict[str, Any], request) -> str | None:
 
 # --- enroll ---------------------------------------------------------------------------------
 
+# Values that firmware ships unconfigured and that many machines share: never an identity.
 PLACEHOLDER_SERIALS = {
     "",
     "0",
@@ -112,39 +125,101 @@ PLACEHOLDER_SERIALS = {
     "na",
     "unknown",
     "default string",
+    "default_string",
     "to be filled by o.e.m.",
+    "to be filled by oem",
     "system serial number",
+    "chassis serial number",
+    "base board serial number",
+    "system product name",
     "not specified",
     "not applicable",
+    "not available",
+    "oem",
     "0123456789",
     "123456789",
 }
+# osquery's own list (osquery/core/system.cpp, kPlaceholderHardwareUUIDList) plus the all-0xFF and
+# 0xFE patterns some Windows images report. Repeated-digit values are caught by ``usable_id``.
+PLACEHOLDER_UUIDS = {
+    "00000000-0000-0000-0000-000000000000",
+    "03000200-0400-0500-0006-000700080009",
+    "03020100-0504-0706-0809-0a0b0c0d0e0f",
+    "10000000-0000-8000-0040-000000000000",
+    "ffffffff-ffff-ffff-ffff-ffffffffffff",
+    "fefefefe-fefe-fefe-fefe-fefefefefefe",
+}
+_UUID_SHAPE = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
+
+# What Minot keeps of an enroll's host_details: hardware and OS facts only. Host names, computer
+# names and anything else osqueryd sends are dropped here, before any service sees them.
+HOST_DETAIL_COLUMNS = {
+    "system_info": (
+        "hardware_serial",
+        "uuid",
+        "hardware_vendor",
+        "hardware_model",
+        "cpu_brand",
+        "physical_memory",
+    ),
+    "os_version": ("name", "version", "major", "minor", "patch", "build", "platform"),
+    "osquery_info": ("version", "instance_id"),
+}
+
+
+def usable_id(value: str) -> str:
+    """``value`` when it can identify one machine; "" for placeholders and shared ids
+    (FLEET_IGNORED_HARDWARE_IDS lists ids an operator found shared, e.g. a cloned machine-id)."""
+    value = (value or "").strip()
+    low = value.lower()
+    if low in PLACEHOLDER_SERIALS or low in PLACEHOLDER_UUIDS:
+        return ""
+    if len(set(low.replace("-", ""))) <= 1:  # 0000…, FFFF…, xxxx…
+        return ""
+    if low in {str(x).strip().lower() for x in conf.get("FLEET_IGNORED_HARDWARE_IDS")}:
+        return ""
+    return value
 
 
 @dataclass
 class EnrollRequest:
     secret: str
-    host_identifier: str
     platform_type: str
     host_details: dict[str, dict[str, str]]
+    host_identifier_hint: str = ""  # host_identifier only when it is a UUID (never a hostname)
 
     @property
     def serial(self) -> str:
-        serial = self.host_details.get("system_info", {}).get("hardware_serial", "").strip()
-        return "" if serial.lower() in PLACEHOLDER_SERIALS else serial
+        return usable_id(self.host_details.get("system_info", {}).get("hardware_serial", ""))[:128]
 
     @property
     def hardware_uuid(self) -> str:
-        return self.host_details.get("system_info", {}).get("uuid", "").strip()
+        return usable_id(self.host_details.get("system_info", {}).get("uuid", ""))[:64]
+
+    @property
+    def instance_id(self) -> str:
+        """osquery's random per-installation id (osquery_info.instance_id): tells two installs
+        apart and finds a device again when it has no usable hardware id."""
+        found = self.host_details.get("osquery_info", {}).get("instance_id", "")
+        return (usable_id(found) or self.host_identifier_hint)[:64]
 
     @property
     def identity(self) -> str:
-        return (self.serial or self.hardware_uuid or self.host_identifier)[:128]
+        """Serial, else hardware UUID, else "" (the server then assigns a random id)."""
+        return (self.serial or self.hardware_uuid)[:128]
 
 
 def clean(value: Any, size: int) -> str:
-    """A string safe for every database: NUL characters removed (PostgreSQL refuses them), capped."""
-    return ("" if value is None else str(value)).replace("\x00", "")[:size]
+    """A string safe for every database: NUL characters removed (PostgreSQL refuses them), lone
+    surrogates (a "\\udcff" escape in the JSON) replaced, capped."""
+    if isinstance(value, bool):
+        return "1" if value else "0"  # --logger_numerics sends JSON booleans and numbers
+    text = ("" if value is None else str(value)).replace("\x00", "")[:size]
+    if not text.isascii():
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return text
 
 
 def _str_map(value: Any, what: str) -> dict[str, str]:
@@ -178,17 +253,17 @@ def parse_enroll(body: dict[str, Any]) -> EnrollRequest | None:
     details = body.get("host_details") or {}
     if not isinstance(details, dict):
         raise ProtocolError(_("host_details doit être un objet."))
-    host_details = {
-        str(k)[:64]: _str_map(v, f"host_details.{str(k)[:40]}") for k, v in details.items()
-    }
-    request = EnrollRequest(
-        secret.strip(), host_identifier.strip()[:255], platform_type[:8], host_details
+    host_details = {}
+    for table, columns in HOST_DETAIL_COLUMNS.items():
+        row = _str_map(details.get(table), f"host_details.{table}")
+        host_details[table] = {c: row[c] for c in columns if c in row}
+    hint = host_identifier.strip()
+    return EnrollRequest(
+        secret.strip(),
+        platform_type[:8],
+        host_details,
+        host_identifier_hint=usable_id(hint) if _UUID_SHAPE.match(hint) else "",
     )
-    if not request.identity:
-        raise ProtocolError(
-            _("Identité de l'appareil introuvable : host_identifier ou system_info attendu.")
-        )
-    return request
 
 
 # --- log ------------------------------------------------------------------------------------
@@ -197,7 +272,9 @@ def parse_enroll(body: dict[str, Any]) -> EnrollRequest | None:
 @dataclass
 class ResultRow:
     name: str  # query name without pack prefix
-    action: str  # snapshot | added | removed
+    # snapshot (one line holds the whole result) | snapshot_part (event-form snapshot rows:
+    # maybe not all of them) | added | removed
+    action: str
     rows: list[dict[str, str]]
     at: dt.datetime
     decorations: dict[str, str] = field(default_factory=dict)
@@ -266,7 +343,7 @@ def parse_log(body: dict[str, Any], now: dt.datetime) -> tuple[str, list]:
     results: list[ResultRow] = []
     for line in data:
         results.extend(_result_line(line, now))
-    return "result", results
+    return "result", _merge_snapshot_parts(results)
 
 
 def _result_line(line: Any, now: dt.datetime) -> list[ResultRow]:
@@ -276,7 +353,7 @@ def _result_line(line: Any, now: dt.datetime) -> list[ResultRow]:
     if not isinstance(name, str) or not name:
         raise ProtocolError(_("Ligne de résultat sans nom de requête (name)."))
     at = _unix_time(line.get("unixTime"), now)
-    decorations = _str_map(line.get("decorations"), "decorations")
+    decorations = _decorations(line)
     name = clean(query_name(name), 128)
     if "diffResults" in line:
         diff = line["diffResults"]
@@ -291,6 +368,14 @@ def _result_line(line: Any, now: dt.datetime) -> list[ResultRow]:
             out.append(ResultRow(name, "added", added, at, decorations))
         return out
     action = line.get("action")
+    if action == "snapshot" and "snapshot" not in line and isinstance(line.get("columns"), dict):
+        # --logger_snapshot_event_type: one line per row (osquery/core/query.cpp), so one
+        # batch may hold only part of the snapshot.
+        return [
+            ResultRow(
+                name, "snapshot_part", [_str_map(line["columns"], "columns")], at, decorations
+            )
+        ]
     if action == "snapshot":
         return [
             ResultRow(name, "snapshot", _rows(line.get("snapshot"), "snapshot"), at, decorations)
@@ -303,6 +388,40 @@ def _result_line(line: Any, now: dt.datetime) -> list[ResultRow]:
     raise ProtocolError(_("Ligne de résultat sans action, snapshot ni diffResults."))
 
 
+# Decorations Minot reads (the serial, for identity conflicts); the others (a hostname, a user
+# name) are dropped at the boundary. Nested under "decorations", or top-level keys of the line
+# with --decorations_top_level (osquery/core/query.cpp).
+DECORATION_KEYS = ("serial_number",)
+
+
+def _decorations(line: dict[str, Any]) -> dict[str, str]:
+    source = line.get("decorations")
+    if not isinstance(source, dict):
+        source = line
+    return {
+        key: clean(source[key], 128)
+        for key in DECORATION_KEYS
+        if isinstance(source.get(key), (str, int, float))
+    }
+
+
+def _merge_snapshot_parts(rows: list[ResultRow]) -> list[ResultRow]:
+    """Consecutive event-form snapshot rows of one query run become one partial snapshot."""
+    out: list[ResultRow] = []
+    for row in rows:
+        last = out[-1] if out else None
+        if (
+            row.action == "snapshot_part"
+            and last is not None
+            and last.action == "snapshot_part"
+            and (last.name, last.at) == (row.name, row.at)
+        ):
+            last.rows.extend(row.rows)
+        else:
+            out.append(row)
+    return out
+
+
 def _status_line(line: Any, now: dt.datetime) -> StatusLine:
     if not isinstance(line, dict):
         raise ProtocolError(_("Chaque ligne de statut doit être un objet."))
@@ -313,8 +432,8 @@ def _status_line(line: Any, now: dt.datetime) -> StatusLine:
     except (TypeError, ValueError, OverflowError) as exc:
         raise ProtocolError(_("severity et line doivent être des nombres.")) from exc
     message = line.get("message", "")
-    if not isinstance(message, str):
-        raise ProtocolError(_("message doit être une chaîne."))
+    if isinstance(message, (dict, list)):
+        message = json.dumps(message)[:4000]
     return StatusLine(
         at=_unix_time(line.get("unixTime"), now),
         severity=max(0, min(severity, 9)),

@@ -31,7 +31,7 @@ from .services.enrollment import device_enroll
 from .services.inventory import results_ingest, status_logs_ingest
 from .services.live_queries import distributed_read, distributed_write
 from .services.log_queue import log_enqueue, queue_enabled
-from .services.nodes import node_lookup, node_seen, rate_limited
+from .services.nodes import client_address, node_lookup, node_seen, rate_limited
 
 logger = logging.getLogger(__name__)
 
@@ -42,11 +42,7 @@ def _error(message: str, status: int = 400) -> JsonResponse:
     return JsonResponse({"error": message, "message": message}, status=status)
 
 
-def _address(request) -> str:
-    return request.META.get("REMOTE_ADDR", "") or "-"
-
-
-def osquery_endpoint(*, authenticated: bool = True):
+def osquery_endpoint(*, authenticated: bool = True, large_bodies: bool = False):
     """POST-only, JSON in/out, body checks, rate limits, node-key authentication, no 5xx leaks."""
 
     def decorator(handler):
@@ -58,7 +54,7 @@ def osquery_endpoint(*, authenticated: bool = True):
                 response = _error(_("Méthode non autorisée : POST attendu."), 405)
                 response["Allow"] = "POST"
                 return response
-            address = _address(request)
+            address = client_address(request.META)
             limit = conf.get(
                 "FLEET_RATE_LIMIT_ENROLL_PER_ADDRESS"
                 if not authenticated
@@ -67,7 +63,15 @@ def osquery_endpoint(*, authenticated: bool = True):
             if rate_limited("enroll" if not authenticated else "addr", address, limit):
                 return _error(_("Trop de requêtes depuis cette adresse, réessayez plus tard."), 429)
             try:
-                body = read_json_body(request)
+                body = (
+                    read_json_body(
+                        request,
+                        limit=conf.get("FLEET_MAX_WRITE_BYTES"),
+                        inflated_limit=conf.get("FLEET_MAX_WRITE_INFLATED_BYTES"),
+                    )
+                    if large_bodies
+                    else read_json_body(request)
+                )
                 if not authenticated:
                     return handler(request, body)
                 key = node_key_from(body, request)
@@ -78,6 +82,10 @@ def osquery_endpoint(*, authenticated: bool = True):
                     return _error(
                         _("Trop de requêtes pour cet appareil, réessayez plus tard."), 429
                     )
+                if node.school_id and rate_limited(
+                    "school", str(node.school_id), conf.get("FLEET_RATE_LIMIT_PER_SCHOOL")
+                ):
+                    return _error(_("Trop de requêtes pour cette école, réessayez plus tard."), 429)
                 response = handler(request, body, node)
                 node_seen(node)
                 return response
@@ -147,7 +155,7 @@ def read(request, body, node):
     return JsonResponse({"queries": distributed_read(device_id=node.device_id), "discovery": {}})
 
 
-@osquery_endpoint()
+@osquery_endpoint(large_bodies=True)
 def write(request, body, node):
     distributed_write(device_id=node.device_id, answers=parse_distributed_write(body))
     return JsonResponse({})

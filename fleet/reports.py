@@ -7,7 +7,40 @@ import datetime as dt
 import pandas as pd
 from django.utils import timezone
 
+from . import selectors
 from .models import Alert, Device, DeviceStatus, RepairTicket
+
+
+def report_columns() -> list[tuple[str, str]]:
+    """The report's columns and the header a person reads (the CSV keeps the keys)."""
+    from django.utils.translation import gettext as _
+
+    return [
+        ("devices", _("Appareils")),
+        ("online", _("En ligne")),
+        ("offline", _("Hors ligne")),
+        ("missing", _("Disparus")),
+        ("battery_health_avg", _("Santé moyenne des batteries")),
+        ("batteries_due_90d", _("Batteries à remplacer sous 90 jours")),
+        ("alerts_opened", _("Alertes ouvertes (7 jours)")),
+        ("alerts_resolved", _("Alertes résolues (7 jours)")),
+        ("tickets_open", _("Tickets en cours")),
+    ]
+
+
+def report_rows(frame: pd.DataFrame) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Cells formatted for the page: whole numbers, health as a rounded percentage."""
+    rows = []
+    for school, row in frame.iterrows():
+        cells = []
+        for key, label in report_columns():
+            value = row[key]
+            if key == "battery_health_avg":
+                cells.append((label, "—" if pd.isna(value) else f"{round(float(value))}\u00a0%"))
+            else:
+                cells.append((label, f"{int(value):,}".replace(",", "\u202f")))
+        rows.append((str(school), cells))
+    return rows
 
 
 def weekly_report_frame(*, now: dt.datetime | None = None) -> pd.DataFrame:
@@ -48,6 +81,12 @@ def weekly_report_frame(*, now: dt.datetime | None = None) -> pd.DataFrame:
         battery_health_avg=("health", "mean"),
         batteries_due_90d=("due", "sum"),
     )
+    # device counts: the same selector as the dashboard (fleet.selectors.school_counts)
+    for row in selectors.school_counts():
+        if row["school__name"] in frame.index:
+            for name in ("online", "offline", "missing"):
+                frame.loc[row["school__name"], name] = row[name]
+            frame.loc[row["school__name"], "devices"] = row["total"]
     opened = pd.Series(
         dict(
             _count_by_school(Alert.objects.filter(opened_at__gte=week_ago), "device__school__name")

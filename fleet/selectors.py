@@ -32,24 +32,41 @@ def device_list(*, school_id=None, cart_id=None, status=None, search: str = ""):
     return devices
 
 
-def status_by_school() -> list[dict]:
-    rows = (
-        Device.objects.filter(school__isnull=False)
+STATUS_COUNTS = {
+    "total": Q(),
+    "online": Q(status=DeviceStatus.ONLINE),
+    "offline": Q(status__in=[DeviceStatus.OFFLINE, DeviceStatus.NEVER_SEEN]),
+    "expected": Q(status__in=[DeviceStatus.OFFLINE, DeviceStatus.NEVER_SEEN], status_expected=True),
+    "missing": Q(status=DeviceStatus.MISSING),
+}
+
+
+def school_counts() -> list[dict]:
+    """The one source of per-school device counts (dashboard, weekly report, totals).
+
+    Devices and alerts are counted in separate grouped queries: counting devices through a join
+    with alerts counts a device once per alert (the inflated dashboard of issue 14)."""
+    rows: list[dict] = [
+        dict(row)
+        for row in Device.objects.filter(school__isnull=False)
         .values("school_id", "school__name")
-        .annotate(
-            total=Count("id"),
-            online=Count("id", filter=Q(status=DeviceStatus.ONLINE)),
-            offline=Count(
-                "id", filter=Q(status__in=[DeviceStatus.OFFLINE, DeviceStatus.NEVER_SEEN])
-            ),
-            missing=Count("id", filter=Q(status=DeviceStatus.MISSING)),
-            alerts=Count(  # type: ignore[no-redef]  # a count, named like the relation on purpose
-                "alerts", filter=~Q(alerts__state=Alert.State.RESOLVED), distinct=True
-            ),
-        )
-        .order_by("school__name")
+        .annotate(**{name: Count("id", filter=q) for name, q in STATUS_COUNTS.items()})
+        .order_by("school__name", "school_id")
+    ]
+    alerts = dict(
+        Alert.objects.exclude(state=Alert.State.RESOLVED)
+        .filter(device__school__isnull=False)
+        .values("device__school_id")
+        .annotate(n=Count("id"))
+        .values_list("device__school_id", "n")
     )
-    return [dict(row) for row in rows]
+    for row in rows:
+        row["alerts"] = alerts.get(row["school_id"], 0)
+    return rows
+
+
+def status_by_school() -> list[dict]:
+    return school_counts()
 
 
 def battery_health_distribution() -> list[tuple[str, int]]:
@@ -110,16 +127,7 @@ def alerts_over_time(*, weeks: int = 12, now=None) -> list[tuple[str, int]]:
 
 def fleet_totals() -> dict[str, int]:
     return Device.objects.aggregate(
-        total=Count("id"),
-        online=Count("id", filter=Q(status=DeviceStatus.ONLINE)),
-        offline=Count("id", filter=Q(status__in=[DeviceStatus.OFFLINE, DeviceStatus.NEVER_SEEN])),
-        expected=Count(
-            "id",
-            filter=Q(
-                status__in=[DeviceStatus.OFFLINE, DeviceStatus.NEVER_SEEN], status_expected=True
-            ),
-        ),
-        missing=Count("id", filter=Q(status=DeviceStatus.MISSING)),
+        **{name: Count("id", filter=q) for name, q in STATUS_COUNTS.items()},
         battery_worn=Count(
             "id", filter=Q(battery_health_percent__lt=conf.get("FLEET_BATTERY_HEALTH_THRESHOLD"))
         ),

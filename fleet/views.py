@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse, JsonResponse
@@ -12,7 +10,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from backend.core.access import role_required
 from backend.core.exceptions import ApplicationError
+from backend.core.exports import csv_bytes, frame_to_csv
 
 from . import charts, conf, selectors
 from .forms import (
@@ -31,12 +31,14 @@ from .models import (
     Device,
     DeviceStatus,
     EnrollSecret,
+    IdentityRequest,
     LiveQuery,
     RepairTicket,
 )
 from .permissions import (
     alert_for_user,
     alerts_for_user,
+    can_use_fleet,
     cart_for_user,
     device_for_user,
     devices_for_user,
@@ -46,8 +48,8 @@ from .permissions import (
     schools_for_user,
     ticket_for_user,
 )
-from .reports import weekly_report_frame
-from .services import enrollment, hierarchy, live_queries, repairs
+from .reports import report_columns, report_rows, weekly_report_frame
+from .services import enrollment, hierarchy, live_queries, onboarding, repairs
 
 
 def _fail(request, exc: ApplicationError):
@@ -104,6 +106,13 @@ def school_detail(request, school_id):
 @require_POST
 def school_secret(request, school_id):
     school = school_for_user(request.user, school_id)
+    if request.POST.get("action") == "package":
+        package = onboarding.onboarding_package(
+            school=school, host=request.get_host().split(":")[0], actor=request.user
+        )
+        response = HttpResponse(package, content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="minot-osquery-{school.code}.zip"'
+        return response
     if request.POST.get("action") == "revoke":
         enrollment.enroll_secret_revoke(school=school, actor=request.user)
         messages.success(
@@ -180,9 +189,6 @@ def device_list(request):
 def device_export(request):
     devices_for_user(request.user)
     school_id = request.GET.get("school") if (request.GET.get("school") or "").isdigit() else None
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="parc-appareils.csv"'
-    writer = csv.writer(response)
     columns = [
         "serial",
         "school",
@@ -201,28 +207,32 @@ def device_export(request):
         "battery_cycle_count",
         "battery_forecast_date",
     ]
-    writer.writerow(columns)
-    for d in selectors.device_list(school_id=school_id).iterator(chunk_size=1000):
-        writer.writerow(
-            [
-                d.serial or d.identity,
-                d.school.name if d.school else "",
-                d.cart.name if d.cart else "",
-                d.slot or "",
-                d.role,
-                d.status,
-                d.last_seen_at.isoformat() if d.last_seen_at else "",
-                d.hardware_vendor,
-                d.hardware_model,
-                d.os_name,
-                d.os_version,
-                d.storage_total_bytes or "",
-                d.storage_free_bytes or "",
-                d.battery_health_percent if d.battery_health_percent is not None else "",
-                d.battery_cycle_count or "",
-                d.battery_forecast_date or "",
-            ]
-        )
+    rows = (
+        [
+            d.serial or d.identity,
+            d.school.name if d.school else "",
+            d.cart.name if d.cart else "",
+            d.slot or "",
+            d.role,
+            d.status,
+            d.last_seen_at.isoformat() if d.last_seen_at else "",
+            d.hardware_vendor,
+            d.hardware_model,
+            d.os_name,
+            d.os_version,
+            d.storage_total_bytes or "",
+            d.storage_free_bytes or "",
+            d.battery_health_percent if d.battery_health_percent is not None else "",
+            d.battery_cycle_count or "",
+            d.battery_forecast_date or "",
+        ]
+        for d in selectors.device_list(school_id=school_id).iterator(chunk_size=1000)
+    )
+    # Through the one safe export helper: a device or cart named "=..." stays text.
+    response = HttpResponse(
+        csv_bytes(rows, header=columns, delimiter=","), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = 'attachment; filename="parc-appareils.csv"'
     return response
 
 
@@ -337,6 +347,21 @@ def alert_action(request, alert_id, action):
         if action == "acknowledge":
             repairs.alert_acknowledge(alert=alert, actor=request.user)
             messages.success(request, _("Alerte prise en compte."))
+        elif action in ("approve", "reject") and alert.kind == AlertKind.IDENTITY_REQUEST:
+            pending = IdentityRequest.objects.filter(
+                device=alert.device, state=IdentityRequest.State.PENDING
+            ).first()
+            if pending is None:
+                raise ApplicationError(_("Cette demande a déjà été traitée."))
+            enrollment.identity_request_decide(
+                request=pending, approve=action == "approve", actor=request.user
+            )
+            messages.success(
+                request,
+                _("Changement d'école accepté : l'appareil va se réinscrire.")
+                if action == "approve"
+                else _("Changement d'école refusé : l'appareil reste dans son école."),
+            )
         elif action == "ticket":
             ticket = repairs.ticket_create(
                 device=alert.device,
@@ -475,16 +500,23 @@ def live_query_results(request, query_id):
     )
 
 
-@fleet_page
+@role_required("technician", "admin")
 def report(request):
+    """The weekly report: technicians, and the city administrator (read-only, no device data)."""
     frame = weekly_report_frame()
     if request.GET.get("format") == "csv":
-        response = HttpResponse(frame.to_csv(), content_type="text/csv; charset=utf-8")
+        response = HttpResponse(
+            frame_to_csv(frame, index=True, delimiter=","), content_type="text/csv; charset=utf-8"
+        )
         response["Content-Disposition"] = 'attachment; filename="rapport-parc.csv"'
         return response
-    rows = [(school, row.to_dict()) for school, row in frame.iterrows()]
     return render(
         request,
         "fleet/report.html",
-        {"rows": rows, "columns": list(frame.columns), "generated": timezone.now()},
+        {
+            "rows": report_rows(frame),
+            "columns": [label for _key, label in report_columns()],
+            "generated": timezone.now(),
+            "technician": can_use_fleet(request.user),
+        },
     )

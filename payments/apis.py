@@ -181,7 +181,12 @@ class PaymentDetailApi(APIView):
 
 
 class RefundCreateApi(APIView):
-    """Staff: refund part or all of a payment, with a reason. Never more than what is left."""
+    """Staff: refund part or all of a payment, with a reason. Never more than what is left.
+
+    Send an ``Idempotency-Key`` header: the same key again answers the same refund (nothing is
+    refunded twice). Without it, the same refund asked twice within two minutes answers 409.
+    The answer's ``status`` is ``pending`` while the provider's confirmation is awaited.
+    """
 
     permission_classes = [IsStaff]
 
@@ -202,7 +207,15 @@ class RefundCreateApi(APIView):
         payment = perms.payment_for_user(request.user, pk)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        refund = refund_create(actor=request.user, payment=payment, **data.validated_data)
+        key = (request.headers.get("Idempotency-Key") or "").strip()
+        if len(key) > 80:
+            raise ApplicationError("Idempotency-Key : 80 caractères au plus.")
+        refund = refund_create(
+            actor=request.user,
+            payment=payment,
+            token=f"api:{request.user.pk}:{key}" if key else None,
+            **data.validated_data,
+        )
         return Response(self.OutputSerializer(refund).data, status=status.HTTP_201_CREATED)
 
 
@@ -217,6 +230,11 @@ class BillingRunCreateApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={202: MessageOutput})
     def post(self, request):
+        if not perms.is_finance(request.user):
+            raise ApplicationError(
+                _("La facturation de la ville relève des finances (administrateurs)."),
+                status_code=403,
+            )
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         period = billing_run_request(

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from backend.core.exceptions import ApplicationError
 from backend.core.money import format_money, parse_amount
 
-from .models import Payment
+from .models import Payment, PaymentSettings
 from .services.accounting import SERVICES
 from .services.billing import parse_period
 
@@ -51,6 +51,11 @@ class PeriodField(forms.CharField):
             raise forms.ValidationError(exc.message)
 
 
+def next_month() -> str:
+    first = timezone.localdate().replace(day=1)
+    return (first + timezone.timedelta(days=32)).strftime("%Y-%m")
+
+
 def previous_month() -> str:
     first = timezone.localdate().replace(day=1)
     return (first - timezone.timedelta(days=1)).strftime("%Y-%m")
@@ -74,6 +79,7 @@ class ExportForm(forms.Form):
             ("restauration", _("Restauration scolaire")),
             ("periscolaire", _("Périscolaire")),
             ("encaissements", _("Encaissements et remboursements")),
+            ("regularisations", _("Régularisations")),
         ],
     )
 
@@ -87,6 +93,19 @@ class ExportForm(forms.Form):
 class RefundForm(forms.Form):
     amount = EurosField(label=_("Montant à rembourser (€)"), max_length=12)
     reason = forms.CharField(label=_("Motif"), max_length=255)
+    # One token per displayed form: submitting it twice is one refund.
+    token = forms.RegexField(r"^[0-9a-f]{32}$", widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial["token"] = uuid.uuid4().hex
+
+
+class BillingModeForm(forms.Form):
+    mode = forms.ChoiceField(label=_("Mode de facturation"), choices=PaymentSettings.Mode.choices)
+    effective_from = PeriodField(label=_("À partir du mois (AAAA-MM)"))
+    reason = forms.CharField(label=_("Motif"), max_length=255, required=False)
 
 
 class CounterPaymentForm(forms.Form):

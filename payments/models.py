@@ -58,10 +58,31 @@ class PaymentSettings(models.Model):
         _("relances (jours après échéance)"), default=list, blank=True, help_text="[7, 21, 45]"
     )
 
+    class OverpaymentPolicy(models.TextChoices):
+        REFUND = "refund", _("Rembourser automatiquement")
+        CREDIT = "credit", _("Garder en avoir sur le compte")
+
+    overpayment_policy = models.CharField(
+        _("trop-perçu"),
+        max_length=8,
+        choices=OverpaymentPolicy.choices,
+        default=OverpaymentPolicy.REFUND,
+        help_text=_(
+            "Un paiement reçu pour une facture déjà réglée est remboursé, ou gardé en avoir "
+            "(déduit de la prochaine facture)."
+        ),
+    )
+
     class Meta:
         verbose_name = _("réglages des paiements")
         verbose_name_plural = _("réglages des paiements")
         constraints = [models.CheckConstraint(condition=Q(pk=1), name="paymentsettings_singleton")]
+        permissions = [
+            (
+                "manage_finance",
+                _("Finances de la ville : facturation, émission, exports, rapprochement"),
+            )
+        ]
 
     def __str__(self) -> str:
         return str(_("Réglages des paiements"))
@@ -239,15 +260,20 @@ class Payment(TimeStampedModel):
         FAILED = "failed", _("Refusé")
         CANCELED = "canceled", _("Abandonné")
         SUCCEEDED = "succeeded", _("Réussi")
+        REVERSED = "reversed", _("Rejeté après encaissement")
 
-    # Forward-only transitions: a status only moves to a higher rank.
+    # Forward-only transitions: a status only moves to a higher rank. ``reversed`` (a SEPA
+    # return, a failure after success or a dispute) only follows ``succeeded``.
     STATUS_RANK: dict[str, int] = {
         Status.PENDING: 0,
         Status.PROCESSING: 1,
         Status.CANCELED: 2,
         Status.FAILED: 3,
         Status.SUCCEEDED: 4,
+        Status.REVERSED: 5,
     }
+    OPEN_STATUSES = (Status.PENDING, Status.PROCESSING)
+    MONEY_STATUSES = (Status.SUCCEEDED, Status.REVERSED)
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="payments")
     household = models.ForeignKey(
@@ -272,6 +298,12 @@ class Payment(TimeStampedModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     succeeded_at = models.DateTimeField(null=True, blank=True)
+    # A random value sent in the provider's metadata: an event naming this row is believed only
+    # when it carries the same nonce (ids are reused after a backup restore or on a shared
+    # test account).
+    nonce = models.CharField(max_length=32, blank=True)
+    intent_canceled_at = models.DateTimeField(null=True, blank=True)
+    reversed_cents = models.BigIntegerField(_("rejeté (centimes)"), default=0)
     invoices = models.ManyToManyField(Invoice, through="PaymentAllocation", related_name="payments")
 
     class Meta:
@@ -300,17 +332,42 @@ class Payment(TimeStampedModel):
             self.amount_cents - self.refunded_cents if self.status == self.Status.SUCCEEDED else 0
         )
 
+    @property
+    def provider_idempotency_key(self) -> str:
+        """The key sent with every create call for this row: derived from the row, reused on
+        every retry (Stripe replays the first answer)."""
+        return f"minot:payment:{self.pk}:{self.nonce}" if self.nonce else self.idempotency_key
+
 
 class PaymentAllocation(models.Model):
+    """What a payment was meant for (``amount_cents``) and what it actually paid (``applied_cents``).
+
+    ``applied_cents`` is set when the payment succeeds (never more than the invoice still owed:
+    the rest is an overpayment), lowered by refunds and reversals, and moved to the replacing
+    invoice when a paid invoice is cancelled. An invoice's ``paid_cents`` is always the sum of
+    ``applied_cents`` of its allocations. ``is_open_attempt`` marks a payment attempt still in
+    progress: at most one per invoice (a partial unique index).
+    """
+
     payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="allocations")
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="allocations")
     amount_cents = models.BigIntegerField()
+    applied_cents = models.BigIntegerField(default=0)
+    is_open_attempt = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["payment", "invoice"], name="allocation_once"),
             models.CheckConstraint(
                 condition=Q(amount_cents__gt=0), name="allocation_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(applied_cents__gte=0), name="allocation_applied_not_negative"
+            ),
+            models.UniqueConstraint(
+                fields=["invoice"],
+                condition=Q(is_open_attempt=True),
+                name="allocation_one_open_attempt_per_invoice",
             ),
         ]
 
@@ -335,6 +392,9 @@ class Refund(TimeStampedModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The form's (or the API's Idempotency-Key) token: the same request twice is one refund.
+    request_token = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    succeeded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -345,6 +405,20 @@ class Refund(TimeStampedModel):
         ]
 
 
+class LedgerEntryQuerySet(models.QuerySet):
+    """The ledger is append-only: bulk updates and deletes fail (a database trigger also refuses
+    them, see migration 0004)."""
+
+    def update(self, **kwargs):
+        raise ValueError("Ledger entries are append-only: add a correcting entry instead.")
+
+    def delete(self):
+        raise ValueError("Ledger entries are append-only.")
+
+    update.queryset_only = True  # type: ignore[attr-defined]
+    delete.queryset_only = True  # type: ignore[attr-defined]
+
+
 class LedgerEntry(models.Model):
     """One append-only movement on a payer account. Never updated, never deleted."""
 
@@ -353,6 +427,7 @@ class LedgerEntry(models.Model):
         ACTIVITY_CHARGE = "activity_charge", _("Activité")
         PAYMENT = "payment", _("Paiement")
         REFUND = "refund", _("Remboursement")
+        REVERSAL = "reversal", _("Paiement rejeté")
         CREDIT_NOTE = "credit_note", _("Avoir")
         ADJUSTMENT = "adjustment", _("Régularisation")
 
@@ -384,6 +459,8 @@ class LedgerEntry(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+
+    objects = LedgerEntryQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -448,3 +525,113 @@ class DunningReminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.invoice_id} #{self.level}"
+
+
+class Finding(models.Model):
+    """Something about money that staff must see: never only a log line.
+
+    Overpayments (a success for an invoice already paid), a provider refund larger than what is
+    left locally, a payment reversed after success (SEPA return, dispute), an event that does not
+    match our payment, an invariant broken (``payments_audit``). ``key`` makes each one unique.
+    """
+
+    class Kind(models.TextChoices):
+        OVERPAYMENT = "overpayment", _("Trop-perçu")
+        REFUND_EXCEEDS = "refund_exceeds", _("Remboursement supérieur au reste du paiement")
+        REVERSAL = "reversal", _("Paiement rejeté après encaissement")
+        EVENT_MISMATCH = "event_mismatch", _("Événement ne correspondant pas au paiement")
+        AUDIT = "audit", _("Contrôle des comptes")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("À traiter")
+        RESOLVED = "resolved", _("Traité")
+
+    key = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(_("type"), max_length=16, choices=Kind.choices)
+    status = models.CharField(
+        _("statut"), max_length=8, choices=Status.choices, default=Status.OPEN
+    )
+    household = models.ForeignKey(
+        "family.Household", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    payment = models.ForeignKey(
+        Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="findings"
+    )
+    invoice = models.ForeignKey(
+        Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="findings"
+    )
+    refund = models.ForeignKey(
+        Refund, null=True, blank=True, on_delete=models.PROTECT, related_name="findings"
+    )
+    amount_cents = models.BigIntegerField(_("montant (centimes)"), default=0)
+    message = models.CharField(_("constat"), max_length=500)
+    resolution = models.CharField(_("suite donnée"), max_length=255, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("anomalie de paiement")
+        verbose_name_plural = _("anomalies de paiement")
+        indexes = [models.Index(fields=["status", "kind"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.message}"
+
+
+class BillingModeChange(models.Model):
+    """A household's billing mode from a period boundary on (prepaid or postpaid, never both).
+
+    The mode of a household for a month is the latest change effective on or before the 1st of
+    that month, else the city's default (``PaymentSettings.mode``). Changes take effect on the
+    1st of a month that has not started, so a month is never billed both ways.
+    """
+
+    household = models.ForeignKey(
+        "family.Household", on_delete=models.CASCADE, related_name="billing_mode_changes"
+    )
+    mode = models.CharField(_("mode"), max_length=10, choices=PaymentSettings.Mode.choices)
+    effective_from = models.DateField(_("à partir du (1er du mois)"))
+    reason = models.CharField(_("motif"), max_length=255, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["household_id", "effective_from"]
+        verbose_name = _("changement de mode de facturation")
+        verbose_name_plural = _("changements de mode de facturation")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["household", "effective_from"], name="billing_mode_one_per_boundary"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.household_id} {self.mode} {self.effective_from:%Y-%m}"
+
+
+class ActivityTariff(models.Model):
+    """What one session of an after-school activity costs (billed per session day of a confirmed
+    registration, on the monthly invoice, like meals). Childcare supervision is eligible to the
+    childcare tax credit; food is not."""
+
+    activity = models.OneToOneField(
+        "family.Activity", on_delete=models.CASCADE, related_name="tariff"
+    )
+    amount_cents = models.PositiveIntegerField(_("prix par séance (centimes)"))
+    currency = models.CharField(_("devise"), max_length=3, default=default_currency)
+    is_childcare = models.BooleanField(
+        _("garde (attestation fiscale)"),
+        default=True,
+        help_text=_("Accueil et surveillance d'enfants, hors repas."),
+    )
+
+    class Meta:
+        verbose_name = _("tarif d'activité")
+        verbose_name_plural = _("tarifs d'activité")
+
+    def __str__(self) -> str:
+        return f"{self.activity_id}: {self.amount_cents}"

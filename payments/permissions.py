@@ -5,14 +5,26 @@
   at the counter (audited);
 - city administrators reach everything;
 - anybody else (technicians, anonymous) reaches nothing.
+
+City-wide money work (billing runs, issuing invoices, treasury exports, reconciliation with the
+provider, the anomalies list, billing-mode changes) belongs to finance: :func:`is_finance` — a
+city administrator, or a user given the Django permission ``payments.manage_finance``. School
+staff keep the counter work for their schools' families.
 """
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 
-from backend.core.access import get_or_404, households_reached_by, is_parent, is_staff_or_admin
+from backend.core.access import (
+    get_or_404,
+    households_reached_by,
+    is_city_admin,
+    is_parent,
+    is_staff_or_admin,
+)
 from family.models import Household
 
 from .models import Account, Invoice, Payment
@@ -61,6 +73,25 @@ def payments_for_user(user) -> QuerySet[Payment]:
 
 def payment_for_user(user, payment_id) -> Payment:
     return get_or_404(payments_for_user(user).select_related("account", "household"), payment_id)
+
+
+def is_finance(user) -> bool:
+    """City administrators, or anyone holding ``payments.manage_finance`` (Django admin)."""
+    if not (user and user.is_authenticated and user.is_active):
+        return False
+    return is_city_admin(user) or user.has_perm("payments.manage_finance")
+
+
+def require_finance(user) -> None:
+    """Finance actions refused to others with 403 (the page exists, the action is not theirs)."""
+    if not is_finance(user):
+        raise PermissionDenied
+
+
+def finance_users():
+    from backend.accounts.models import User
+
+    return [u for u in User.objects.filter(is_active=True) if is_finance(u)]
 
 
 def can_manage(user) -> bool:

@@ -24,4 +24,9 @@ PERIODIC_TASKS: list[dict] = [
         "task": "payments.tasks.prepaid_debit_task",
         "every_seconds": 1800,
     },
+    {
+        "name": "payments: nightly audit of the books",
+        "task": "payments.tasks.payments_audit_task",
+        "crontab": {"minute": "15", "hour": "3"},
+    },
 ]

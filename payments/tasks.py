@@ -72,3 +72,18 @@ def prepaid_debit_task() -> int:
     from .services.prepaid import prepaid_debit_meals
 
     return prepaid_debit_meals()
+
+
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+def overpayment_refund_task(finding_id: int) -> str:
+    from .services.corrections import overpayment_refund
+
+    return overpayment_refund(finding_id=finding_id).status
+
+
+@shared_task(acks_late=True)
+def payments_audit_task() -> int:
+    """Nightly: check the money invariants; any finding alerts finance (admins)."""
+    from .services.audit import payments_audit_alert
+
+    return payments_audit_alert()

@@ -26,4 +26,10 @@ urlpatterns = [
     path("gestion/factures/<int:pk>/annuler/", views.staff_cancel_invoice, name="staff-cancel"),
     path("gestion/export/", views.staff_export, name="staff-export"),
     path("gestion/rapprochement/", views.staff_reconciliation, name="staff-reconciliation"),
+    path("gestion/anomalies/", views.staff_findings, name="staff-findings"),
+    path(
+        "gestion/familles/<int:household_id>/mode/",
+        views.staff_billing_mode,
+        name="staff-billing-mode",
+    ),
 ]

@@ -3,22 +3,30 @@ runs, counter payments, refunds, exports, reconciliation)."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
+from csp.constants import NONCE
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from backend.core.access import role_required
+from backend.core.access import is_parent, role_required
+from backend.core.confirm import confirmation_page, needs_confirmation
 from backend.core.exceptions import ApplicationError
 from backend.core.money import format_money
+from backend.core.services import audit_record
 
 from . import permissions as perms
+from .declines import decline_reason
 from .forms import (
+    BillingModeForm,
     BillingRunForm,
     CancelInvoiceForm,
     CounterPaymentForm,
@@ -27,11 +35,17 @@ from .forms import (
     SepaMandateForm,
     TestCardForm,
     TopUpForm,
+    next_month,
     previous_month,
 )
-from .models import BillingRun, Invoice, LedgerEntry, Payment, PaymentSettings
+from .models import BillingRun, Finding, Invoice, LedgerEntry, Payment, PaymentSettings, Refund
 from .receipts import certificate_pdf, receipt_pdf
-from .selectors import balances_for_accounts, household_balance_cents, pending_debit_invoice_ids
+from .selectors import (
+    balances_for_accounts,
+    billing_mode_of,
+    household_balance_cents,
+    pending_debit_invoice_ids,
+)
 from .services.billing import billing_run_request
 
 
@@ -62,12 +76,17 @@ def home(request):
         "open_invoices": open_invoices,
         "other_invoices": [i for i in invoices if i not in open_invoices],
         "balance": household_balance_cents(household=household) if household else 0,
+        "due_total": sum(i.outstanding_cents for i in open_invoices),
+        "balance_differs": False,
         "account": account,
         "prepaid": PaymentSettings.current().mode == PaymentSettings.Mode.PREPAID,
         "year": timezone.localdate().year - 1
         if timezone.localdate().month < 3
         else timezone.localdate().year,
     }
+    context["balance_differs"] = (
+        context["balance"] < 0 and -context["balance"] != context["due_total"]
+    )
     return _no_store(render(request, "payments/home.html", context))
 
 
@@ -124,13 +143,20 @@ def pay(request):
             context.update(payment=payment, publishable_key=settings.STRIPE_PUBLISHABLE_KEY)
             response = _no_store(render(request, "payments/pay_element.html", context))
             # PCI DSS SAQ A: no third-party script on the payment page but Stripe's own.
-            response["Content-Security-Policy"] = (
-                "default-src 'self'; script-src 'self' 'unsafe-inline' https://js.stripe.com; "
-                "frame-src https://js.stripe.com https://hooks.stripe.com; connect-src 'self' https://api.stripe.com"
-            )
+            # The site-wide policy (django-csp, nonces, no 'unsafe-inline') plus Stripe's origins.
+            response._csp_replace = STRIPE_CSP  # type: ignore[attr-defined]
             return response
         return redirect("payments:payment", pk=payment.pk)
     return _no_store(render(request, "payments/pay.html", context))
+
+
+# Stripe.js and its frames (docs.stripe.com/security/guide#content-security-policy): the only
+# third-party origins allowed anywhere, and only on the payment page.
+STRIPE_CSP = {
+    "script-src": ["'self'", NONCE, "https://js.stripe.com"],
+    "frame-src": ["https://js.stripe.com", "https://hooks.stripe.com"],
+    "connect-src": ["'self'", "https://api.stripe.com"],
+}
 
 
 @role_required("parent")
@@ -175,14 +201,28 @@ def payment_detail(request, pk):
                 )
             except ProviderError:
                 pass
+    allocations = list(payment.allocations.select_related("invoice"))
+    failed = payment.status == Payment.Status.FAILED
+    retry_url = ""
+    if failed and is_parent(request.user):
+        still_open = [a.invoice.pk for a in allocations if a.invoice.is_open]
+        if still_open:
+            retry_url = (
+                reverse("payments:pay") + "?" + urlencode([("invoice", i) for i in still_open])
+            )
     return _no_store(
         render(
             request,
             "payments/payment_detail.html",
             {
-                "title": _("Paiement %(number)s") % {"number": payment.receipt_number},
+                # a declined payment has no receipt: its page is not titled with a receipt number
+                "title": _("Paiement non abouti")
+                if failed
+                else _("Paiement %(number)s") % {"number": payment.receipt_number},
                 "payment": payment,
-                "allocations": payment.allocations.select_related("invoice"),
+                "failure_reason": decline_reason(payment.failure_message) if failed else "",
+                "retry_url": retry_url,
+                "allocations": allocations,
                 "refunds": payment.refunds.all(),
             },
         )
@@ -203,11 +243,11 @@ def receipt(request, pk):
 def certificate(request, year):
     if not 2000 <= year <= timezone.localdate().year:
         raise Http404
-    household = perms.households_for_user(request.user).first()
-    if household is None:
+    account = perms.own_account(request.user)
+    if account is None:
         raise Http404
     response = HttpResponse(
-        certificate_pdf(household=household, year=year), content_type="application/pdf"
+        certificate_pdf(account=account, year=year), content_type="application/pdf"
     )
     response["Content-Disposition"] = f'attachment; filename="attestation-{year}.pdf"'
     return _no_store(response)
@@ -281,6 +321,9 @@ def top_up(request):
 
 @role_required("staff", "admin")
 def staff_home(request):
+    finance = perms.is_finance(request.user)
+    if request.method == "POST":
+        perms.require_finance(request.user)  # the billing run is city-wide: finance only
     form = BillingRunForm(request.POST or None, initial={"period": previous_month()})
     if request.method == "POST" and form.is_valid():
         try:
@@ -324,6 +367,10 @@ def staff_home(request):
                 "query": query,
                 "export_form": ExportForm(initial={"period": previous_month(), "service": "all"}),
                 "drafts": drafts,
+                "is_finance": finance,
+                "open_findings": Finding.objects.filter(status=Finding.Status.OPEN).count()
+                if finance
+                else 0,
             },
         )
     )
@@ -334,11 +381,28 @@ def staff_home(request):
 def staff_issue(request):
     from .services.billing import invoices_issue, parse_period
 
+    perms.require_finance(request.user)
     try:
         period = parse_period(request.POST.get("period", ""))
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("payments:staff")
+    if needs_confirmation(request):
+        drafts = Invoice.objects.filter(status=Invoice.Status.DRAFT, period=period)
+        n = drafts.count()
+        total = sum(drafts.values_list("total_cents", flat=True))
+        return confirmation_page(
+            request,
+            title=_("Émettre les factures de %(period)s") % {"period": period.strftime("%m/%Y")},
+            summary=[
+                _("%(n)d factures en brouillon, %(total)s au total")
+                % {"n": n, "total": format_money(total)},
+                _("Chaque payeur reçoit sa facture par e-mail et dans son espace."),
+            ],
+            warning=_("Une facture émise ne se modifie plus : seul un avoir peut la corriger."),
+            confirm_label=_("Émettre et prévenir les familles"),
+            cancel_url=reverse("payments:staff"),
+        )
     count = invoices_issue(period=period, actor=request.user)
     messages.success(request, _("%(count)d factures émises.") % {"count": count})
     return redirect("payments:staff")
@@ -373,6 +437,11 @@ def staff_household(request, household_id):
                 "payments": payments,
                 "refund_form": RefundForm(),
                 "cancel_form": CancelInvoiceForm(),
+                "mode_now": billing_mode_of(
+                    household_id=household.pk, period=timezone.localdate().replace(day=1)
+                ),
+                "mode_changes": household.billing_mode_changes.order_by("-effective_from"),
+                "mode_form": BillingModeForm(initial={"effective_from": next_month()}),
             },
         )
     )
@@ -432,15 +501,26 @@ def staff_refund(request, pk):
                 payment=payment,
                 amount_cents=form.cleaned_data["amount"],
                 reason=form.cleaned_data["reason"],
+                token=form.cleaned_data["token"],
             )
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(
-                request,
-                _("Remboursement de %(amount)s effectué.")
-                % {"amount": format_money(refund.amount_cents, refund.payment.currency)},
-            )
+            if refund.status == Refund.Status.PENDING:
+                messages.warning(
+                    request,
+                    _(
+                        "Remboursement de %(amount)s envoyé, en attente de confirmation du "
+                        "prestataire : ne le refaites pas, il sera confirmé automatiquement."
+                    )
+                    % {"amount": format_money(refund.amount_cents, refund.currency)},
+                )
+            else:
+                messages.success(
+                    request,
+                    _("Remboursement de %(amount)s effectué.")
+                    % {"amount": format_money(refund.amount_cents, refund.currency)},
+                )
     else:
         messages.error(
             request, _("Remboursement non effectué : %(errors)s") % {"errors": _form_errors(form)}
@@ -473,6 +553,7 @@ def staff_cancel_invoice(request, pk):
 def staff_export(request):
     from .services.accounting import treasury_export_csv
 
+    perms.require_finance(request.user)
     form = ExportForm(request.GET or None)
     if not form.is_valid():
         messages.error(
@@ -483,7 +564,7 @@ def staff_export(request):
         return redirect("payments:staff")
     period, service = form.cleaned_data["period"], form.cleaned_data["service"]
     response = HttpResponse(
-        "\ufeff" + treasury_export_csv(period=period, service=service),
+        treasury_export_csv(period=period, service=service),
         content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = (
@@ -497,6 +578,7 @@ def staff_reconciliation(request):
     from .forms import PeriodField
     from .services.accounting import reconcile_stripe_period
 
+    perms.require_finance(request.user)
     report = None
     period_value = request.GET.get("period") or previous_month()
     try:
@@ -511,3 +593,63 @@ def staff_reconciliation(request):
         "payments/staff_reconciliation.html",
         {"title": _("Rapprochement avec le prestataire"), "report": report, "period": period_value},
     )
+
+
+@role_required("staff", "admin")
+def staff_findings(request):
+    """Money anomalies for finance: overpayments, reversals, refunds larger than the payment,
+    events that did not match, audit findings. Marking one handled keeps it listed."""
+    perms.require_finance(request.user)
+    if request.method == "POST":
+        note = (request.POST.get("resolution") or "").strip()[:255]
+        updated = Finding.objects.filter(
+            pk=request.POST.get("finding") or 0, status=Finding.Status.OPEN
+        ).update(
+            status=Finding.Status.RESOLVED,
+            resolution=note or _("Traité par %(user)s") % {"user": request.user.email},
+            resolved_at=timezone.now(),
+        )
+        if updated:
+            audit_record(
+                action="payments.finding_resolve",
+                actor=request.user,
+                target_type="payments.finding",
+                target_id=request.POST.get("finding"),
+                data={"resolution": note},
+            )
+            messages.success(request, _("Anomalie marquée comme traitée."))
+        return redirect("payments:staff-findings")
+    findings = Finding.objects.select_related("payment", "invoice", "household")[:200]
+    return _no_store(
+        render(
+            request,
+            "payments/staff_findings.html",
+            {"title": _("Anomalies de paiement"), "findings": findings},
+        )
+    )
+
+
+@role_required("staff", "admin")
+@require_POST
+def staff_billing_mode(request, household_id):
+    """Schedule a household's billing mode from the 1st of a month that has not started."""
+    from .services.modes import billing_mode_change
+
+    household = perms.household_for_user(request.user, household_id)
+    form = BillingModeForm(request.POST)
+    if form.is_valid():
+        try:
+            billing_mode_change(
+                actor=request.user,
+                household=household,
+                mode=form.cleaned_data["mode"],
+                effective_from=form.cleaned_data["effective_from"],
+                reason=form.cleaned_data["reason"],
+            )
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Changement de mode enregistré."))
+    else:
+        messages.error(request, _("Changement non enregistré : %(e)s") % {"e": _form_errors(form)})
+    return redirect("payments:staff-household", household_id=household.pk)

@@ -11,7 +11,8 @@ def _media_root(settings, tmp_path):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    # The test database rolls back without signals: cached shared data must not leak across tests.
+    """Every test starts with an empty cache: rate-limit counters, and the shared canteen data
+    (the test database rolls back without signals, so cached rows must not leak across tests)."""
     from django.core.cache import cache
 
     cache.clear()

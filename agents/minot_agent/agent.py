@@ -6,7 +6,6 @@ import json
 import logging
 import os
 import random
-import socket
 import threading
 import time
 import uuid as uuid_module
@@ -21,8 +20,22 @@ from .transport import NodeInvalid, Transport, TransportError
 logger = logging.getLogger("minot_agent.agent")
 
 HOST_DETAIL_TABLES = ("os_version", "osquery_info", "system_info", "platform_info")
+# Never sent: host names often carry a child's name (the server drops them too).
+PERSONAL_COLUMNS = frozenset({"hostname", "computer_name", "local_hostname"})
+# Placeholder hardware UUIDs (osquery/core/system.cpp, kPlaceholderHardwareUUIDList).
+PLACEHOLDER_UUIDS = frozenset(
+    {
+        "00000000-0000-0000-0000-000000000000",
+        "03000200-0400-0500-0006-000700080009",
+        "03020100-0504-0706-0809-0a0b0c0d0e0f",
+        "10000000-0000-8000-0040-000000000000",
+        "ffffffff-ffff-ffff-ffff-ffffffffffff",
+    }
+)
 MAX_LIVE_QUERIES = 20
-MAX_LIVE_ROWS = 10000
+MAX_LIVE_ROWS = 10000  # rows per answer
+MAX_LIVE_BYTES = 4 * 1024 * 1024  # JSON bytes per answer, before gzip
+MAX_WRITE_ATTEMPTS = 3  # a live-query answer is dropped (with a status line) after this many
 PLATFORM_ALIASES = {
     "linux": {"linux", "posix", "all", "any", ""},
     "darwin": {"darwin", "posix", "all", "any", ""},
@@ -45,6 +58,17 @@ DEFAULT_QUERIES = {
     "minot_network": "SELECT d.interface, d.mac, a.address FROM interface_details d LEFT JOIN"
     " interface_addresses a ON a.interface = d.interface",
 }
+
+
+def _capped(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """At most MAX_LIVE_ROWS rows and about MAX_LIVE_BYTES of JSON per answer."""
+    kept, size = [], 0
+    for row in rows[:MAX_LIVE_ROWS]:
+        size += len(json.dumps(row, separators=(",", ":"))) + 1
+        if size > MAX_LIVE_BYTES:
+            break
+        kept.append(row)
+    return kept
 
 
 def _calendar_time(now: float) -> str:
@@ -135,6 +159,7 @@ class Agent:
         self.failures: dict[str, int] = {}
         self.accelerate_until = 0.0
         self.pending_write: dict[str, Any] | None = None
+        self.write_failures = 0
         self._identifier: str | None = None
         cached = self.spool.get("config")
         if cached:
@@ -159,24 +184,33 @@ class Agent:
         value = ""
         if mode == "specified":
             value = self.settings.specified_identifier
-        elif mode == "instance":
-            value = self.spool.get("instance_id") or ""
-            if not value:
-                value = str(uuid_module.uuid4())
-                self.spool.set("instance_id", value)
         elif mode == "uuid":
-            value = self._first_row("SELECT uuid FROM system_info").get("uuid", "")
-        if not value:
-            value = socket.gethostname()
+            value = self._first_row("SELECT uuid FROM system_info").get("uuid", "").strip()
+            if value.lower() in PLACEHOLDER_UUIDS:
+                value = ""
+        if not value:  # "instance", or no usable UUID: a random id kept in the state dir
+            value = self.instance_id()
         self._identifier = value
+        return value
+
+    def instance_id(self) -> str:
+        value = self.spool.get("instance_id") or ""
+        if not value:
+            value = str(uuid_module.uuid4())
+            self.spool.set("instance_id", value)
         return value
 
     def host_details(self) -> dict[str, dict[str, str]]:
         details = {}
         for table in HOST_DETAIL_TABLES:
             row = self._first_row(f"SELECT * FROM {table}")
+            row = {k: v for k, v in row.items() if k not in PERSONAL_COLUMNS}
             if row:
                 details[table] = row
+        # lets the server tell this installation from a clone with the same hardware ids
+        info = details.setdefault("osquery_info", {})
+        if not info.get("instance_id"):
+            info["instance_id"] = self.instance_id()
         return details
 
     @property
@@ -251,7 +285,8 @@ class Agent:
         for kind in kinds:
             for sql in self.decorators.get(kind, []):
                 for column, value in self._first_row(sql).items():
-                    self.decorations[column] = value
+                    if column not in PERSONAL_COLUMNS:
+                        self.decorations[column] = value
 
     # -- logs ------------------------------------------------------------------------------
     def status_line(self, message: str, severity: int = 0) -> dict[str, Any]:
@@ -336,10 +371,29 @@ class Agent:
         return sent
 
     # -- distributed -----------------------------------------------------------------------
+    def _send_write(self) -> None:
+        """Send the pending answer (gzipped). After MAX_WRITE_ATTEMPTS failures it is dropped
+        with a status line, so that one answer the server cannot take never blocks the next
+        live queries (osqueryd's own behaviour would be to re-send it forever)."""
+        assert self.pending_write is not None  # noqa: S101
+        try:
+            self.call("/distributed/write", self.pending_write, compress=True)
+        except TransportError as exc:
+            self.write_failures += 1
+            if self.write_failures >= MAX_WRITE_ATTEMPTS:
+                ids = ", ".join(sorted(self.pending_write.get("queries", {})))
+                self.pending_write, self.write_failures = None, 0
+                self.status(
+                    f"live query answer dropped after {MAX_WRITE_ATTEMPTS} failed sends"
+                    f" ({ids}): {exc}",
+                    severity=1,
+                )
+            raise
+        self.pending_write, self.write_failures = None, 0
+
     def distributed(self) -> int:
         if self.pending_write is not None:
-            self.call("/distributed/write", self.pending_write)
-            self.pending_write = None
+            self._send_write()
         answer = self.call("/distributed/read", {})
         accelerate = answer.get("accelerate")
         if isinstance(accelerate, int) and not isinstance(accelerate, bool) and accelerate > 0:
@@ -366,7 +420,7 @@ class Agent:
             try:
                 if not isinstance(sql, str):
                     raise QueryError("query is not a string")
-                rows = self.backend.query(sql)[:MAX_LIVE_ROWS]
+                rows = _capped(self.backend.query(sql))
                 statuses[query_id], messages[query_id] = 0, ""
             except QueryError as exc:
                 rows = []
@@ -390,8 +444,7 @@ class Agent:
             "messages": messages,
             "stats": stats,
         }
-        self.call("/distributed/write", self.pending_write)
-        self.pending_write = None
+        self._send_write()
         logger.info("live queries answered", extra={"ids": sorted(results)})
         return len(results)
 
@@ -489,17 +542,10 @@ class Agent:
                 self.flush()
             elif task == "distributed":
                 self.distributed()
+            # Each task keeps its own back-off: the config answering says nothing about whether
+            # the log or live-query endpoint accepts what this task sends.
             self.failures[task] = 0
             self.next_due[task] = time.monotonic() + self._jittered(self._interval(task))
-            # The server answers again: do not leave the other requests in a long back-off
-            # (spooled reports go out now rather than at the end of the back-off).
-            for other in ("config", "flush", "distributed"):
-                if other != task and self.failures.get(other):
-                    self.failures[other] = 0
-                    self.next_due[other] = min(
-                        self.next_due.get(other, 0.0),
-                        time.monotonic() + self.rng.uniform(0, 1),
-                    )
         except TransportError as exc:
             failures = self.failures.get(task, 0) + 1
             self.failures[task] = failures

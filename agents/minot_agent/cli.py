@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="allow plain http:// (local testing only)",
     )
-    common.add_argument("--host-identifier", choices=["uuid", "hostname", "instance", "specified"])
+    common.add_argument("--host-identifier", choices=["uuid", "instance", "specified"])
     common.add_argument("--specified-identifier")
     common.add_argument("--osquery", choices=["auto", "never", "always"], help="use osquery")
     common.add_argument("--osquery-socket", help="osqueryd extension socket")

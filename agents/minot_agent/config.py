@@ -30,7 +30,7 @@ class Settings:
     insecure_http: bool = False
     ca_bundle: str = ""
     api_prefix: str = "/api/osquery"
-    host_identifier: str = "uuid"  # uuid | hostname | instance | specified
+    host_identifier: str = "uuid"  # uuid | instance | specified (never the hostname)
     specified_identifier: str = ""
     osquery: str = "auto"  # auto | never | always
     osquery_socket: str = ""
@@ -184,8 +184,11 @@ def load_settings(
         if value is not None:
             values[name] = _coerce(name, value)
     settings = Settings(**values)
-    if settings.host_identifier not in ("uuid", "hostname", "instance", "specified"):
-        raise ConfigError("host_identifier must be uuid, hostname, instance or specified")
+    if settings.host_identifier not in ("uuid", "instance", "specified"):
+        raise ConfigError(
+            "host_identifier must be uuid, instance or specified (never hostname: host names"
+            " often carry a child's name)"
+        )
     if settings.host_identifier == "specified" and not settings.specified_identifier:
         raise ConfigError("host_identifier = specified needs specified_identifier")
     if settings.osquery not in ("auto", "never", "always"):

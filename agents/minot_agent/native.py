@@ -217,10 +217,11 @@ def _cpu_brand() -> str:
 
 def system_info() -> list[Row]:
     dmi = "/sys/class/dmi/id/"
-    hostname = socket.gethostname()
+    # Host names often carry a child's name: the agent never reads them (the columns stay, empty,
+    # so queries written for osquery still run).
     return [
         {
-            "hostname": hostname,
+            "hostname": "",
             "uuid": machine_uuid(),
             "cpu_type": platform.machine(),
             "cpu_subtype": "",
@@ -237,8 +238,8 @@ def system_info() -> list[Row]:
             "board_model": _read(dmi + "board_name"),
             "board_version": _read(dmi + "board_version"),
             "board_serial": _read(dmi + "board_serial"),
-            "computer_name": hostname,
-            "local_hostname": hostname.split(".")[0],
+            "computer_name": "",
+            "local_hostname": "",
         }
     ]
 

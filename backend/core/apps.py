@@ -6,3 +6,6 @@ class CoreConfig(AppConfig):
     name = "backend.core"
     label = "core"
     verbose_name = _("Socle")
+
+    def ready(self) -> None:
+        from .account import schema  # noqa: F401 - registers the token scheme with drf-spectacular

@@ -14,6 +14,7 @@ def navigation(request):
             lambda: notification_unread_count(user=user) if user.is_authenticated else 0
         ),
         "city_name": settings.MINOT_CITY_NAME,
+        "accessibility_level": settings.MINOT_ACCESSIBILITY_LEVEL,
         # the role group of the reader (``parent``, ``staff``, ``admin``, ``technician``, ``none``)
         "audience": SimpleLazyObject(lambda: audience(user)),
     }

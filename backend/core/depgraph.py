@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 APPS = {
     "backend.accounts": "accounts",
     "backend.core": "core",
+    "backend.citizen": "citizen",
     "family": "family",
     "canteen": "canteen",
     "payments": "payments",

@@ -48,7 +48,9 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of the frame whose string cells (and column names) cannot start a formula."""
     cleaned = frame.copy()
     for column in cleaned.columns:
-        if cleaned[column].dtype == object:
+        # pandas 3 stores text as the "str" dtype, pandas 2 as object: both are neutralised.
+        dtype = cleaned[column].dtype
+        if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
             cleaned[column] = cleaned[column].map(safe_cell)
     cleaned.columns = [safe_cell(str(c)) if isinstance(c, str) else c for c in cleaned.columns]
     return cleaned

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -60,6 +61,12 @@ class Notification(models.Model):
     send_email = models.BooleanField(default=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
+    # Rendered in the reader's language (backend/core/text.py); subject/body stay as written
+    # for rows from before and for emails already sent.
+    category = models.CharField(max_length=20, default="general", db_index=True)
+    subject_key = models.CharField(max_length=300, blank=True)
+    body_key = models.TextField(blank=True)
+    params = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -69,6 +76,52 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+    @property
+    def subject_text(self) -> str:
+        from .text import render_text
+
+        return (
+            render_text(self.subject_key, self.params)
+            if self.subject_key
+            else gettext(self.subject)
+        )
+
+    @property
+    def body_text(self) -> str:
+        from .text import render_text
+
+        return render_text(self.body_key, self.params) if self.body_key else gettext(self.body)
+
+
+class NotificationCategory(models.TextChoices):
+    REGISTRATIONS = "registrations", _("Inscriptions et dossiers")
+    CANTEEN = "canteen", _("Cantine et activités")
+    PAYMENTS = "payments", _("Factures et paiements")
+    MESSAGES = "messages", _("Messages de l'école")
+    GENERAL = "general", _("Compte et sécurité")
+
+
+class NotificationPreference(models.Model):
+    """Per person and category: in the app, by email, or both. No row = both (the default).
+    "Compte et sécurité" cannot be switched off."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_prefs"
+    )
+    category = models.CharField(max_length=20, choices=NotificationCategory.choices)
+    in_app = models.BooleanField(_("dans l'application"), default=True)
+    email = models.BooleanField(_("par e-mail"), default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "category"], name="notification_pref_once")
+        ]
+        verbose_name = _("préférence de notification")
+        verbose_name_plural = _("préférences de notification")
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.category}"
 
 
 class OutboxMessage(models.Model):

@@ -16,5 +16,11 @@ def items(user) -> list[NavItem]:
             _(
                 "Écoles, calendriers, secteurs, tarifs, utilisateurs et rôles (administration Django)."
             ),
-        )
+        ),
+        NavItem(
+            _("Journal des consultations"),
+            reverse("audit-access"),
+            _("Quels agents ont consulté le dossier de quels enfants (RGPD)."),
+            in_header=False,
+        ),
     ]

@@ -4,4 +4,9 @@ PERIODIC_TASKS: list[dict] = [
         "task": "backend.core.tasks.outbox_purge_task",
         "crontab": {"minute": "30", "hour": "4"},
     },
+    {
+        "name": "core: apply the retention schedule",
+        "task": "backend.core.tasks.retention_task",
+        "crontab": {"minute": "30", "hour": "2"},
+    },
 ]

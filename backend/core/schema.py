@@ -34,3 +34,35 @@ def local_times(result, generator, request, public):
 
     walk(result)
     return result
+
+
+DATABASE_LIMITS = {
+    32767,
+    2147483647,
+    9223372036854775807,
+    -32768,
+    -2147483648,
+    -9223372036854775808,
+}
+
+
+def database_neutral(result, generator, request, public):
+    """Integer bounds that only restate the database column's range (they differ between SQLite
+    and PostgreSQL) are left out, so the schema is the same whatever database generated it."""
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("type") == "integer":
+                for key in ("maximum", "minimum"):
+                    if node.get(key) in DATABASE_LIMITS:
+                        node.pop(key)
+                if node.get("format") == "int64":
+                    node.pop("format")
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(result)
+    return result

@@ -8,8 +8,15 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import override
 
-from .models import ActorKind, AuditEvent, Notification
+from .models import (
+    ActorKind,
+    AuditEvent,
+    Notification,
+    NotificationCategory,
+    NotificationPreference,
+)
 
 if TYPE_CHECKING:
     from backend.accounts.models import User
@@ -52,18 +59,67 @@ def audit_record(
 
 
 def notification_send(
-    *, user: User, subject: str, body: str = "", url: str = "", email: bool = True
+    *,
+    user: User,
+    subject: str,
+    body: str = "",
+    url: str = "",
+    email: bool = True,
+    category: str = "general",
+    subject_key: str = "",
+    body_key: str = "",
+    params: dict[str, Any] | None = None,
 ) -> Notification:
-    """Create an in-app message and, after commit, email it through Celery."""
+    """Create an in-app message and, after commit, email it through Celery.
+
+    ``subject_key``/``body_key`` + ``params`` (French source strings marked ``gettext_noop``) are
+    rendered in the reader's language; the person's preferences for ``category`` decide the
+    channels (a category switched off in the app is stored already read)."""
+    in_app, by_email = notification_channels(user=user, category=category)
     notification = Notification.objects.create(
-        user=user, subject=subject[:200], body=body, url=url, send_email=email
+        user=user,
+        subject=subject[:200],
+        body=body,
+        url=url,
+        send_email=email and by_email,
+        category=category,
+        subject_key=subject_key[:300],
+        body_key=body_key,
+        params=params or {},
+        read_at=None if in_app else timezone.now(),
     )
+    email = email and by_email
     if email:
         from .outbox import enqueue
         from .tasks import notification_email_task
 
         enqueue(notification_email_task, notification.pk)
     return notification
+
+
+def notification_channels(*, user: User, category: str) -> tuple[bool, bool]:
+    """(in the app, by email) for this person and category; account and security always both."""
+    if category == NotificationCategory.GENERAL:
+        return True, True
+    pref = NotificationPreference.objects.filter(user=user, category=category).first()
+    return (pref.in_app, pref.email) if pref else (True, True)
+
+
+def notification_preferences_set(*, user: User, choices: dict[str, tuple[bool, bool]]) -> None:
+    """Save a person's channels per category (unknown categories and "general" are ignored)."""
+    allowed = {c for c in NotificationCategory.values if c != NotificationCategory.GENERAL}
+    with transaction.atomic():
+        for category, (in_app, email) in choices.items():
+            if category in allowed:
+                NotificationPreference.objects.update_or_create(
+                    user=user, category=category, defaults={"in_app": in_app, "email": email}
+                )
+        audit_record(
+            action="core.notification_preferences",
+            actor=user,
+            target=user,
+            data={k: list(v) for k, v in choices.items() if k in allowed},
+        )
 
 
 def notification_email(*, notification_id: int) -> bool:
@@ -81,11 +137,12 @@ def notification_email(*, notification_id: int) -> bool:
             or not notification.send_email
         ):
             return False
-        body = notification.body
+        with override(getattr(notification.user, "language", "") or settings.LANGUAGE_CODE):
+            subject, body = notification.subject_text, notification.body_text
         if notification.url:
             body = f"{body}\n\n{settings.MINOT_SITE_URL}{notification.url}"
         send_mail(
-            subject=notification.subject,
+            subject=subject,
             message=body,
             from_email=settings.DEFAULT_FROM_EMAIL,
             recipient_list=[notification.user.email],

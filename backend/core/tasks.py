@@ -21,3 +21,11 @@ def outbox_purge_task() -> int:
     from .outbox import outbox_purge
 
     return outbox_purge()
+
+
+@shared_task(ignore_result=True)
+def retention_task() -> None:
+    """Nightly: delete or anonymise personal data past its retention date."""
+    from .retention import retention_apply
+
+    retention_apply()

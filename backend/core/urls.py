@@ -1,6 +1,8 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from backend.core.account.forms import RateLimitedPasswordResetForm
+
 from . import views
 from .metrics import metrics_view
 
@@ -12,7 +14,11 @@ urlpatterns = [
     path("technicien/", views.home_technician, name="home-technician"),
     path("connexion/", views.LoginView.as_view(), name="login"),
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
-    path("mot-de-passe/oubli/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "mot-de-passe/oubli/",
+        auth_views.PasswordResetView.as_view(form_class=RateLimitedPasswordResetForm),
+        name="password_reset",
+    ),
     path(
         "mot-de-passe/oubli/envoye/",
         auth_views.PasswordResetDoneView.as_view(),
@@ -36,6 +42,15 @@ urlpatterns = [
     ),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/lues/", views.notifications_read, name="notifications-read"),
+    path(
+        "compte/notifications/",
+        views.notification_preferences,
+        name="notification-preferences",
+    ),
+    path("csp-report/", views.csp_report, name="csp-report"),
+    path("vie-privee/", views.privacy_notice, name="privacy"),
+    path("accessibilite/", views.accessibility_statement, name="accessibility"),
+    path("ville/journal-des-consultations/", views.audit_access, name="audit-access"),
     path("healthz", views.healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),
     path("readyz", views.readyz, name="readyz"),

@@ -1,18 +1,27 @@
+import logging
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from .access import role_required
 from .forms import LoginForm
+from .homes import panels_for
+from .models import NotificationCategory
 from .nav import nav_items
-from .permissions import role_required
-from .selectors import notification_list
-from .services import notification_mark_read
+from .retention import retention_schedule
+from .safejson import JSONLimitError, loads_limited
+from .selectors import notification_list, record_reads
+from .services import notification_channels, notification_mark_read, notification_preferences_set
 
 ROLE_HOMES = {
     "parent": "home-parent",
@@ -32,7 +41,11 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def _role_home(request: HttpRequest, title: str, intro: str) -> HttpResponse:
     cards = [item for item in nav_items(request.user) if item.description]
-    return render(request, "core/role_home.html", {"title": title, "intro": intro, "cards": cards})
+    return render(
+        request,
+        "core/role_home.html",
+        {"title": title, "intro": intro, "cards": cards, "panels": panels_for(request.user)},
+    )
 
 
 @role_required("parent")
@@ -92,6 +105,34 @@ def notifications(request):
 
 
 @login_required
+def notification_preferences(request):
+    """Per category: in the app and/or by email. Account and security messages always arrive."""
+    categories = [c for c in NotificationCategory if c != NotificationCategory.GENERAL]
+    if request.method == "POST":
+        notification_preferences_set(
+            user=request.user,
+            choices={
+                c.value: (
+                    request.POST.get(f"{c.value}-in_app") == "on",
+                    request.POST.get(f"{c.value}-email") == "on",
+                )
+                for c in categories
+            },
+        )
+        messages.success(request, _("Vos préférences de notification sont enregistrées."))
+        return redirect("notification-preferences")
+    rows = []
+    for c in categories:
+        in_app, email = notification_channels(user=request.user, category=c.value)
+        rows.append({"value": c.value, "label": c.label, "in_app": in_app, "email": email})
+    return render(
+        request,
+        "core/notification_preferences.html",
+        {"title": _("Préférences de notification"), "rows": rows},
+    )
+
+
+@login_required
 @require_POST
 def notifications_read(request):
     count = notification_mark_read(user=request.user)
@@ -99,6 +140,106 @@ def notifications_read(request):
         request, _("%(count)d notification(s) marquée(s) comme lue(s).") % {"count": count}
     )
     return redirect("notifications")
+
+
+# --- privacy: public notices, access log -------------------------------------------------------
+
+
+def privacy_notice(request):
+    """Public: what Minot collects, why, for how long, who to contact (RGPD art. 13)."""
+    return render(
+        request,
+        "core/privacy.html",
+        {
+            "title": _("Vie privée et données personnelles"),
+            "retention": retention_schedule(),
+            "dpo_email": settings.MINOT_DPO_EMAIL,
+        },
+    )
+
+
+def accessibility_statement(request):
+    """Public: RGAA conformity level, known non-conformities, contact."""
+    return render(
+        request,
+        "core/accessibility.html",
+        {
+            "title": _("Déclaration d'accessibilité"),
+            "level": settings.MINOT_ACCESSIBILITY_LEVEL,
+            "contact_email": settings.MINOT_ACCESSIBILITY_EMAIL,
+        },
+    )
+
+
+READ_LABELS = {
+    "family.child.read": _("Dossier d'un enfant"),
+    "family.household.read": _("Dossier du foyer"),
+    "family.document.read": _("Document"),
+}
+
+
+def _parse_day(value: str | None):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _labelled(page):
+    for event in page:
+        event.label = READ_LABELS.get(event.action, event.action)
+    return page
+
+
+@role_required("admin")
+def audit_access(request):
+    """City administrators (and the DPO): who read which child's record, with filters."""
+    filters = {
+        "actor_email": request.GET.get("agent", "")[:254],
+        "action": request.GET.get("type", ""),
+        "since": _parse_day(request.GET.get("du")),
+        "until": _parse_day(request.GET.get("au")),
+    }
+    household = request.GET.get("foyer", "")
+    events = record_reads(household_id=int(household) if household.isdigit() else None, **filters)
+    page = _labelled(Paginator(events, 50).get_page(request.GET.get("page")))
+    return render(
+        request,
+        "core/audit_access.html",
+        {
+            "title": _("Journal des consultations"),
+            "page": page,
+            "labels": READ_LABELS,
+            "query": request.GET,
+        },
+    )
+
+
+CSP_REPORT_MAX_BYTES = 16 * 1024
+csp_logger = logging.getLogger("minot.csp")
+
+
+@csrf_exempt
+@require_POST
+def csp_report(request):
+    """Browsers post Content-Security-Policy violations here; they are logged (a warning each),
+    never stored. Bodies are size- and depth-limited like every JSON Minot reads."""
+    try:
+        report = loads_limited(request.body, max_bytes=CSP_REPORT_MAX_BYTES, depth=8)
+    except JSONLimitError as exc:
+        return JsonResponse({"message": str(exc), "extra": {}}, status=400)
+    body = report.get("csp-report", report) if isinstance(report, dict) else {}
+    if not isinstance(body, dict):
+        body = {}
+    csp_logger.warning(
+        "CSP violation: %s blocked %s on %s",
+        str(body.get("violated-directive") or body.get("effective-directive") or "?")[:200],
+        str(body.get("blocked-uri") or "?")[:300],
+        str(body.get("document-uri") or "?")[:300],
+    )
+    return HttpResponse(status=204)
 
 
 @never_cache

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import environ
+from csp.constants import NONCE
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -32,13 +33,18 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "axes",
+    "csp",
+    "knox",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "backend.accounts",
+    "backend.citizen",
     "family",
     "canteen",
     "payments",
@@ -49,12 +55,15 @@ MIDDLEWARE = [
     "backend.core.middleware.RequestIdMiddleware",
     "backend.core.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "backend.core.middleware.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "backend.core.account.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -129,6 +138,8 @@ AXES_RESET_ON_SUCCESS = True
 # The login form and the token API both pass the email as `username` to authenticate().
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_LOCKOUT_CALLABLE = "backend.core.views.lockout"
+# Every letter case of an email is one account for the throttle (pages, API and admin).
+AXES_USERNAME_CALLABLE = "backend.core.account.auth.axes_username"
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
 AXES_VERBOSE = False
 
@@ -168,10 +179,16 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- REST API -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "backend.core.account.auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON with depth and size limits (400, never a RecursionError 500), then forms.
+    "DEFAULT_PARSER_CLASSES": [
+        "backend.core.parsers.LimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "backend.core.api.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -192,6 +209,7 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "backend.core.schema.local_times",
+        "backend.core.schema.database_neutral",
     ],
 }
 
@@ -248,12 +266,25 @@ MINOT_FAMILY_APP = "family"
 # them; payments provides the unpaid-invoices rule. Dependencies go one way: payments → canteen.
 MINOT_BOOKING_GUARDS = ["payments.selectors.booking_block_reason"]
 
+# Family calendars and school year (see docs/family.md).
+MINOT_SCHOOL_ZONE = env("MINOT_SCHOOL_ZONE", default="C")  # school holiday zone: A, B or C
+MINOT_ALSACE_MOSELLE = env.bool("MINOT_ALSACE_MOSELLE", default=False)  # Good Friday, 26 Dec
+MINOT_ILLNESS_BILLED_DAYS = env.int("MINOT_ILLNESS_BILLED_DAYS", default=1)
+MINOT_YEAR_MEAL_COUNTER = "canteen.selectors.meals_booked_by_child"
+
 MINOT_NAVIGATION_PROVIDERS = [
     "backend.core.navigation.items",
     "family.navigation.items",
     "canteen.navigation.items",
     "payments.navigation.items",
     "fleet.navigation.items",
+]
+# What each role's home page shows first: "what needs doing" (see backend/core/homes.py).
+MINOT_HOME_PANELS = [
+    "payments.home.panels",
+    "family.home.panels",
+    "canteen.home.panels",
+    "fleet.home.panels",
 ]
 # Demo seeding, in dependency order (see backend/core/management/commands/seed_demo.py).
 MINOT_DEMO_SEEDERS = [
@@ -340,3 +371,79 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
         "LedgerEntryKindEnum": "payments.models.LedgerEntry.Kind",
     }
 )
+
+# --- security (docs/security.md) -------------------------------------------------------------
+# Emails sent to one address, or by one account, per window (password reset, invitations).
+MINOT_EMAIL_RATE_LIMIT = env.int("MINOT_EMAIL_RATE_LIMIT", default=5)
+MINOT_EMAIL_RATE_WINDOW = env.int("MINOT_EMAIL_RATE_WINDOW", default=60 * 60)
+
+# API tokens (django-rest-knox, hashed at rest): lifetime and how many live tokens per person.
+KNOX_TOKEN_MODEL = "accounts.ApiToken"
+API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=30)
+API_TOKEN_LIMIT_PER_USER = env.int("API_TOKEN_LIMIT_PER_USER", default=10)
+REST_KNOX = {"AUTH_HEADER_PREFIX": "Token"}
+
+# Content-Security-Policy on every response (django-csp): only our own files, inline scripts
+# only with the per-response nonce (`<script nonce="{{ request.csp_nonce }}">`), no inline style.
+# The payment page adds Stripe's origins for itself (payments/views.py), nothing else does.
+MINOT_CSP_REPORT_URI = "/csp-report/"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "frame-src": ["'none'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "report-uri": MINOT_CSP_REPORT_URI,
+    },
+}
+
+# Two-factor authentication (django-otp, TOTP + recovery codes): required for these roles when
+# MINOT_2FA_REQUIRED is on (production); optional for parents. Demo and test settings relax it.
+MINOT_2FA_REQUIRED = env.bool("MINOT_2FA_REQUIRED", default=True)
+MINOT_2FA_REQUIRED_ROLES = ["staff", "admin", "technician"]
+OTP_TOTP_ISSUER = MINOT_CITY_NAME
+
+# Retention schedule, in days, per data class (docs/security.md; applied nightly by
+# backend.core.tasks.retention_task and `manage.py retention [--dry-run]`).
+MINOT_RETENTION_DAYS = {
+    "documents": env.int("RETENTION_DOCUMENTS_DAYS", default=365),
+    "applications": env.int("RETENTION_APPLICATIONS_DAYS", default=3 * 365),
+    "health_records": env.int("RETENTION_HEALTH_DAYS", default=365),
+    "audit_log": env.int("RETENTION_AUDIT_DAYS", default=3 * 365),
+    "device_history": env.int("RETENTION_DEVICE_HISTORY_DAYS", default=365),
+    "accounting": env.int("RETENTION_ACCOUNTING_DAYS", default=10 * 366),
+}
+MINOT_RETENTION_APPLIERS = [
+    "family.retention.apply",
+    "fleet.retention.apply",
+    "backend.core.retention.audit_log_apply",
+]
+# Public notices (footer): who answers privacy and accessibility questions, and the RGAA level
+# actually reached (an audit measures it; "non conforme" until one has).
+MINOT_DPO_EMAIL = env("MINOT_DPO_EMAIL", default="dpo@minot.invalid")
+MINOT_ACCESSIBILITY_EMAIL = env("MINOT_ACCESSIBILITY_EMAIL", default="accessibilite@minot.invalid")
+MINOT_ACCESSIBILITY_LEVEL = env("MINOT_ACCESSIBILITY_LEVEL", default="non conforme")
+# --- citizen: sign-in with the city's OpenID Connect providers (see docs/citizen-account.md) --
+# Unset OIDC_ISSUER = local accounts only. Discovery at <issuer>/.well-known/openid-configuration.
+OIDC_ISSUER = env("OIDC_ISSUER", default="")
+OIDC_CLIENT_ID = env("OIDC_CLIENT_ID", default="")
+OIDC_CLIENT_SECRET = env("OIDC_CLIENT_SECRET", default="")
+OIDC_SCOPES = env("OIDC_SCOPES", default="openid email profile phone")
+OIDC_ACR_VALUES = env("OIDC_ACR_VALUES", default="")
+OIDC_REQUIRED_AMR = env.list("OIDC_REQUIRED_AMR", default=[])
+# Optional second provider for city agents (directory groups → roles, see citizen.StaffGroupRole).
+OIDC_STAFF_ISSUER = env("OIDC_STAFF_ISSUER", default="")
+OIDC_STAFF_CLIENT_ID = env("OIDC_STAFF_CLIENT_ID", default="")
+OIDC_STAFF_CLIENT_SECRET = env("OIDC_STAFF_CLIENT_SECRET", default="")
+OIDC_STAFF_SCOPES = env("OIDC_STAFF_SCOPES", default="openid email profile groups")
+OIDC_STAFF_GROUPS_CLAIM = env("OIDC_STAFF_GROUPS_CLAIM", default="groups")
+OIDC_STAFF_ACR_VALUES = env("OIDC_STAFF_ACR_VALUES", default="")
+OIDC_STAFF_REQUIRED_AMR = env.list("OIDC_STAFF_REQUIRED_AMR", default=[])
+OIDC_TIMEOUT = env.float("OIDC_TIMEOUT", default=10)

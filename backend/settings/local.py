@@ -23,3 +23,6 @@ MINOT_DEMO_PROCESSES = {  # noqa: F405
     + " --webhook http://127.0.0.1:{port}/payments/stripe/webhook/ --secret "
     + STRIPE_WEBHOOK_SECRET,
 }
+
+# The demo accounts sign in with a password only; production requires two factors for staff.
+MINOT_2FA_REQUIRED = env.bool("MINOT_2FA_REQUIRED", default=False)

@@ -24,3 +24,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {
         "NAME": os.path.join(tempfile.gettempdir(), f"minot-test-{os.getpid()}.sqlite3")
     }
+
+# Two-factor authentication is proven by tests/security/test_two_factor.py, which turns it on.
+MINOT_2FA_REQUIRED = False

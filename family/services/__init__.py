@@ -3,6 +3,7 @@
 from .activities import (  # noqa: F401
     activity_register,
     activity_registration_cancel,
+    activity_roll_take,
     activity_set_capacity,
     activity_waiting_list_promote,
 )
@@ -15,6 +16,11 @@ from .children import (  # noqa: F401
     child_record_read,
     child_update_identity,
     household_record_read,
+)
+from .derogations import (  # noqa: F401
+    derogation_decide,
+    derogation_opinion,
+    derogation_schedule,
 )
 from .documents import document_check, document_read_audit, document_upload  # noqa: F401
 from .households import (  # noqa: F401
@@ -34,6 +40,8 @@ from .households import (  # noqa: F401
     invitation_revoke,
     invitation_token,
 )
+from .illness import illness_report  # noqa: F401
+from .privacy import household_export_zip  # noqa: F401
 from .registrations import (  # noqa: F401
     application_bulk_action,
     application_create,
@@ -43,4 +51,11 @@ from .registrations import (  # noqa: F401
     application_start_review,
     application_submit,
     application_withdraw,
+)
+from .school_years import (  # noqa: F401
+    reenrolment_answer,
+    reenrolment_campaign_create,
+    reenrolment_remind,
+    school_year_following,
+    school_year_switch,
 )

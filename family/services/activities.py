@@ -4,6 +4,8 @@ requests for the last seat are serialised by the database."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -11,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from backend.core.exceptions import ApplicationError
 
-from ..models import Activity, ActivityRegistration, Child
+from ..models import Activity, ActivityAttendance, ActivityRegistration, Child
 from .common import audit, notify_guardians
 
 R = ActivityRegistration.State
@@ -165,3 +167,48 @@ def activity_set_capacity(
             family_side=False,
         )
         return activity_waiting_list_promote(activity=locked)
+
+
+def activity_roll_take(*, actor, activity: Activity, day: dt.date, statuses: dict[int, str]) -> int:
+    """Record the activity roll of a day (present / absent justified / absent unjustified) for
+    registered children; taking it again corrects it. All or nothing. Answers the rows written."""
+    from ..selectors import activity_runs_on
+
+    if not activity_runs_on(activity, day):
+        raise ApplicationError(
+            _("L'activité n'a pas lieu le %(day)s.") % {"day": day.strftime("%d/%m/%Y")}
+        )
+    if day > timezone.localdate():
+        raise ApplicationError(_("L'appel ne peut pas être fait pour un jour à venir."))
+    bad = [s for s in statuses.values() if s not in ActivityAttendance.Status.values]
+    if bad:
+        raise ApplicationError(_("Présence inconnue : %(s)s.") % {"s": ", ".join(map(str, bad))})
+    registered = set(
+        ActivityRegistration.objects.filter(
+            activity=activity, state=R.CONFIRMED, child_id__in=list(statuses)
+        ).values_list("child_id", flat=True)
+    ) | set(
+        ActivityAttendance.objects.filter(
+            activity=activity, day=day, child_id__in=list(statuses)
+        ).values_list("child_id", flat=True)
+    )
+    strangers = set(statuses) - registered
+    if strangers:
+        raise ApplicationError(_("Un enfant de l'appel n'est pas inscrit à cette activité."))
+    with transaction.atomic():
+        for child_id, status in statuses.items():
+            ActivityAttendance.objects.update_or_create(
+                activity=activity,
+                child_id=child_id,
+                day=day,
+                defaults={"status": status, "taken_by": actor, "taken_at": timezone.now()},
+            )
+        audit(
+            action="family.activity.roll",
+            actor=actor,
+            target=activity,
+            household_id=None,
+            data={"day": day.isoformat(), "statuses": {str(k): v for k, v in statuses.items()}},
+            family_side=False,
+        )
+    return len(statuses)

@@ -272,17 +272,23 @@ def _validate_changes(
 def change_request_create(
     *, actor, household: Household, category: str, changes: dict, child: Child | None = None
 ) -> ChangeRequest:
-    """Record a change of sensitive data; it applies once staff validate it. A new request
-    replaces the pending one for the same subject."""
+    """Record a change of sensitive data; it applies once staff validate it. A new address or
+    guardians request replaces the pending one for the same subject. Health declarations are
+    never replaced: each one counts for the kitchen at once and stays until staff validate or
+    reject it (safety rule: nothing a family declared disappears silently)."""
     if child is not None and child.household_id != household.pk:
         raise ApplicationError(_("Cet enfant n'appartient pas à ce foyer."))
     clean, previous = _validate_changes(
         household=household, child=child, category=category, changes=changes
     )
     with transaction.atomic():
-        ChangeRequest.objects.filter(
-            household=household, child=child, category=category, state=ChangeRequest.State.PENDING
-        ).update(state=ChangeRequest.State.CANCELLED, handled_at=timezone.now())
+        if category != ChangeRequest.Category.HEALTH:
+            ChangeRequest.objects.filter(
+                household=household,
+                child=child,
+                category=category,
+                state=ChangeRequest.State.PENDING,
+            ).update(state=ChangeRequest.State.CANCELLED, handled_at=timezone.now())
         request = ChangeRequest.objects.create(
             household=household,
             child=child,
@@ -413,6 +419,13 @@ def change_request_cancel(*, actor, change_request: ChangeRequest) -> ChangeRequ
         locked = ChangeRequest.objects.select_for_update().get(pk=change_request.pk)
         if locked.state != ChangeRequest.State.PENDING:
             raise ApplicationError(_("Cette demande a déjà été traitée."))
+        if locked.category == ChangeRequest.Category.HEALTH:
+            raise ApplicationError(
+                _(
+                    "Une déclaration de santé ne peut pas être retirée : envoyez une nouvelle "
+                    "déclaration, l'équipe la validera."
+                )
+            )
         locked.state = ChangeRequest.State.CANCELLED
         locked.handled_at = timezone.now()
         locked.save(update_fields=["state", "handled_at", "updated_at"])

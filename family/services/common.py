@@ -51,6 +51,10 @@ def notify_guardians(
     url: str = "",
     child=None,
     email: bool = True,
+    subject_key: str = "",
+    body_key: str = "",
+    params: dict | None = None,
+    exclude_user=None,
 ) -> int:
     """Notify the household's guardians; for a child, only those who receive its notifications."""
     if child is not None:
@@ -61,9 +65,21 @@ def notify_guardians(
             guardians = Guardian.objects.filter(household=household).select_related("user")
     else:
         guardians = Guardian.objects.filter(household=household).select_related("user")
+    if exclude_user is not None:
+        guardians = guardians.exclude(user=exclude_user)
     count = 0
     for guardian in guardians.distinct():
-        notification_send(user=guardian.user, subject=subject, body=body, url=url, email=email)
+        notification_send(
+            user=guardian.user,
+            subject=subject,
+            body=body,
+            url=url,
+            email=email,
+            category="registrations",
+            subject_key=subject_key,
+            body_key=body_key,
+            params=params,
+        )
         count += 1
     return count
 

@@ -32,6 +32,18 @@ def sniff_content_type(head: bytes) -> str | None:
     return None
 
 
+EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+
+
+def document_file_name(*, kind: str, content_type: str, pk: int | None = None) -> str:
+    """A safe file name from the document's kind and detected type: ``justificatif-12.pdf``."""
+    from django.utils.text import slugify
+
+    label = slugify(str(DocumentKind(kind).label)) or "document"
+    suffix = f"-{pk}" if pk else ""
+    return f"{label}{suffix}.{EXTENSIONS.get(content_type, 'bin')}"
+
+
 def read_upload(uploaded_file) -> tuple[bytes, str]:
     """Read an upload, enforcing the size limit and the allowed types. Raises ApplicationError."""
     limit = settings.UPLOAD_MAX_BYTES
@@ -98,7 +110,9 @@ def document_upload(
         child = application.child
     validate_issued_on(kind=kind, issued_on=issued_on)
     data, content_type = read_upload(uploaded_file)
-    name = (getattr(uploaded_file, "name", "") or "document").rsplit("/", 1)[-1][:200]
+    # Never the sender's file name (a PDF/HTML polyglot named evil.html): the name comes from
+    # the kind and the type detected from the content.
+    name = document_file_name(kind=kind, content_type=content_type)
 
     from .registrations import application_documents_received
 

@@ -8,11 +8,13 @@ from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.core.access import is_parent
 from backend.core.exceptions import ApplicationError
+from backend.core.ratelimit import email_rate_limit, normalise_email
 
 from ..models import (
     Child,
@@ -23,6 +25,7 @@ from ..models import (
     Household,
     IncomeAssessment,
 )
+from ..permissions import is_family_staff
 from ..selectors import bracket_for_quotient
 from .common import audit, notify_guardians
 
@@ -94,13 +97,31 @@ def guardian_invite(
     billing_payer: bool = False,
     may_pick_up: bool = True,
     receives_notifications: bool = True,
+    acting_for_family: bool = False,
 ) -> GuardianInvitation:
-    """Invite another guardian by email: a signed link valid ``FAMILY_INVITATION_DAYS`` days."""
-    email = _clean(email, 254).lower()
+    """Invite another guardian by email: a signed link valid ``FAMILY_INVITATION_DAYS`` days.
+
+    Household membership is the family's decision: a guardian of the household invites; staff
+    only while acting for that family at the counter (``acting_for_family``, audited as
+    staff-for-family). Every guardian is told, with the link to revoke it.
+    """
+    email = normalise_email(_clean(email, 254))
     if not email or "@" not in email:
         raise ApplicationError(_("Indiquez une adresse e-mail valide."))
+    if is_parent(actor):
+        if not Guardian.objects.filter(household=household, user=actor).exists():
+            raise ApplicationError(_("Seul un responsable du foyer peut inviter."), status_code=403)
+    elif not (is_family_staff(actor) and acting_for_family):
+        raise ApplicationError(
+            _(
+                "Seul un responsable du foyer invite un autre adulte. Un agent ne peut le faire "
+                "que pour le compte de la famille, à sa demande, au guichet."
+            ),
+            status_code=403,
+        )
     if Guardian.objects.filter(household=household, user__email__iexact=email).exists():
         raise ApplicationError(_("Cette personne fait déjà partie du foyer."))
+    email_rate_limit(action="invitation", address=email, account_id=actor.pk)
     days = getattr(settings, "FAMILY_INVITATION_DAYS", 7)
     with transaction.atomic():
         GuardianInvitation.objects.filter(
@@ -122,6 +143,17 @@ def guardian_invite(
             actor=actor,
             target=invitation,
             household_id=household.pk,
+            data={"acting_for_family": bool(acting_for_family)},
+        )
+        notify_guardians(
+            household=household,
+            subject=_("Nouvelle invitation dans votre foyer : %(email)s") % {"email": email},
+            body=_(
+                "%(actor)s a invité %(email)s à rejoindre votre foyer comme responsable. "
+                "Si vous n'êtes pas d'accord, annulez l'invitation depuis la page du foyer."
+            )
+            % {"actor": actor.get_full_name() or actor.email, "email": email},
+            url=reverse("family:household"),
         )
         from backend.core.outbox import enqueue
 
@@ -230,13 +262,31 @@ def invitation_accept(*, invitation: GuardianInvitation, user) -> Guardian:
             target=locked,
             household_id=locked.household_id,
         )
-        if locked.invited_by is not None:
+        # Every guardian (and the inviter, when staff) hears of the new member.
+        notify_guardians(
+            household=locked.household,
+            subject=_("%(email)s a rejoint votre foyer") % {"email": user.email},
+            body=_(
+                "%(email)s fait désormais partie de votre foyer et voit le dossier des enfants. "
+                "Si vous n'êtes pas d'accord, contactez la mairie."
+            )
+            % {"email": user.email},
+            url=reverse("family:household"),
+            exclude_user=user,
+        )
+        if (
+            locked.invited_by is not None
+            and not Guardian.objects.filter(
+                household=locked.household, user=locked.invited_by
+            ).exists()
+        ):
             from backend.core.services import notification_send
 
             notification_send(
                 user=locked.invited_by,
-                subject=_("%(email)s a rejoint votre foyer") % {"email": user.email},
-                email=True,
+                subject=_("%(email)s a rejoint le foyer %(name)s")
+                % {"email": user.email, "name": locked.household.name},
+                email=False,
             )
     return guardian
 

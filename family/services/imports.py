@@ -470,3 +470,87 @@ def schools_import(*, schools_csv, catchment_csv=None, dry_run: bool = False) ->
             data=report.counts,
         )
     return report
+
+
+# --- the same imports from the staff pages: upload, see the report, confirm ----------------------
+IMPORT_FILES = {
+    "families": ("families", "children", "schools"),
+    "schools": ("schools", "catchment"),
+}
+IMPORT_REQUIRED = {"families": ("families", "children"), "schools": ("schools",)}
+IMPORT_MAX_BYTES = 20 * 1024 * 1024
+
+
+def _staging_dir(token: str):
+    from pathlib import Path
+
+    from django.conf import settings
+
+    if not re.fullmatch(r"[0-9a-f]{32}", token or ""):
+        raise ValidationError("jeton d'import invalide")
+    return Path(settings.MEDIA_ROOT) / "family-imports" / token
+
+
+def import_stage(*, kind: str, files: dict[str, Any]) -> str:
+    """Keep the uploaded CSV files (outside the web root) until staff confirm; answer a token."""
+    import secrets
+
+    from django.utils.translation import gettext as _
+
+    from backend.core.exceptions import ApplicationError
+
+    if kind not in IMPORT_FILES:
+        raise ApplicationError(_("Type d'import inconnu."))
+    missing = [name for name in IMPORT_REQUIRED[kind] if not files.get(name)]
+    if missing:
+        raise ApplicationError(
+            _("Fichier obligatoire manquant : %(f)s.") % {"f": ", ".join(missing)}
+        )
+    for name, upload in files.items():
+        if upload and upload.size > IMPORT_MAX_BYTES:
+            raise ApplicationError(
+                _("Fichier trop volumineux : %(f)s (20 Mo au plus).") % {"f": name}
+            )
+    token = secrets.token_hex(16)
+    directory = _staging_dir(token)
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in IMPORT_FILES[kind]:
+        upload = files.get(name)
+        if upload:
+            with open(directory / f"{name}.csv", "wb") as handle:
+                for chunk in upload.chunks():
+                    handle.write(chunk)
+    return token
+
+
+def import_staged_run(*, token: str, kind: str, dry_run: bool, actor=None) -> ImportReport:
+    """Validate (dry run) or import the staged files, all or nothing; the files are removed
+    after a real run, whatever its outcome."""
+    import shutil
+
+    directory = _staging_dir(token)
+    if not directory.is_dir() or kind not in IMPORT_FILES:
+        report = ImportReport()
+        report.add("", 0, "", "fichiers expirés : déposez-les à nouveau")
+        return report
+
+    def path(name):
+        candidate = directory / f"{name}.csv"
+        return str(candidate) if candidate.exists() else None
+
+    try:
+        if kind == "families":
+            report = families_import(
+                families_csv=path("families"),
+                children_csv=path("children"),
+                schools_csv=path("schools"),
+                dry_run=dry_run,
+            )
+        else:
+            report = schools_import(
+                schools_csv=path("schools"), catchment_csv=path("catchment"), dry_run=dry_run
+            )
+    finally:
+        if not dry_run:
+            shutil.rmtree(directory, ignore_errors=True)
+    return report

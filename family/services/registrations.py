@@ -14,8 +14,10 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from backend.core.exceptions import ApplicationError
+from backend.core.text import render_text, source_text
 
 from ..models import (
     APPLICATION_TRANSITIONS,
@@ -266,6 +268,19 @@ def application_decide(
     def check(locked: SchoolApplication) -> None:
         if decision != "accept":
             return
+        if locked.derogation_reason:
+            from ..models import DerogationReview
+
+            granted = DerogationReview.objects.filter(
+                application=locked, decision=DerogationReview.Decision.GRANTED
+            ).exists()
+            if not granted:
+                raise ApplicationError(
+                    _(
+                        "Impossible d'accepter : la dérogation doit d'abord être accordée "
+                        "(avis de l'école de secteur puis décision de la ville)."
+                    )
+                )
         missing = application_missing_documents(application=locked, for_acceptance=True)
         if missing:
             raise ApplicationError(
@@ -386,23 +401,27 @@ def application_event_notify(*, event_id: int) -> bool:
         ):
             return False
         application = event.application
+        # Stored as keys + parameters, rendered in each reader's language (backend/core/text.py).
+        params = {
+            "child": application.child.first_name,
+            "code": application.tracking_code_display,
+            "state_key": source_text(SchoolApplication.State(event.to_state).label)
+            if event.kind == ApplicationEvent.Kind.STATE and event.to_state
+            else "",
+        }
         if event.kind == ApplicationEvent.Kind.STATE:
-            subject = _("Inscription de %(child)s (%(code)s) : %(state)s") % {
-                "child": application.child.first_name,
-                "code": application.tracking_code_display,
-                "state": event.to_state_label,
-            }
+            subject_key = gettext_noop("Inscription %(de_child)s (%(code)s) : %(state)s")
         else:
-            subject = _("Inscription de %(child)s (%(code)s) : documents demandés") % {
-                "child": application.child.first_name,
-                "code": application.tracking_code_display,
-            }
+            subject_key = gettext_noop("Inscription %(de_child)s (%(code)s) : documents demandés")
         notify_guardians(
             household=application.household,
             child=application.child,
-            subject=subject,
+            subject=render_text(subject_key, params),
             body=event.message,
             url=application_url(application),
+            subject_key=subject_key,
+            body_key=event.message,
+            params=params,
         )
         event.notified_at = timezone.now()
         event.save(update_fields=["notified_at"])

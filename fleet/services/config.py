@@ -18,6 +18,25 @@ DISK_WINDOWS = (
 )
 
 
+BATTERY = (
+    "SELECT percent_remaining, cycle_count, designed_capacity, max_capacity, charging FROM battery;"
+)
+# Options osquery reads from the command line or flagfile only (CLI_FLAG in osquery's source):
+# sent in a config they are ignored, so they belong in the flagfile (fleet/onboarding.py).
+CLI_ONLY_OPTIONS = {
+    "config_refresh",
+    "config_tls_refresh",
+    "config_plugin",
+    "logger_plugin",
+    "distributed_plugin",
+    "disable_distributed",
+    "host_identifier",
+    "enroll_secret_path",
+    "tls_hostname",
+    "tls_server_certs",
+}
+
+
 def school_settings(school_id: int | None) -> SchoolFleetSettings:
     found = SchoolFleetSettings.objects.filter(school_id=school_id).first() if school_id else None
     return found or SchoolFleetSettings(school_id=school_id)  # type: ignore[misc]  # unsaved defaults
@@ -36,7 +55,6 @@ def config_build(*, school_id: int | None) -> dict[str, Any]:
             "logger_tls_period": conf.get("FLEET_LOGGER_TLS_PERIOD"),
             "logger_tls_compress": True,
             "logger_tls_max_lines": 1024,
-            "config_refresh": conf.get("FLEET_CONFIG_REFRESH"),
             "schedule_splay_percent": 10,
         },
         "decorators": {"load": ["SELECT hardware_serial AS serial_number FROM system_info;"]},
@@ -51,12 +69,8 @@ def config_build(*, school_id: int | None) -> dict[str, Any]:
                 "i.version AS osquery_version FROM os_version o, osquery_info i;",
                 every,
             ),
-            "minot_battery": q(
-                "SELECT percent_remaining, cycle_count, designed_capacity, max_capacity, charging FROM battery;",
-                every,
-                # linux: the table comes from the Minot agent (native or its osquery extension).
-                platform="darwin,windows,linux",
-            ),
+            # osquery's battery table exists on macOS and Windows only (specs/macwin/battery.table)
+            "minot_battery": q(BATTERY, every, platform="darwin,windows"),
             "minot_disk_posix": q(DISK_POSIX, every, platform="posix"),
             "minot_disk_windows": q(DISK_WINDOWS, every, platform="windows"),
             "minot_apps_darwin": q(
@@ -76,6 +90,16 @@ def config_build(*, school_id: int | None) -> dict[str, Any]:
                 "WHERE d.interface NOT LIKE 'lo%';",
                 every * 6,
             ),
+        },
+        "packs": {
+            # Linux: only where the Minot agent's extension provides a battery table.
+            "minot_linux_battery": {
+                "platform": "linux",
+                "discovery": [
+                    "SELECT 1 FROM osquery_registry WHERE registry = 'table' AND name = 'battery';"
+                ],
+                "queries": {"minot_battery": q(BATTERY, every)},
+            }
         },
     }
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
@@ -12,7 +15,16 @@ from backend.core.models import ActorKind
 from backend.core.services import audit_record
 from family.models import School
 
-from ..models import Device, DeviceAssignment, DeviceRole, EnrollSecret
+from .. import conf
+from ..models import (
+    Alert,
+    AlertKind,
+    Device,
+    DeviceAssignment,
+    DeviceRole,
+    EnrollSecret,
+    IdentityRequest,
+)
 from ..protocol import EnrollRequest, key_hash
 from .inventory import host_details_fields
 from .nodes import node_forget
@@ -57,8 +69,64 @@ def enroll_secret_revoke(*, school: School, actor=None) -> int:
     return count
 
 
+def _active(device: Device, now) -> bool:
+    """The device holds a key it used (or got) within the online window."""
+    seen = max((t for t in (device.last_seen_at, device.enrolled_at) if t), default=None)
+    window = dt.timedelta(seconds=conf.get("FLEET_ONLINE_WINDOW_SECONDS"))
+    return bool(device.node_key_hash and seen and now - seen <= window)
+
+
+def _random_identity() -> str:
+    return "minot-" + get_random_string(20, "abcdefghijklmnopqrstuvwxyz0123456789")
+
+
+def _alert(device: Device, kind: str, message: str) -> None:
+    Alert.objects.bulk_create(
+        [Alert(device=device, kind=kind, message=message[:300])], ignore_conflicts=True
+    )
+
+
+def _identity_request(device: Device, secret: EnrollSecret, request: EnrollRequest, now) -> None:
+    """A known device presents another school's secret: ask a technician, move nothing."""
+    found = IdentityRequest.objects.filter(device=device, school=secret.school).exclude(
+        state=IdentityRequest.State.APPROVED
+    )
+    if found.filter(state=IdentityRequest.State.REJECTED).exists():
+        return
+    updated = found.filter(state=IdentityRequest.State.PENDING).update(
+        attempts=F("attempts") + 1, last_attempt_at=now
+    )
+    if updated:
+        return
+    record = IdentityRequest.objects.create(
+        device=device, school=secret.school, instance_id=request.instance_id, last_attempt_at=now
+    )
+    _alert(
+        device,
+        AlertKind.IDENTITY_REQUEST,
+        f"enroll request for {secret.school.code} (device at {device.school.code if device.school else '-'})",
+    )
+    audit_record(
+        action="fleet.identity_request_opened",
+        actor_kind=ActorKind.DEVICE,
+        actor_label=device.identity,
+        target=record,
+        data={"school": secret.school.code, "from": device.school.code if device.school else ""},
+    )
+
+
 def device_enroll(*, request: EnrollRequest) -> str | None:
-    """Enroll (or re-enroll) a device with its school's secret. Returns a new node key, or None."""
+    """Enroll (or re-enroll) a device with its school's secret. Returns a new node key, or None.
+
+    Identity rules (docs/fleet.md, "Device identity"):
+    - identity = usable serial, else usable hardware UUID, else a random server id; a device
+      without hardware id is found again by its osquery instance id, in its own school only;
+    - a known device presenting another school's secret is never moved or re-keyed: an identity
+      request waits for a technician (``identity_request_decide``);
+    - while a device is active, another installation (a different instance id) presenting the
+      same hardware id is a clone: it gets its own record and a "duplicate hardware id" alert;
+    - a device re-enrolls at most once per FLEET_ENROLL_COOLDOWN_SECONDS.
+    """
     secret = (
         EnrollSecret.objects.select_related("school")
         .filter(secret_hash=key_hash(request.secret), revoked_at__isnull=True)
@@ -69,39 +137,70 @@ def device_enroll(*, request: EnrollRequest) -> str | None:
     node_key = get_random_string(NODE_KEY_LENGTH)
     now = timezone.now()
     fields = host_details_fields(request.host_details)
+    clone_of: Device | None = None
     with transaction.atomic():
-        device = Device.objects.select_for_update().filter(identity=request.identity).first()
+        if request.identity:
+            found = Device.objects.select_for_update(of=("self",)).filter(identity=request.identity)
+        elif request.instance_id:
+            found = Device.objects.select_for_update(of=("self",)).filter(
+                instance_id=request.instance_id, school=secret.school, identity__startswith="minot-"
+            )
+        else:
+            found = Device.objects.none()
+        device = found.select_related("school").first()
         if device is not None and device.revoked_at is not None:
             return None
+        if device is not None and device.school_id not in (None, secret.school_id):
+            _identity_request(device, secret, request, now)
+            return None
+        if (
+            device is not None
+            and request.instance_id
+            and device.instance_id
+            and request.instance_id != device.instance_id
+            and _active(device, now)
+        ):
+            clone_of = device
+            # the clone's own record, if it enrolled before
+            device = (
+                Device.objects.select_for_update(of=("self",))
+                .filter(
+                    instance_id=request.instance_id,
+                    school=secret.school,
+                    identity__startswith="minot-",
+                )
+                .first()
+            )
+        if device is not None and device.enrolled_at and device.node_key_hash:
+            # a device holding a key re-enrolls at most once per cooldown (a revoked key
+            # re-enrolls at once)
+            cooldown = dt.timedelta(seconds=conf.get("FLEET_ENROLL_COOLDOWN_SECONDS"))
+            if now - device.enrolled_at < cooldown:
+                return None
         created = device is None
-        if created:
+        if device is None:
+            identity = request.identity if clone_of is None and request.identity else ""
             try:
                 with transaction.atomic():
-                    device = Device.objects.create(identity=request.identity, school=secret.school)
+                    device = Device.objects.create(
+                        identity=identity or _random_identity(), school=secret.school
+                    )
             except IntegrityError:  # enrolled concurrently by another request
-                device = Device.objects.select_for_update().get(identity=request.identity)
-                created = False
-        assert device is not None  # noqa: S101 - narrowed for the type checker
+                return None
         old_hash = device.node_key_hash
-        moved = device.school_id != secret.school_id
+        unassigned = device.school_id is None
         device.node_key_hash = key_hash(node_key)
         device.enrolled_at = now
         device.enroll_secret = secret
-        device.serial = request.serial[:128]
-        device.hardware_uuid = request.hardware_uuid[:64]
-        device.host_identifier = request.host_identifier
+        device.serial = request.serial
+        device.hardware_uuid = request.hardware_uuid
+        device.instance_id = request.instance_id
         device.platform_type = request.platform_type
         for name, value in fields.items():
             setattr(device, name, value)
-        if moved:
-            device.school = secret.school
-            device.cart = None
-            device.slot = None
-            if device.role == DeviceRole.LOAN:
-                device.role = DeviceRole.REGULAR
-                device.loaned_from = None
+        device.school = secret.school
         device.save()
-        if created or moved:
+        if created or unassigned:
             DeviceAssignment.objects.filter(device=device, ended_at__isnull=True).update(
                 ended_at=now
             )
@@ -112,15 +211,78 @@ def device_enroll(*, request: EnrollRequest) -> str | None:
                 role=device.role,
                 started_at=now,
             )
+        if clone_of is not None and created:
+            message = f"hardware id {clone_of.identity} also used by {device.identity}"
+            _alert(clone_of, AlertKind.DUPLICATE_HARDWARE_ID, message)
+            _alert(device, AlertKind.DUPLICATE_HARDWARE_ID, message)
         audit_record(
             action="fleet.device_enrolled",
             actor_kind=ActorKind.DEVICE,
             actor_label=device.identity,
             target=device,
-            data={"school": secret.school.code, "reenroll": not created},
+            data={
+                "school": secret.school.code,
+                "reenroll": not created,
+                "clone_of": clone_of.identity if clone_of else "",
+            },
         )
     node_forget(old_hash)
     return node_key
+
+
+def identity_request_decide(*, request: IdentityRequest, approve: bool, actor) -> IdentityRequest:
+    """A technician's answer. Approve: the device moves to the requested school (cart and slot
+    cleared, key revoked, so the device's next enroll with that school's secret succeeds).
+    Reject: the device stays where it is with its key; further requests are ignored."""
+    with transaction.atomic():
+        record = (
+            IdentityRequest.objects.select_for_update(of=("self",))
+            .select_related("device", "school")
+            .filter(pk=request.pk, state=IdentityRequest.State.PENDING)
+            .first()
+        )
+        if record is None:
+            raise ApplicationError(_("Cette demande a déjà été traitée."))
+        now = timezone.now()
+        record.state = IdentityRequest.State.APPROVED if approve else IdentityRequest.State.REJECTED
+        record.decided_at, record.decided_by = now, actor
+        record.save(update_fields=["state", "decided_at", "decided_by"])
+        device = Device.objects.select_for_update().get(pk=record.device_id)
+        old_hash = device.node_key_hash if approve else None
+        if approve:
+            device.school = record.school
+            device.cart, device.slot = None, None
+            device.node_key_hash = None  # the device's next enroll with that school succeeds
+            if device.role == DeviceRole.LOAN:
+                device.role, device.loaned_from = DeviceRole.REGULAR, None
+            device.save()
+            DeviceAssignment.objects.filter(device=device, ended_at__isnull=True).update(
+                ended_at=now
+            )
+            DeviceAssignment.objects.create(
+                device=device,
+                kind=DeviceAssignment.Kind.ENROLL,
+                school=record.school,
+                role=device.role,
+                started_at=now,
+                actor=actor,
+            )
+        if not IdentityRequest.objects.filter(
+            device=device, state=IdentityRequest.State.PENDING
+        ).exists():
+            Alert.objects.filter(
+                device=device, kind=AlertKind.IDENTITY_REQUEST, state__in=["open", "acknowledged"]
+            ).update(state=Alert.State.RESOLVED, resolved_at=now)
+        audit_record(
+            action="fleet.identity_request_approved"
+            if approve
+            else "fleet.identity_request_rejected",
+            actor=actor,
+            target=record,
+            data={"school": record.school.code, "device": device.identity},
+        )
+    node_forget(old_hash)
+    return record
 
 
 def device_revoke_key(*, device: Device, actor=None, block: bool = False) -> None:

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from .. import conf
 from ..models import Alert, AlertKind, BatterySample, Device, InventoryReport, StatusLog
-from ..protocol import PLACEHOLDER_SERIALS, ResultRow, StatusLine
+from ..protocol import ResultRow, StatusLine, usable_id
 
 CATEGORIES = {
     "minot_disk_posix": "disk",
@@ -125,6 +125,20 @@ class Plan:
     dropped: int
 
 
+def _snapshot_part(apps: set, pending: dict, at: float, keys: set) -> tuple[set, dict[str, Any]]:
+    """Event-form snapshot rows (one log line per row) may arrive over several batches and
+    nothing says which is the last. The rows of one run accumulate in ``pending`` and are only
+    added to the list meanwhile; when a newer run starts, the previous run is known complete
+    and becomes the list (so apps uninstalled since then disappear)."""
+    seen = {tuple(x) for x in pending.get("apps", [])}
+    if pending.get("at") == at:
+        return apps | keys, {"at": at, "apps": sorted(seen | keys)}
+    if pending.get("at") is not None and at < pending["at"]:
+        return apps | keys, pending  # a late piece of an older run: add only
+    complete = seen if pending.get("at") is not None else apps
+    return complete | keys, {"at": at, "apps": sorted(keys)}
+
+
 def _conflict(serial: str, results: list[ResultRow], known: list[ResultRow]) -> str:
     reported = {
         r.decorations.get("serial_number", "").strip()
@@ -134,7 +148,7 @@ def _conflict(serial: str, results: list[ResultRow], known: list[ResultRow]) -> 
     for r in known:
         if CATEGORIES[r.name] == "system":
             reported.update(row.get("hardware_serial", "").strip() for row in r.rows)
-    reported = {s for s in reported if s.lower() not in PLACEHOLDER_SERIALS}
+    reported = {s for s in reported if usable_id(s)}
     return next((s for s in sorted(reported) if serial and s != serial), "")
 
 
@@ -155,7 +169,8 @@ def _plan(
     reports: list[InventoryReport] = []
     samples: list[BatterySample] = []
     apps = {(a.get("name"), a.get("version")) for a in current["apps"]} if current else set()
-    apps_changed = False
+    pending = dict(current.get("apps_pending") or {}) if current else {}
+    apps_changed = pending_changed = False
     latest_at: dt.datetime | None = None
     for r in sorted(known, key=lambda r: r.at):
         kind = CATEGORIES[r.name]
@@ -163,11 +178,17 @@ def _plan(
         if kind == "apps":
             entries = [a for a in (_app(row) for row in r.rows) if a]
             keys = {(a["name"], a["version"]) for a in entries}
-            new = (
-                keys
-                if r.action == "snapshot"
-                else (apps | keys if r.action == "added" else apps - keys)
-            )
+            if r.action == "snapshot_part":
+                new, pending = _snapshot_part(apps, pending, r.at.timestamp(), keys)
+                pending_changed = True
+            elif r.action == "snapshot":
+                # A complete snapshot replaces the list; an empty one never wipes it (a
+                # failed or interrupted query looks the same as "nothing installed").
+                new = keys or apps
+                if keys and pending:
+                    pending, pending_changed = {}, True
+            else:
+                new = apps | keys if r.action == "added" else apps - keys
             if new != apps:
                 apps, apps_changed = new, True
             continue
@@ -229,6 +250,8 @@ def _plan(
                 data=app_list,
             )
         )
+    if pending_changed:
+        fields["apps_pending"] = pending
     if latest_at is not None:
         fields["inventory_at"] = latest_at
     if conflict and current is not None and conflict != current["conflict_serial"]:
@@ -237,6 +260,8 @@ def _plan(
     if current is not None:
         if "apps" in fields:
             current["apps"] = fields["apps"]
+        if "apps_pending" in fields:
+            current["apps_pending"] = fields["apps_pending"]
         if "conflict_serial" in fields:
             current["conflict_serial"] = fields["conflict_serial"]
     return Plan(device_id, fields, reports, samples, conflict, len(results) - len(known))
@@ -254,9 +279,11 @@ def _currents(device_ids, *, lock_ids=()) -> dict[int, dict]:
     )
     if not device_ids:
         return {}
-    rows = Device.objects.filter(pk__in=device_ids).values("pk", "apps", "conflict_serial")
+    rows = Device.objects.filter(pk__in=device_ids).values(
+        "pk", "apps", "apps_pending", "conflict_serial"
+    )
     return {
-        row["pk"]: {"apps": row["apps"], "conflict_serial": row["conflict_serial"]} for row in rows
+        row["pk"]: {k: row[k] for k in ("apps", "apps_pending", "conflict_serial")} for row in rows
     }
 
 
@@ -301,7 +328,6 @@ def results_ingest(*, device_id: int, serial: str, results: list[ResultRow]) -> 
     if not any(r.name in CATEGORIES for r in results) and not _conflict(serial, results, []):
         return {"stored": 0, "dropped": len(results)}
     with transaction.atomic():
-        relaxed_commit()
         needs = _needs_current(results) or bool(
             _conflict(serial, results, [r for r in results if r.name in CATEGORIES])
         )
@@ -332,14 +358,16 @@ def results_ingest_many(items: list[tuple[int, str, list[ResultRow]]]) -> int:
 
 
 def relaxed_commit() -> None:
-    """Inside an ingestion transaction on PostgreSQL: don't wait for the WAL flush at commit.
-    A crash may lose the last few hundred milliseconds of reports (osqueryd re-sends what it
-    could not deliver only when the request failed, so this is a documented trade-off), never
-    corrupts anything. FLEET_SYNCHRONOUS_COMMIT=1 turns it off."""
+    """For the last-seen flush only: don't wait for the WAL flush at commit (a crash loses a
+    few check-in times, which the next check-in rewrites). Never on a path that stores reports:
+    osqueryd deletes what we acknowledged, and the queue drainer deletes what we committed.
+    FLEET_SYNCHRONOUS_COMMIT=1 turns it off."""
     if conf.get("FLEET_SYNCHRONOUS_COMMIT"):
         return
     connection = transaction.get_connection()
-    if connection.vendor == "postgresql":
+    # SET LOCAL lasts until the outermost transaction ends: inside someone else's transaction it
+    # would relax their commit too, so only in a transaction of our own.
+    if connection.vendor == "postgresql" and len(connection.atomic_blocks) == 1:
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
@@ -348,7 +376,6 @@ def status_logs_ingest(*, device_id: int, lines: list[StatusLine]) -> int:
     if not lines:
         return 0
     with transaction.atomic():
-        relaxed_commit()
         status_bulk([(device_id, line) for line in lines])
     return len(lines)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 import time
 
 from django.db import transaction
@@ -17,36 +16,8 @@ from backend.core.services import audit_record
 from .. import conf
 from ..models import Device, LiveQuery, LiveQueryTarget
 from ..protocol import DistributedAnswer
+from ..sql_policy import PolicyError, live_query_check
 
-# Tables that would collect personal data from children's devices (minimal-data policy).
-DENIED_TABLES = {
-    "users",
-    "logged_in_users",
-    "last",
-    "shell_history",
-    "chrome_extensions",
-    "firefox_addons",
-    "safari_extensions",
-    "wifi_networks",
-    "wifi_status",
-    "wifi_survey",
-    "user_ssh_keys",
-    "authorized_keys",
-    "process_envs",
-    "browser_plugins",
-    "known_hosts",
-    "geolocation",
-    "location_services",
-    "curl",
-    "carves",
-    "user_groups",
-    "groups",
-    "shared_folders",
-    "windows_eventlog",
-    "userassist",
-    "background_activities_moderator",
-    "shellbags",
-}
 RESEND_AFTER = dt.timedelta(minutes=10)
 
 
@@ -58,13 +29,10 @@ def live_query_create(
         raise ApplicationError(_("Saisissez une requête SQL osquery."))
     if len(sql) > 10_000:
         raise ApplicationError(_("La requête est trop longue (10 000 caractères au plus)."))
-    words = {w.lower() for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", sql)}
-    denied = sorted(words & DENIED_TABLES)
-    if denied:
-        raise ApplicationError(
-            _("Ces tables contiennent des données personnelles et ne sont pas autorisées : %(t)s.")
-            % {"t": ", ".join(denied)}
-        )
+    try:
+        live_query_check(sql)  # minimal data: only allowlisted tables and columns
+    except PolicyError as exc:
+        raise ApplicationError(str(exc)) from exc
     if not 1 <= minutes <= 7 * 24 * 60:
         raise ApplicationError(_("Durée de validité entre 1 minute et 7 jours."))
     device_ids = list(devices.values_list("pk", flat=True))
@@ -126,11 +94,22 @@ def distributed_read(*, device_id: int) -> dict[str, str]:
     return {f"lq-{query_id}": sql for query_id, sql in pending}
 
 
+def _first_rows(rows: list[dict], max_rows: int, max_bytes: int) -> list[dict]:
+    kept, size = [], 0
+    for row in rows[:max_rows]:
+        size += sum(len(k) + len(v) + 6 for k, v in row.items())
+        if size > max_bytes:
+            break
+        kept.append(row)
+    return kept
+
+
 def distributed_write(*, device_id: int, answers: list[DistributedAnswer]) -> int:
     if not answers:
         return 0
     now = timezone.now()
     max_rows = conf.get("FLEET_LIVE_QUERY_MAX_ROWS")
+    max_bytes = conf.get("FLEET_LIVE_QUERY_MAX_RESULT_BYTES")
     stored = 0
     with transaction.atomic():
         targets = {
@@ -150,12 +129,19 @@ def distributed_write(*, device_id: int, answers: list[DistributedAnswer]) -> in
             )
             target.answered_at = now
             target.status_code = answer.status
+            rows = _first_rows(answer.rows, max_rows, max_bytes)
             target.message = answer.message
-            target.rows = answer.rows[:max_rows]
-            target.row_count = len(answer.rows)
             target.stats = {
                 k: v for k, v in list(answer.stats.items())[:8] if isinstance(v, (int, float, str))
             }
+            if len(rows) < len(answer.rows):
+                # stored, not refused: osqueryd would re-send a refused answer forever
+                target.message = _(
+                    "Résultat trop volumineux : %(kept)s premières lignes gardées sur %(n)s."
+                ) % {"kept": len(rows), "n": len(answer.rows)}
+                target.stats["truncated"] = 1
+            target.rows = rows
+            target.row_count = len(answer.rows)
             target.save(
                 update_fields=[
                     "state",

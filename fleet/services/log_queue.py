@@ -1,10 +1,23 @@
 """Optional log queue: with FLEET_LOG_QUEUE_URL (redis://…), the log endpoint validates a batch and
-pushes it to a Redis list (one RPUSH) instead of writing to PostgreSQL; a drainer
-(`manage.py fleet_log_worker` or the Celery beat task) ingests hundreds of batches per transaction.
+appends it to a Redis **stream** (one XADD) instead of writing to PostgreSQL; drainers
+(`manage.py fleet_log_worker`, or the Celery beat task) ingest hundreds of batches per transaction.
 
 Without it (the default, SQLite demo, tests), logs are ingested inline by the request.
-A batch is only removed from the queue once its transaction committed: the drainer moves a chunk
-to a processing list (LMOVE), ingests it, then deletes it; a crashed drainer's chunk is requeued.
+
+Durability (docs/fleet.md, "Durable ingestion"):
+- Redis streams with a consumer group. A drainer reads entries into its pending list (XREADGROUP),
+  writes them to PostgreSQL in one transaction committed with ``synchronous_commit`` on (the
+  default; nothing on this path turns it off), and only then acknowledges and deletes them
+  (XACK + XDEL). A drainer that dies leaves its entries pending; the next drainer of that
+  partition claims them (XAUTOCLAIM) before reading new ones. A PostgreSQL error leaves them
+  pending too. So an entry leaves Redis only after PostgreSQL has it on disk.
+- Surviving a Redis restart needs Redis persistence: ``appendonly yes`` (AOF). With
+  ``appendfsync always`` an acknowledged batch survives a crash of the Redis host; with
+  ``everysec`` (Redis' default) the last second may be lost on a host crash, never on a restart.
+  The drainer logs a warning once when AOF is off.
+- Partitioned by device: FLEET_LOG_QUEUE_PARTITIONS streams, device id modulo the count. One
+  drainer at a time per partition (a lock with expiry), so a device's batches are applied in
+  order; several drainer processes, on one machine or many, share the partitions.
 """
 
 from __future__ import annotations
@@ -12,6 +25,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
+import socket
 from functools import cache
 from typing import Any
 
@@ -19,16 +34,21 @@ from django.db import DatabaseError, transaction
 
 from .. import conf
 from ..protocol import ResultRow, StatusLine
-from .inventory import relaxed_commit, results_ingest_many, status_bulk
+from .inventory import results_ingest_many, status_bulk
 
 logger = logging.getLogger(__name__)
-QUEUE = "fleet:logs"
-PROCESSING = "fleet:logs:processing"
-LOCK = "fleet:logs:drain-lock"
+STREAM = "fleet:logs:{}"
+GROUP = "drainers"
+LOCK = "fleet:logs:lock:{}"
+LOCK_SECONDS = 60
 
 
 def queue_enabled() -> bool:
     return bool(conf.get("FLEET_LOG_QUEUE_URL"))
+
+
+def partitions() -> int:
+    return max(1, int(conf.get("FLEET_LOG_QUEUE_PARTITIONS")))
 
 
 @cache
@@ -42,19 +62,26 @@ def client():
     return _client(conf.get("FLEET_LOG_QUEUE_URL"))
 
 
-def log_enqueue(*, device_id: int, serial: str, log_type: str, lines: list) -> None:
+def partition_of(device_id: int) -> int:
+    return device_id % partitions()
+
+
+def _encode(device_id: int, serial: str, log_type: str, lines: list) -> str:
     if log_type == "status":
         encoded = [
             [x.at.timestamp(), x.severity, x.filename, x.line, x.message, x.version] for x in lines
         ]
     else:
         encoded = [[x.name, x.action, x.rows, x.at.timestamp(), x.decorations] for x in lines]
-    client().rpush(
-        QUEUE,
-        json.dumps(
-            {"d": device_id, "s": serial, "t": log_type, "l": encoded}, separators=(",", ":")
-        ),
+    return json.dumps(
+        {"d": device_id, "s": serial, "t": log_type, "l": encoded}, separators=(",", ":")
     )
+
+
+def log_enqueue(*, device_id: int, serial: str, log_type: str, lines: list) -> None:
+    """One XADD; the caller answers osqueryd only after it returned."""
+    key = STREAM.format(partition_of(device_id))
+    client().xadd(key, {"b": _encode(device_id, serial, log_type, lines)})
 
 
 def _decode(item: bytes) -> tuple[int, str, str, list]:
@@ -68,66 +95,137 @@ def _decode(item: bytes) -> tuple[int, str, str, list]:
     return data["d"], data["s"], data["t"], lines
 
 
-def log_queue_drain(*, max_items: int = 1000) -> int:
-    """Ingest up to ``max_items`` queued batches in one transaction. Returns how many."""
+_checked_persistence: set[str] = set()
+
+
+def _ensure_group(redis_client, key: str) -> None:
+    import redis
+
+    try:
+        redis_client.xgroup_create(key, GROUP, id="0", mkstream=True)
+    except redis.exceptions.ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+    url = conf.get("FLEET_LOG_QUEUE_URL")
+    if url not in _checked_persistence:
+        _checked_persistence.add(url)
+        try:
+            if redis_client.config_get("appendonly").get("appendonly") != "yes":
+                logger.warning(
+                    "fleet: Redis runs without AOF (appendonly no): queued log batches do not "
+                    "survive a Redis restart; see docs/fleet.md, Durable ingestion"
+                )
+        except redis.exceptions.RedisError:
+            pass  # CONFIG may be disabled (managed Redis)
+
+
+def _consumer() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _ingest(entries: list[tuple[bytes, dict]]) -> None:
+    status_by_device: dict[int, list] = {}
+    results: list[tuple[int, str, list]] = []
+    for _entry_id, fields in entries:
+        try:
+            device_id, serial, log_type, lines = _decode(fields[b"b"])
+        except (ValueError, KeyError, TypeError):
+            logger.warning("fleet: dropping an undecodable queued log batch")
+            continue
+        if log_type == "status":
+            status_by_device.setdefault(device_id, []).extend(lines)
+        else:
+            results.append((device_id, serial, lines))
+    # synchronous_commit stays on: the entries are deleted from Redis right after this commit
+    with transaction.atomic():
+        from ..models import Device
+
+        existing = set(
+            Device.objects.filter(pk__in={*status_by_device, *(r[0] for r in results)}).values_list(
+                "pk", flat=True
+            )
+        )
+        status_bulk(
+            [
+                (device_id, line)
+                for device_id, lines in sorted(status_by_device.items())
+                if device_id in existing
+                for line in lines
+            ]
+        )
+        # stable sort: a device's batches keep their stream order
+        results.sort(key=lambda r: r[0])
+        results_ingest_many([r for r in results if r[0] in existing])
+
+
+def _read_new(redis_client, key: str, me: str, count: int):
+    import redis
+
+    try:
+        return redis_client.xreadgroup(GROUP, me, {key: ">"}, count=count)
+    except redis.exceptions.ResponseError as exc:
+        if "NOGROUP" not in str(exc):
+            raise
+        _ensure_group(redis_client, key)  # the stream was deleted meanwhile: nothing to read
+        return []
+
+
+def log_queue_drain_partition(partition: int, *, max_items: int = 1000) -> int:
+    """Ingest up to ``max_items`` entries of one partition in one transaction (0 when another
+    drainer holds the partition). Pending entries of a dead drainer come first."""
     redis_client = client()
-    if not redis_client.set(LOCK, "1", nx=True, ex=60):
+    key = STREAM.format(partition)
+    lock = LOCK.format(partition)
+    me = _consumer()
+    if not redis_client.set(lock, me, nx=True, ex=LOCK_SECONDS):
         return 0
     try:
-        # a previous drainer died mid-chunk: put its chunk back first
-        while redis_client.lmove(PROCESSING, QUEUE, "RIGHT", "LEFT") is not None:
-            pass
-        chunk = []
-        for _ in range(max_items):
-            item = redis_client.lmove(QUEUE, PROCESSING, "LEFT", "RIGHT")
-            if item is None:
-                break
-            chunk.append(item)
-        if not chunk:
+        _ensure_group(redis_client, key)
+        # we hold the partition: every pending entry belongs to a drainer that is gone
+        _next, claimed, *_rest = redis_client.xautoclaim(
+            key, GROUP, me, min_idle_time=0, start_id="0-0", count=max_items
+        )
+        entries = [(entry_id, fields) for entry_id, fields in claimed if fields]
+        if len(entries) < max_items:
+            fresh = _read_new(redis_client, key, me, max_items - len(entries))
+            for _stream, items in fresh or []:
+                entries.extend(items)
+        if not entries:
             return 0
-        status_by_device: dict[int, list] = {}
-        results: list[tuple[int, str, list]] = []
-        for item in chunk:
-            try:
-                device_id, serial, log_type, lines = _decode(item)
-            except (ValueError, KeyError, TypeError):
-                logger.warning("fleet: dropping an undecodable queued log batch")
-                continue
-            if log_type == "status":
-                status_by_device.setdefault(device_id, []).extend(lines)
-            else:
-                results.append((device_id, serial, lines))
         try:
-            with transaction.atomic():
-                relaxed_commit()
-                from ..models import Device
-
-                existing = set(
-                    Device.objects.filter(
-                        pk__in={*status_by_device, *(r[0] for r in results)}
-                    ).values_list("pk", flat=True)
-                )
-                # device rows are locked in id order (like the last-seen flush): no deadlock cycle
-                results.sort(key=lambda r: r[0])
-                status_bulk(
-                    [
-                        (device_id, line)
-                        for device_id, lines in status_by_device.items()
-                        if device_id in existing
-                        for line in lines
-                    ]
-                )
-                results_ingest_many([r for r in results if r[0] in existing])
+            _ingest(entries)
         except DatabaseError:
-            logger.exception("fleet: log drain failed, batches requeued")
-            while redis_client.lmove(PROCESSING, QUEUE, "RIGHT", "LEFT") is not None:
-                pass
+            logger.exception("fleet: log drain failed, entries stay pending")
             raise
-        redis_client.delete(PROCESSING)
-        return len(chunk)
+        ids = [entry_id for entry_id, _fields in entries]
+        pipe = redis_client.pipeline(transaction=True)
+        pipe.xack(key, GROUP, *ids)
+        pipe.xdel(key, *ids)
+        pipe.execute()
+        return len(entries)
     finally:
-        redis_client.delete(LOCK)
+        if redis_client.get(lock) == me.encode():
+            redis_client.delete(lock)
+
+
+def log_queue_drain(*, max_items: int = 1000, only: list[int] | None = None) -> int:
+    """One pass over the partitions (``only``: a subset, e.g. one worker's share)."""
+    total = 0
+    for partition in only if only is not None else range(partitions()):
+        total += log_queue_drain_partition(partition, max_items=max_items)
+    return total
 
 
 def log_queue_length() -> int:
-    return int(client().llen(QUEUE)) if queue_enabled() else 0
+    """Entries not yet ingested (new and pending), over every partition."""
+    if not queue_enabled():
+        return 0
+    return sum(int(client().xlen(STREAM.format(p))) for p in range(partitions()))
+
+
+def log_queue_clear() -> None:
+    """Tests and benchmarks only."""
+    keys = [STREAM.format(p) for p in range(partitions())] + [
+        LOCK.format(p) for p in range(partitions())
+    ]
+    client().delete(*keys)

@@ -7,10 +7,12 @@ default cache (Redis via CACHE_URL) or CACHES["fleet"] when configured.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import logging
 import threading
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.db import DatabaseError, transaction
 from django.utils import timezone
@@ -142,6 +144,40 @@ def last_seen_flush() -> int:
                 _seen[pk] = max(ts, _seen.get(pk, 0.0))
         return 0
     return len(devices)
+
+
+# --- client address -----------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=8)
+def _networks(entries: tuple[str, ...]) -> tuple:
+    return tuple(ipaddress.ip_network(e.strip(), strict=False) for e in entries if e.strip())
+
+
+def _trusted(address: str, networks: tuple) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+def client_address(meta) -> str:
+    """The device's address: REMOTE_ADDR, or, when the request came through a proxy listed in
+    FLEET_TRUSTED_PROXIES, the last X-Forwarded-For hop that is not one of those proxies (the
+    hops before it could be forged by the client)."""
+    remote = meta.get("REMOTE_ADDR", "") or "-"
+    trusted = conf.get("FLEET_TRUSTED_PROXIES")
+    if isinstance(trusted, str):
+        trusted = trusted.split(",")
+    networks = _networks(tuple(trusted or ()))
+    if not networks or not _trusted(remote, networks):
+        return remote
+    hops = [h.strip() for h in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _trusted(hop, networks):
+            return hop[:64]
+    return remote
 
 
 # --- rate limits --------------------------------------------------------------------------------

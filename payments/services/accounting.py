@@ -2,32 +2,57 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import logging
 from dataclasses import dataclass, field
 
 import stripe
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from backend.core.exports import csv_bytes
 from backend.core.money import plain_amount
 from backend.core.services import notification_send
 
 from ..models import DunningReminder, Invoice, LedgerEntry, Payment, PaymentSettings
-from ..providers import stripe_configure
+from ..providers import as_dict, stripe_configure
 from ..selectors import format_cents
 from .billing import period_bounds
 
 logger = logging.getLogger(__name__)
 
-SERVICE_OF_KIND: dict[str, str] = {
-    LedgerEntry.Kind.MEAL_CHARGE: "restauration",
-    LedgerEntry.Kind.ACTIVITY_CHARGE: "periscolaire",
-}
-SERVICES = ("all", "restauration", "periscolaire", "encaissements")
+SERVICES = ("all", "restauration", "periscolaire", "encaissements", "regularisations")
+
+
+def service_of(kind: str, source_key: str) -> str:
+    """Every ledger entry belongs to exactly one service, so the per-service exports add up to
+    the "all" export: charges and their credit notes to the service billed, payments, refunds
+    and reversals to "encaissements", manual adjustments to "regularisations"."""
+    if kind == LedgerEntry.Kind.ACTIVITY_CHARGE:
+        return "periscolaire"
+    if kind == LedgerEntry.Kind.MEAL_CHARGE:
+        return "restauration"
+    if kind == LedgerEntry.Kind.CREDIT_NOTE:
+        return "periscolaire" if source_key.endswith(":activity:credit_note") else "restauration"
+    if kind == LedgerEntry.Kind.ADJUSTMENT:
+        return "regularisations"
+    return "encaissements"
+
+
+def _service_filter(service: str) -> Q:
+    credit = Q(kind=LedgerEntry.Kind.CREDIT_NOTE)
+    activity_credit = credit & Q(source_key__endswith=":activity:credit_note")
+    return {
+        "restauration": Q(kind=LedgerEntry.Kind.MEAL_CHARGE) | (credit & ~activity_credit),
+        "periscolaire": Q(kind=LedgerEntry.Kind.ACTIVITY_CHARGE) | activity_credit,
+        "encaissements": Q(
+            kind__in=[LedgerEntry.Kind.PAYMENT, LedgerEntry.Kind.REFUND, LedgerEntry.Kind.REVERSAL]
+        ),
+        "regularisations": Q(kind=LedgerEntry.Kind.ADJUSTMENT),
+    }.get(service, Q())
+
 
 EXPORT_COLUMNS = [
     "date",
@@ -48,8 +73,9 @@ EXPORT_COLUMNS = [
 ]
 
 
-def treasury_export_csv(*, period: dt.date, service: str = "all") -> str:
-    """Every ledger entry of the period (one row each, signed cents) for the city's treasury."""
+def treasury_export_rows(*, period: dt.date, service: str = "all") -> tuple[list[list], int]:
+    """Every ledger entry of the period for ``service`` (one row each, signed cents) and the
+    total."""
     if service not in SERVICES:
         raise ValueError(service)
     start, end = period_bounds(period)
@@ -58,26 +84,18 @@ def treasury_export_csv(*, period: dt.date, service: str = "all") -> str:
     until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
     qs = (
         LedgerEntry.objects.filter(created_at__gte=since, created_at__lt=until)
+        .filter(_service_filter(service))
         .select_related("household", "account__guardian__user", "invoice", "payment")
         .order_by("created_at", "id")
     )
-    if service == "restauration":
-        qs = qs.filter(kind=LedgerEntry.Kind.MEAL_CHARGE)
-    elif service == "periscolaire":
-        qs = qs.filter(kind=LedgerEntry.Kind.ACTIVITY_CHARGE)
-    elif service == "encaissements":
-        qs = qs.filter(kind__in=[LedgerEntry.Kind.PAYMENT, LedgerEntry.Kind.REFUND])
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow(EXPORT_COLUMNS)
-    total = 0
+    rows, total = [], 0
     for e in qs.iterator(chunk_size=2000):
         total += e.amount_cents
-        writer.writerow(
+        rows.append(
             [
                 timezone.localtime(e.created_at).strftime("%Y-%m-%d %H:%M"),
                 e.pk,
-                SERVICE_OF_KIND.get(e.kind, "encaissements"),
+                service_of(e.kind, e.source_key),
                 e.kind,
                 e.household_id,
                 e.household.name,
@@ -92,26 +110,16 @@ def treasury_export_csv(*, period: dt.date, service: str = "all") -> str:
                 e.reason,
             ]
         )
-    writer.writerow(
-        [
-            "TOTAL",
-            "",
-            service,
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            total,
-            plain_amount(total),
-            "",
-            "",
-        ]
-    )
-    return out.getvalue()
+    return rows, total
+
+
+def treasury_export_csv(*, period: dt.date, service: str = "all") -> bytes:
+    """The treasury CSV (through the project's safe export helper: no cell can run a formula),
+    ending with a TOTAL row."""
+    rows, total = treasury_export_rows(period=period, service=service)
+    blank = [""] * 8
+    rows.append(["TOTAL", "", service, *blank, total, plain_amount(total), "", ""])
+    return csv_bytes(rows, header=EXPORT_COLUMNS)
 
 
 @dataclass
@@ -148,7 +156,7 @@ def reconcile(*, provider_items: list[dict], payments: list[Payment]) -> Reconci
                 report.missing_in_ledger.append(item)
             continue
         seen.add(ref)
-        succeeded_here = payment.status == Payment.Status.SUCCEEDED
+        succeeded_here = payment.status in Payment.MONEY_STATUSES
         row = {
             "reference": ref,
             "payment": payment.pk,
@@ -164,7 +172,7 @@ def reconcile(*, provider_items: list[dict], payments: list[Payment]) -> Reconci
         elif succeeded_here:
             report.matched.append(row)
     for ref, payment in ours.items():
-        if ref not in seen and payment.status == Payment.Status.SUCCEEDED:
+        if ref not in seen and payment.status in Payment.MONEY_STATUSES:
             report.missing_at_provider.append(
                 {"reference": ref, "payment": payment.pk, "ours": payment.amount_cents}
             )
@@ -186,11 +194,17 @@ def reconcile_stripe_period(*, period: dt.date) -> ReconciliationReport:
     )
     items: list[dict] = []
     stripe_configure()
+    gte, lt = int(since.timestamp()), int(until.timestamp())
     try:
-        listing = stripe.PaymentIntent.list(
-            created={"gte": int(since.timestamp()), "lt": int(until.timestamp())}, limit=100
-        )
-        for intent in listing.auto_paging_iter():
+        try:
+            listing = stripe.PaymentIntent.list(created={"gte": gte, "lt": lt}, limit=100)
+        except stripe.InvalidRequestError:
+            # localstripe (the demo) refuses the ``created`` filter: list and filter here.
+            listing = stripe.PaymentIntent.list(limit=100)
+        for item in listing.auto_paging_iter():
+            intent = as_dict(item)
+            if not gte <= int(intent.get("created") or 0) < lt:
+                continue
             items.append(
                 {"reference": intent["id"], "amount": intent["amount"], "status": intent["status"]}
             )

@@ -10,7 +10,7 @@ from decimal import ROUND_FLOOR, Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -242,7 +242,13 @@ def billing_run_for_period(
         )
         accounts = dict(Account.objects.values_list("guardian_id", "id"))
 
-    payers = sorted(payer_children)
+    # Prepaid and post-paid are exclusive per household and month: prepaid households' meals are
+    # debited one by one (services/prepaid.py), never invoiced as well.
+    from ..selectors import household_is_prepaid
+
+    prepaid = household_is_prepaid(period=start)
+    payers = sorted(g for g in payer_children if not prepaid(payer_household[g]))
+    stats_prepaid = len(payer_children) - len(payers)
     batches = [payers[i : i + batch_size] for i in range(0, len(payers), batch_size)]
     iterator: Iterable = progress(batches, len(batches)) if progress else batches
     stats = {
@@ -251,6 +257,7 @@ def billing_run_for_period(
         "meals": 0,
         "other_currency": 0,
         "unknown_kind": 0,
+        "prepaid_skipped": stats_prepaid,
     }
     invoices_created = lines_created = total_cents = 0
     for batch in iterator:
@@ -291,6 +298,15 @@ def billing_run_for_period(
     return run
 
 
+def _line_text(meal) -> str:
+    """The line's text; a daily service other than the canteen starts with its service code."""
+    code = getattr(meal, "service_code", "")
+    text = meal.explanation or ""
+    if code and getattr(meal, "service_kind", "canteen") != "canteen":
+        text = f"[{code}] {text}"
+    return text[:255]
+
+
 def _bill_batch(
     *,
     batch,
@@ -329,6 +345,7 @@ def _bill_batch(
             return 0, 0, 0
         child_ids = sorted({c for g in to_bill for c in payer_children[g]})
         meals = sources.billable_meals(start=start, end=end, child_ids=child_ids)
+        meals += sources.billable_activities(start=start, end=end, child_ids=child_ids)
 
         # line tuples without the invoice id: (child, day, kind, cents, percent, text, source, source_id)
         lines_by_payer: dict[int, list[tuple]] = defaultdict(list)
@@ -345,7 +362,7 @@ def _bill_batch(
                 stats["unknown_kind"] += 1
                 continue
             stats["meals"] += 1
-            text = (meal.explanation or "")[:255]
+            text = _line_text(meal)
             only = single_payer.get(child_id)
             if only is not None:  # the common case: one payer, the whole price
                 if only in to_bill:
@@ -423,6 +440,20 @@ def invoices_issue(
     return issued
 
 
+def invoice_charges(invoice: Invoice, activity_cents: int) -> list[tuple[str, int, str]]:
+    """The ledger charges of an issued invoice, one per service: ``(kind, cents, source_key)``.
+    Meals keep the key ``invoice:<id>``; activities use ``invoice:<id>:activity``."""
+    charges: list[tuple[str, int, str]] = []
+    meal_cents = invoice.total_cents - activity_cents
+    if meal_cents:
+        charges.append((LedgerEntry.Kind.MEAL_CHARGE, meal_cents, f"invoice:{invoice.pk}"))
+    if activity_cents:
+        charges.append(
+            (LedgerEntry.Kind.ACTIVITY_CHARGE, activity_cents, f"invoice:{invoice.pk}:activity")
+        )
+    return charges
+
+
 def _issue_batch(ids: list[int], *, conf: PaymentSettings, today: dt.date, actor) -> int:
     from ..selectors import format_cents
 
@@ -437,6 +468,14 @@ def _issue_batch(ids: list[int], *, conf: PaymentSettings, today: dt.date, actor
         )
         if not invoices:
             return 0
+        activity_totals = dict(
+            InvoiceLine.objects.filter(
+                invoice_id__in=[i.pk for i in invoices], kind=InvoiceLine.Kind.ACTIVITY
+            )
+            .values("invoice_id")
+            .annotate(total=Sum("amount_cents"))
+            .values_list("invoice_id", "total")
+        )
         entries = []
         for invoice in invoices:
             invoice.issued_at = now
@@ -445,15 +484,15 @@ def _issue_batch(ids: list[int], *, conf: PaymentSettings, today: dt.date, actor
             invoice.status = (
                 Invoice.Status.ISSUED if invoice.total_cents > 0 else Invoice.Status.PAID
             )
-            if invoice.total_cents > 0:
+            for kind, cents, key in invoice_charges(invoice, activity_totals.get(invoice.pk, 0)):
                 entries.append(
                     LedgerEntry(
                         account_id=invoice.account_id,
                         household_id=invoice.household_id,
-                        kind=LedgerEntry.Kind.MEAL_CHARGE,
-                        amount_cents=-invoice.total_cents,
+                        kind=kind,
+                        amount_cents=-cents,
                         currency=invoice.currency,
-                        source_key=f"invoice:{invoice.pk}",
+                        source_key=key,
                         invoice_id=invoice.pk,
                         label=_("Facture %(number)s") % {"number": invoice.number},
                     )
@@ -462,6 +501,13 @@ def _issue_batch(ids: list[int], *, conf: PaymentSettings, today: dt.date, actor
             invoices, ["issued_at", "due_date", "debit_date", "status"], batch_size=1000
         )
         LedgerEntry.objects.bulk_create(entries, batch_size=2000, ignore_conflicts=True)
+        # Money already received and not applied (credit: a cancelled invoice's payments, an
+        # overpayment kept as credit) pays the new invoices first.
+        from .corrections import credit_apply, credit_available
+
+        with_credit = credit_available(account_ids={i.account_id for i in invoices})
+        if with_credit:
+            credit_apply(invoice_ids=[i.pk for i in invoices if i.account_id in with_credit])
         for invoice in invoices:
             if invoice.total_cents <= 0:
                 continue
@@ -490,31 +536,43 @@ def _issue_batch(ids: list[int], *, conf: PaymentSettings, today: dt.date, actor
 
 
 def invoice_cancel(*, invoice: Invoice, actor, reason: str) -> Invoice:
-    """Cancel an invoice; an issued one gets a credit note in the ledger (never a deletion)."""
+    """Cancel an invoice (to correct it: billing the period again issues the next version).
+
+    An issued invoice gets credit notes in the ledger (never a deletion). Money its payments
+    applied to it is released as the payer's credit and pays the replacing version when that is
+    issued (so nothing is billed or debited twice). Refused while a payment of it is in progress.
+    """
+    from .corrections import invoice_release_payments
+    from .ledger import ledger_entry_add
+
     reason = (reason or "").strip()
     if not reason:
         raise ApplicationError(_("Indiquez le motif de l'annulation."))
     with transaction.atomic():
-        updated = (
-            Invoice.objects.filter(pk=invoice.pk)
-            .exclude(status=Invoice.Status.CANCELLED)
-            .update(
-                status=Invoice.Status.CANCELLED,
-                cancelled_at=timezone.now(),
-                cancel_reason=reason[:255],
-            )
-        )
-        if not updated:
+        locked = Invoice.objects.select_for_update().filter(pk=invoice.pk).first()
+        if locked is None or locked.status == Invoice.Status.CANCELLED:
             raise ApplicationError(_("Cette facture est déjà annulée."))
+        if locked.allocations.filter(is_open_attempt=True).exists():
+            raise ApplicationError(
+                _(
+                    "Un paiement de cette facture est en cours (carte ou prélèvement) : attendez "
+                    "son résultat avant de l'annuler."
+                )
+            )
+        Invoice.objects.filter(pk=invoice.pk).update(
+            status=Invoice.Status.CANCELLED,
+            cancelled_at=timezone.now(),
+            cancel_reason=reason[:255],
+        )
         invoice.refresh_from_db()
-        if LedgerEntry.objects.filter(source_key=f"invoice:{invoice.pk}").exists():
-            from .ledger import ledger_entry_add
-
+        released = invoice_release_payments(invoice=invoice)
+        charges = LedgerEntry.objects.filter(invoice=invoice, source_key__startswith="invoice:")
+        for charge in charges.exclude(kind=LedgerEntry.Kind.CREDIT_NOTE):
             ledger_entry_add(
                 account=invoice.account,
                 kind=LedgerEntry.Kind.CREDIT_NOTE,
-                amount_cents=invoice.total_cents,
-                source_key=f"invoice:{invoice.pk}:credit_note",
+                amount_cents=-charge.amount_cents,
+                source_key=f"{charge.source_key}:credit_note",
                 label=_("Avoir sur la facture %(number)s") % {"number": invoice.number},
                 reason=reason,
                 actor=actor,
@@ -526,6 +584,6 @@ def invoice_cancel(*, invoice: Invoice, actor, reason: str) -> Invoice:
             actor_kind=ActorKind.STAFF_FOR_FAMILY,
             target=invoice,
             household_id=invoice.household_id,
-            data={"reason": reason, "total_cents": invoice.total_cents},
+            data={"reason": reason, "total_cents": invoice.total_cents, "released": released},
         )
     return invoice

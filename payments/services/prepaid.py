@@ -15,19 +15,48 @@ from backend.core.services import notification_send
 from family.models import ChildGuardian
 
 from .. import sources
-from ..models import Account, LedgerEntry, PaymentSettings
-from ..selectors import balances_for_accounts, format_cents
+from ..models import (
+    Account,
+    BillingModeChange,
+    Invoice,
+    InvoiceLine,
+    LedgerEntry,
+    PaymentSettings,
+)
+from ..selectors import balances_for_accounts, format_cents, household_is_prepaid
 from .billing import payers_for_day, split_amount
 
 
 def prepaid_debit_meals(*, start: dt.date | None = None, end: dt.date | None = None) -> int:
     """Debit attended meals of the last days (idempotent: one entry per meal source and payer)."""
     conf = PaymentSettings.current()
-    if conf.mode != PaymentSettings.Mode.PREPAID:
+    if (
+        conf.mode != PaymentSettings.Mode.PREPAID
+        and not BillingModeChange.objects.filter(mode=PaymentSettings.Mode.PREPAID).exists()
+    ):
         return 0
     end = end or timezone.localdate()
     start = start or end - dt.timedelta(days=7)
-    meals = [m for m in sources.billable_meals(start=start, end=end) if m.source == "attendance"]
+    # Only households prepaid in the meal's month; a meal already on an invoice is never debited.
+    predicates: dict[dt.date, object] = {}
+
+    def prepaid_on(household_id: int, day: dt.date) -> bool:
+        first = day.replace(day=1)
+        if first not in predicates:
+            predicates[first] = household_is_prepaid(period=first)
+        return predicates[first](household_id)  # type: ignore[operator]
+
+    meals = [
+        m
+        for m in sources.billable_meals(start=start, end=end)
+        if m.source == "attendance" and prepaid_on(m.household_id, m.day)
+    ]
+    invoiced = set(
+        InvoiceLine.objects.filter(source="attendance", source_id__in=[m.source_id for m in meals])
+        .exclude(invoice__status=Invoice.Status.CANCELLED)
+        .values_list("source_id", flat=True)
+    )
+    meals = [m for m in meals if m.source_id not in invoiced]
     if not meals:
         return 0
     child_payers: dict[int, list] = {}

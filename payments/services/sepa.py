@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import logging
 import re
+import uuid
 
 import stripe
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -137,21 +138,29 @@ def sepa_debits_create_due(*, today=None) -> int:
         if invoice.outstanding_cents <= 0:
             continue
         key = f"minot:sepa:invoice:{invoice.pk}"
-        with transaction.atomic():
-            payment, was_created = Payment.objects.get_or_create(
-                idempotency_key=key,
-                defaults={
-                    "account": invoice.account,
-                    "household_id": invoice.household_id,
-                    "provider": Payment.Provider.SEPA,
-                    "amount_cents": invoice.outstanding_cents,
-                    "currency": invoice.currency,
-                },
-            )
-            if was_created:
-                PaymentAllocation.objects.create(
-                    payment=payment, invoice=invoice, amount_cents=payment.amount_cents
+        try:
+            with transaction.atomic():
+                payment, was_created = Payment.objects.get_or_create(
+                    idempotency_key=key,
+                    defaults={
+                        "account": invoice.account,
+                        "household_id": invoice.household_id,
+                        "provider": Payment.Provider.SEPA,
+                        "amount_cents": invoice.outstanding_cents,
+                        "currency": invoice.currency,
+                        "nonce": uuid.uuid4().hex,
+                    },
                 )
+                if was_created:
+                    PaymentAllocation.objects.create(
+                        payment=payment,
+                        invoice=invoice,
+                        amount_cents=payment.amount_cents,
+                        is_open_attempt=True,
+                    )
+        except IntegrityError:  # the family is paying it online right now: no debit
+            logger.info("sepa debit for invoice %s skipped: a payment is in progress", invoice.pk)
+            continue
         if payment.provider_reference:
             continue
         try:
@@ -160,5 +169,14 @@ def sepa_debits_create_due(*, today=None) -> int:
             )
             created += 1
         except (ApplicationError, ProviderError) as exc:
-            logger.warning("sepa debit for invoice %s not created: %s", invoice.pk, exc)
+            logger.warning("sepa debit for invoice %s not created yet: %s", invoice.pk, exc)
+    # Debits whose creation got no answer (provider down): retried until they have a reference.
+    from .stripe_events import payment_resolve_unreferenced
+
+    for payment in Payment.objects.filter(
+        provider=Payment.Provider.SEPA,
+        status=Payment.Status.PENDING,
+        provider_reference__isnull=True,
+    ).select_related("account"):
+        created += int(payment_resolve_unreferenced(payment=payment))
     return created

@@ -1,6 +1,14 @@
+import uuid
+
 from django import template
 
 register = template.Library()
+
+
+@register.simple_tag
+def form_token() -> str:
+    """A fresh one-time token for a form: the same form submitted twice is done once."""
+    return uuid.uuid4().hex
 
 
 @register.simple_tag
@@ -16,4 +24,5 @@ def status_tag(obj):
         "cancelled": "",
         "canceled": "",
         "draft": "",
+        "reversed": "tag-danger",
     }.get(getattr(obj, "status", ""), "")

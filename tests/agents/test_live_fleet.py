@@ -94,7 +94,7 @@ def test_enroll_config_logs_and_live_query(live_server, school, agent_settings, 
     assert target.rows == [{"name": "Ubuntu", "version": "22.04.4 LTS (Jammy Jellyfish)"}]
 
     # a failing live query is reported as a failure, not a crash
-    bad = live_query_create(sql="SELECT * FROM no_such_table", devices=Device.objects.all())
+    bad = live_query_create(sql="SELECT hotfix_id FROM patches", devices=Device.objects.all())
     agent.distributed()
     failed = LiveQueryTarget.objects.get(query=bad)
     assert failed.state == LiveQueryTarget.State.FAILED

@@ -140,7 +140,9 @@ def test_the_servers_scheduled_sql_runs_on_this_machine(sql):
 def test_real_collectors_give_the_basics():
     backend = NativeBackend()
     (system,) = backend.query("SELECT * FROM system_info")
-    assert system["hostname"] and system["physical_memory"].isdigit()
+    assert (
+        system["hostname"] == system["computer_name"] == "" and system["physical_memory"].isdigit()
+    )
     (os_row,) = backend.query("SELECT * FROM os_version")
     assert os_row["name"] and os_row["platform"]
     (disk,) = backend.query(SERVER_SQL[2])

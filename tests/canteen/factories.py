@@ -106,3 +106,57 @@ def _codes():
     from backend.core.allergens import ALLERGEN_CODES
 
     return ALLERGEN_CODES
+
+
+def make_service(
+    *,
+    code,
+    kind,
+    units,
+    site=None,
+    weekdays=(),
+    prices=(120, 100, 90),
+    flat=False,
+    **fields,
+):
+    """A daily service with its units ``[(code, kind, capacity, includes_meal)]`` and a tariff:
+    bracket 3 → ``prices`` by sibling rank (residents), full price +100, non-residents +50."""
+    from canteen.models import Service, Unit
+
+    service = Service.objects.create(
+        code=code, name=code.title(), kind=kind, site=site, weekdays=list(weekdays), **fields
+    )
+    made = [
+        Unit.objects.create(
+            service=service,
+            code=u_code,
+            name=u_code.title(),
+            kind=u_kind,
+            capacity=capacity,
+            includes_meal=meal,
+            position=i,
+        )
+        for i, (u_code, u_kind, capacity, meal) in enumerate(units)
+    ]
+    tariff = Tariff.objects.create(
+        service=service,
+        name=f"Tarifs {code}",
+        valid_from=dt.date(2026, 8, 1),
+        valid_until=dt.date(2027, 8, 31),
+        mode=Tariff.Mode.FLAT_MONTH if flat else Tariff.Mode.PER_UNIT,
+    )
+    lines = []
+    for bracket, extra in ((3, 0), (None, 100)):
+        for rank, cents in enumerate(prices, start=1):
+            for resident, more in ((True, 0), (False, 50)):
+                lines.append(
+                    TariffLine(
+                        tariff=tariff,
+                        bracket=bracket,
+                        sibling_rank=rank,
+                        resident=resident,
+                        amount_cents=cents + extra + more,
+                    )
+                )
+    TariffLine.objects.bulk_create(lines)
+    return service, made

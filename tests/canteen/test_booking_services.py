@@ -1,10 +1,14 @@
 """Booking services: deadlines, closed days, duplicates, bulk patterns, copy week, cancel range."""
 
 import datetime as dt
+import threading
 from unittest import mock
 
 import pytest
 import time_machine
+from django.db import connection, transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from backend.core.exceptions import ApplicationError
 from backend.core.models import AuditEvent
@@ -251,3 +255,99 @@ def test_booking_guards_come_from_settings(family, settings):
     with pytest.raises(ImportError), time_machine.travel(NOW, tick=False):
         services.booking_create(child=lea, day=dt.date(2026, 11, 5), actor=user)
     assert Booking.objects.count() == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_concurrent_double_click_creates_one_booking():
+    school = SchoolFactory()
+    make_year()
+    _h, user, (lea,) = household_with_parent(children=1, school=school)
+    barrier = threading.Barrier(4)
+    errors = []
+
+    def click():
+        try:
+            barrier.wait()
+            with time_machine.travel(NOW, tick=False):
+                services.booking_create(child=lea, day=dt.date(2026, 11, 5), actor=user)
+        except ApplicationError as exc:
+            errors.append(exc.message)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=click) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert Booking.objects.filter(child=lea).count() == 1
+    assert len(errors) == 3 and all("déjà réservé" in e for e in errors)
+
+
+class _Rollback(Exception):
+    pass
+
+
+@pytest.mark.django_db
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    closures=st.lists(
+        st.tuples(
+            st.integers(0, 60),
+            st.integers(0, 6),
+            st.sampled_from(["holiday", "public_holiday", "day_off"]),
+        ),
+        max_size=4,
+    ),
+    days_before=st.integers(0, 5),
+    cutoff_hour=st.integers(6, 20),
+    skip_school_holidays=st.booleans(),
+    day_offset=st.integers(0, 60),
+    minutes_before=st.integers(-3000, 6000),
+)
+def test_property_service_accepts_exactly_before_the_deadline(
+    closures, days_before, cutoff_hour, skip_school_holidays, day_offset, minutes_before
+):
+    """Across random calendars and rules, booking succeeds iff the day is open and now < deadline."""
+    from canteen.deadlines import SchoolCalendar, deadline_for, deadline_rules
+
+    base = dt.date(2026, 11, 2)
+    try:
+        with transaction.atomic():
+            school = SchoolFactory()
+            make_year(
+                closures=[
+                    (kind, kind, base + dt.timedelta(days=o), base + dt.timedelta(days=o + n), None)
+                    for o, n, kind in closures
+                ]
+            )
+            DeadlineRule.objects.update_or_create(
+                action="book",
+                defaults={
+                    "days_before": days_before,
+                    "cutoff_time": dt.time(cutoff_hour, 0),
+                    "skip_weekends": True,
+                    "skip_public_holidays": True,
+                    "skip_school_holidays": skip_school_holidays,
+                },
+            )
+            _h, user, (child,) = household_with_parent(children=1, school=school)
+            day = base + dt.timedelta(days=day_offset)
+            calendar = SchoolCalendar.load(school=school, start=day, end=day)
+            deadline = deadline_for(day, deadline_rules().book, calendar)
+            now = deadline - dt.timedelta(minutes=minutes_before)
+            expected = calendar.closed_reason(day) is None and now < deadline
+            with time_machine.travel(now, tick=False):
+                try:
+                    services.booking_create(child=child, day=day, actor=user)
+                    booked = True
+                except ApplicationError:
+                    booked = False
+            assert booked == expected
+            assert Booking.objects.filter(child=child).count() == int(expected)
+            raise _Rollback
+    except _Rollback:
+        pass

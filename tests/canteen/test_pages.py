@@ -113,14 +113,17 @@ def test_staff_takes_the_roll_on_their_school_only(client, world):
     url = reverse("canteen:roll", args=[world["school"].id]) + "?jour=2026-11-02"
     page = client.get(url)
     assert page.status_code == 200 and "Enfants avec allergie ou PAI" in page.content.decode()
-    client.post(
-        url,
-        {
-            "jour": "2026-11-02",
-            f"child-{world['lea'].id}": "absent_unjustified",
-            "unbooked": [str(world["hugo"].id)],
-        },
-    )
+    answer = {
+        "jour": "2026-11-02",
+        f"child-{world['lea'].id}": "absent_unjustified",
+        "unbooked": [str(world["hugo"].id)],
+    }
+    # closing the roll is irreversible: first a summary to confirm, nothing written yet
+    summary = client.post(url, answer).content.decode()
+    assert "Clore l&#x27;appel" in summary and "Absent non justifié : 1" in summary
+    assert AttendanceRoll.objects.count() == 0
+    done = client.post(url, {**answer, "confirmed": "1"}, follow=True).content.decode()
+    assert "Appel enregistré" in done, done[done.find("messages") :][:600]
     statuses = dict(AttendanceRecord.objects.values_list("child_id", "status"))
     assert statuses == {world["lea"].id: "absent_unjustified", world["hugo"].id: "present_unbooked"}
     assert "Appel pris" in client.get(url).content.decode()

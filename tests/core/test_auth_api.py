@@ -1,6 +1,6 @@
 import pytest
-from rest_framework.authtoken.models import Token
 
+from backend.accounts.models import ApiToken
 from tests.factories import PASSWORD, ParentFactory
 
 pytestmark = pytest.mark.django_db
@@ -18,7 +18,8 @@ def test_token_login_returns_a_token_that_authenticates(api_client):
     # then
     assert response.status_code == 200
     token = response.json()["token"]
-    assert token == Token.objects.get(user=user).key
+    stored = ApiToken.objects.get(user=user)
+    assert token.startswith(stored.token_key) and token != stored.digest
     api_client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     me = api_client.get("/api/v1/me/")
     assert me.status_code == 200
@@ -33,7 +34,7 @@ def test_wrong_password_is_401_with_a_message_and_no_token(api_client):
     )
     assert response.status_code == 401
     assert response.json() == {"message": "Adresse e-mail ou mot de passe incorrect.", "extra": {}}
-    assert not Token.objects.filter(user=user).exists()
+    assert not ApiToken.objects.filter(user=user).exists()
 
 
 @pytest.mark.parametrize(

@@ -40,7 +40,8 @@ def test_notifications_api_lists_only_mine_and_marks_read(api_client):
     api_client.force_authenticate(me)
     listing = api_client.get("/api/v1/notifications/").json()
     assert [n["subject"] for n in listing["results"]] == ["A moi"]
-    assert api_client.post(f"/api/v1/notifications/{theirs.pk}/read/").json() == {"updated": 0}
+    # another person's notification is out of reach: 404, and it stays unread
+    assert api_client.post(f"/api/v1/notifications/{theirs.pk}/read/").status_code == 404
     theirs.refresh_from_db()
     assert theirs.read_at is None
     assert api_client.post(f"/api/v1/notifications/{mine.pk}/read/").json() == {"updated": 1}

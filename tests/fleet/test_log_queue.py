@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from fleet.models import BatterySample, Device, StatusLog
-from fleet.services.log_queue import client, log_queue_drain, log_queue_length
+from fleet.services.log_queue import log_queue_clear, log_queue_drain, log_queue_length
 
 from .factories import enroll_body, result_line, school_with_secret
 
@@ -25,11 +25,9 @@ def queue(settings):
         pytest.skip("Redis not reachable at 127.0.0.1:6379")
     settings.FLEET_LOG_QUEUE_URL = QUEUE_URL
     settings.FLEET_LAST_SEEN_FLUSH_SECONDS = 0
-    for key in ("fleet:logs", "fleet:logs:processing", "fleet:logs:drain-lock"):
-        client().delete(key)
+    log_queue_clear()
     yield
-    for key in ("fleet:logs", "fleet:logs:processing", "fleet:logs:drain-lock"):
-        client().delete(key)
+    log_queue_clear()
 
 
 @pytest.mark.django_db
@@ -80,3 +78,111 @@ def test_logs_are_queued_then_drained_in_bulk(queue):
     assert BatterySample.objects.count() == 3 and StatusLog.objects.count() == 6
     assert Device.objects.get().battery_health_percent == 75.0
     assert log_queue_drain() == 0
+
+
+def _enroll_and_post_batteries(serials, count):
+    """Enroll one device per serial, post ``count`` battery reports each; returns node keys."""
+    school_with_secret()
+    keys = {}
+    for serial in serials:
+        body = enroll_body(serial=serial)
+        keys[serial] = (
+            Client()
+            .post("/api/osquery/enroll", json.dumps(body), content_type="application/json")
+            .json()["node_key"]
+        )
+        for i in range(count):
+            line = result_line(
+                "minot_battery",
+                rows=[
+                    {"percent_remaining": "50", "designed_capacity": "100", "max_capacity": "80"}
+                ],
+                unix_time=1795421500 + i,
+                serial=serial,
+            )
+            Client().post(
+                "/api/osquery/log",
+                json.dumps({"node_key": keys[serial], "log_type": "result", "data": [line]}),
+                content_type="application/json",
+            )
+    return keys
+
+
+@pytest.mark.django_db
+def test_a_dead_drainers_entries_are_taken_over_and_stored_once(queue):
+    from fleet.services.log_queue import GROUP, STREAM, _ensure_group, client, partition_of
+
+    _enroll_and_post_batteries(["PF2DEAD1"], 3)
+    device = Device.objects.get()
+    key = STREAM.format(partition_of(device.pk))
+    _ensure_group(client(), key)
+    # a drainer read the entries, then died before writing them to PostgreSQL
+    read = client().xreadgroup(GROUP, "dead-drainer", {key: ">"}, count=10)
+    assert len(read[0][1]) == 3 and log_queue_length() == 3
+    # when: the next drainer runs
+    assert log_queue_drain() == 3
+    # then: every report stored once, nothing left in Redis (pending included)
+    assert BatterySample.objects.count() == 3
+    assert log_queue_length() == 0
+    assert client().xpending(key, GROUP)["pending"] == 0
+    assert log_queue_drain() == 0
+
+
+@pytest.mark.django_db
+def test_a_database_failure_leaves_the_entries_queued(queue, monkeypatch):
+    from django.db import DatabaseError
+
+    from fleet.services import log_queue
+
+    _enroll_and_post_batteries(["PF2DBERR"], 2)
+
+    def broken(items):
+        raise DatabaseError("the database went away")
+
+    monkeypatch.setattr(log_queue, "results_ingest_many", broken)
+    with pytest.raises(DatabaseError):
+        log_queue_drain()
+    assert log_queue_length() == 2 and BatterySample.objects.count() == 0
+    monkeypatch.undo()
+    assert log_queue_drain() == 2
+    assert BatterySample.objects.count() == 2 and log_queue_length() == 0
+
+
+@pytest.mark.django_db
+def test_partitions_are_drained_independently(queue, settings):
+    from fleet.services.log_queue import LOCK, client, partition_of
+
+    settings.FLEET_LOG_QUEUE_PARTITIONS = 4
+    _enroll_and_post_batteries(["PF2PART1", "PF2PART2"], 2)
+    one, two = Device.objects.order_by("pk")
+    assert partition_of(one.pk) != partition_of(two.pk)
+    # another drainer holds the first device's partition
+    client().set(LOCK.format(partition_of(one.pk)), "other-worker", ex=60)
+    assert log_queue_drain() == 2
+    assert set(BatterySample.objects.values_list("device_id", flat=True)) == {two.pk}
+    client().delete(LOCK.format(partition_of(one.pk)))
+    assert log_queue_drain(only=[partition_of(one.pk)]) == 2
+    assert BatterySample.objects.count() == 4
+
+
+@pytest.mark.django_db
+def test_the_drain_commits_synchronously(queue, monkeypatch):
+    from django.db import connection
+
+    from fleet.services import log_queue
+
+    if connection.vendor != "postgresql":
+        pytest.skip("synchronous_commit is a PostgreSQL setting")
+    _enroll_and_post_batteries(["PF2SYNC1"], 1)
+    seen = []
+    real = log_queue.results_ingest_many
+
+    def spy(items):
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            seen.append(cursor.fetchone()[0])
+        return real(items)
+
+    monkeypatch.setattr(log_queue, "results_ingest_many", spy)
+    assert log_queue_drain() == 1
+    assert seen == ["on"]

@@ -85,8 +85,11 @@ def test_technician_sees_every_page(world):
 def test_other_roles_get_404_everywhere(world, factory):
     client = Client()
     client.force_login(factory())
+    report = reverse("fleet:report")
     for url in page_urls(world):
-        assert client.get(url).status_code == 404, url
+        # the city administrator reads the weekly report (no device page, no action)
+        expected = 200 if factory is AdminFactory and url.startswith(report) else 404
+        assert client.get(url).status_code == expected, url
     posts = [
         reverse("fleet:school-secret", args=[world["school"].pk]),
         reverse("fleet:device-action", args=[world["device"].pk, "spare"]),
@@ -187,3 +190,19 @@ def test_api_is_404_for_other_roles(world, factory):
 
 def test_api_anonymous_is_refused(world, api_client):
     assert api_client.get(reverse("fleet-api:devices")).status_code == 401
+
+
+def test_weekly_report_reads_in_words_and_ticket_history_has_no_internal_states(world):
+    """Observed: the report showed `battery_health_avg` and "28,0"; ticket history "∅ → open"."""
+    client = Client()
+    client.force_login(TechnicianFactory())
+    report = client.get(reverse("fleet:report")).content.decode()
+    assert "battery_health_avg" not in report and "Santé moyenne des batteries" in report
+    assert "72\u00a0%" in report  # whole percent, not "72,0"
+    admin = Client()
+    admin.force_login(AdminFactory())
+    assert "Santé moyenne des batteries" in admin.get(reverse("fleet:report")).content.decode()
+    client.post(reverse("fleet:ticket", args=[world["ticket"].pk]), {"state": "in_progress"})
+    ticket = client.get(reverse("fleet:ticket", args=[world["ticket"].pk])).content.decode()
+    history = ticket.split('class="timeline"')[1].split("</ol>")[0]
+    assert "∅" not in history and "open" not in history and "in_progress" not in history

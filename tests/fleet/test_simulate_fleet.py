@@ -16,6 +16,7 @@ from .factories import school_with_secret
 def test_simulated_devices_enroll_report_and_answer_live_queries(live_server, settings):
     settings.FLEET_LAST_SEEN_FLUSH_SECONDS = 0
     settings.FLEET_LIVE_QUERY_CACHE_SECONDS = 0
+    settings.FLEET_ENROLL_COOLDOWN_SECONDS = 0  # the simulator re-enrolls at every start
     school_with_secret("simulation-secret-1")
     out = io.StringIO()
     call_command(

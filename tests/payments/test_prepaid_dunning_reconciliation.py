@@ -120,7 +120,14 @@ def test_treasury_export_totals_equal_the_ledger(admin_user):
         invoices=[invoice],
     )
     period = dt.date.today().replace(day=1)
-    rows = treasury_export_csv(period=period, service="all").strip().splitlines()
+    rows = (
+        treasury_export_csv(period=period, service="all").decode("utf-8-sig").strip().splitlines()
+    )
     assert rows[-1].split(";")[11] == str(480 - invoice.total_cents)
-    only_payments = treasury_export_csv(period=period, service="encaissements").strip().splitlines()
+    only_payments = (
+        treasury_export_csv(period=period, service="encaissements")
+        .decode("utf-8-sig")
+        .strip()
+        .splitlines()
+    )
     assert len(only_payments) == 3 and only_payments[-1].split(";")[11] == "480"

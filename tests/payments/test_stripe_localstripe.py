@@ -184,10 +184,10 @@ def test_failed_sepa_debit_reopens_the_invoice_and_notifies(localstripe_webhook,
 def test_prepaid_top_up_by_card_credits_the_account(localstripe, client):
     from payments.models import PaymentSettings
 
+    _h, user, _k, _invoice = billed_family()  # billed while post-paid
     conf = PaymentSettings.current()
     conf.mode = PaymentSettings.Mode.PREPAID
     conf.save()
-    _h, user, _k, _invoice = billed_family()
     client.force_login(user)
     form = {"amount": "20,00", "payment_method": "pm_card_visa", "token": "a" * 32}
     assert client.post("/paiements/recharger/", form).status_code == 302

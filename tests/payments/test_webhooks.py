@@ -202,6 +202,8 @@ def test_any_order_and_duplication_of_events_gives_the_same_state(
             charge = {
                 "id": f"ch_{pay_a.pk}",
                 "object": "charge",
+                "amount": pay_a.amount_cents,
+                "currency": "eur",
                 "payment_intent": pay_a.provider_reference,
                 "refunds": {
                     "data": [
@@ -249,6 +251,13 @@ def test_any_order_and_duplication_of_events_gives_the_same_state(
         for inv, status in ((inv1, status_a), (inv2, status_b), (inv3, status_b)):
             inv.refresh_from_db()
             paid = status == Payment.Status.SUCCEEDED
-            assert inv.status == (Invoice.Status.PAID if paid else Invoice.Status.ISSUED)
-            assert inv.paid_cents == (inv.total_cents if paid else 0)
+            # a refund takes its amount back from the invoice it paid (which reopens)
+            back = refunded if inv == inv1 else 0
+            assert inv.paid_cents == (inv.total_cents - back if paid else 0)
+            if paid:
+                assert inv.status == (
+                    Invoice.Status.PARTIALLY_PAID if back else Invoice.Status.PAID
+                )
+            else:
+                assert inv.status == Invoice.Status.ISSUED
         transaction.set_rollback(True)

@@ -92,9 +92,10 @@ def test_redis_cut_while_parents_invite_guardians():
     )
     assert set(statuses) == {201}, statuses
     assert GuardianInvitation.objects.count() == REQUESTS
-    assert len(ran) == REQUESTS
+    # each invitation: its email to the invitee and a notice to the inviting guardian
+    assert ran.count("family.tasks.invitation_email_task") == REQUESTS
     assert OutboxMessage.objects.filter(done_at__isnull=True).count() == 0
-    assert set(sent) == expected and set(sent.values()) == {1}, sent
+    assert expected <= set(sent) and set(sent.values()) == {1}, sent  # each email once
 
 
 @pytest.mark.django_db(transaction=True)
@@ -189,5 +190,5 @@ def test_smtp_cut_while_parents_invite_guardians(smtp_server, durable_mail_via):
     )
     assert set(statuses) == {201}, statuses
     assert waiting >= 1
-    assert set(received) == {f"g{i}@example.test" for i in range(REQUESTS)}
+    assert {f"g{i}@example.test" for i in range(REQUESTS)} <= set(received)  # + guardians' notices
     assert set(received.values()) == {1}

@@ -8,7 +8,6 @@ import pytest
 import schemathesis
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 
 from backend.core.demo_accounts import DEMO_ACCOUNTS
 from backend.wsgi import application
@@ -40,14 +39,17 @@ def demo_tokens(django_db_setup, django_db_blocker):
     from django.core.management import call_command
 
     from backend.accounts.models import User
+    from backend.core.account.services import api_token_create
 
     emails = {role: email for email, role, *_ in DEMO_ACCOUNTS}
     with django_db_blocker.unblock():
         call_command("seed_demo", "--no-progress", verbosity=0)
         headers = {"anonymous": {}}
         for role in ROLES[1:]:
-            token, _ = Token.objects.get_or_create(user=User.objects.get(email=emails[role]))
-            headers[role] = {"Authorization": f"Token {token.key}"}
+            _token, secret = api_token_create(
+                user=User.objects.get(email=emails[role]), name="fuzz"
+            )
+            headers[role] = {"Authorization": f"Token {secret}"}
     yield headers
     with django_db_blocker.unblock():
         call_command("flush", "--no-input", verbosity=0)

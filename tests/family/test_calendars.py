@@ -1,0 +1,113 @@
+"""French calendars from real data: public holidays from the ``holidays`` library, school
+holidays by zone from the dataset shipped in family/data."""
+
+import datetime as dt
+
+import pytest
+from django.core.management import call_command
+
+from canteen.deadlines import Rule, SchoolCalendar, deadline_for
+from family.demo import seed_school_year
+from family.models import CalendarClosure, SchoolYear
+from family.services.calendars import (
+    public_holidays,
+    school_calendar_load,
+    school_holidays_dataset,
+    school_holidays_parse,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def year():
+    return SchoolYear.objects.create(
+        label="2026-2027", start_date=dt.date(2026, 9, 1), end_date=dt.date(2027, 7, 2)
+    )
+
+
+def closures(year, kind):
+    return {
+        c.start_date: c
+        for c in CalendarClosure.objects.filter(school_year=year, kind=kind, school=None)
+    }
+
+
+def test_public_holidays_are_the_real_ones(year):
+    school_calendar_load(actor=None, school_year=year, zone="C")
+    days = closures(year, "public_holiday")
+    assert days[dt.date(2027, 3, 29)].label == "Lundi de Pâques"
+    assert dt.date(2027, 3, 29).weekday() == 0
+    assert dt.date(2026, 12, 25) in days and dt.date(2027, 1, 1) in days
+    assert dt.date(2027, 5, 6) in days and dt.date(2027, 5, 17) in days  # Ascension, Pentecôte
+    assert dt.date(2027, 3, 26) not in days  # Good Friday only in Alsace-Moselle
+
+
+def test_alsace_moselle_adds_good_friday_and_saint_stephen():
+    days = dict(
+        public_holidays(start=dt.date(2026, 9, 1), end=dt.date(2027, 7, 2), alsace_moselle=True)
+    )
+    assert days[dt.date(2027, 3, 26)] == "Vendredi saint"
+    assert dt.date(2026, 12, 26) in days
+
+
+def test_school_holidays_by_zone_and_idempotent(year):
+    school_calendar_load(actor=None, school_year=year, zone="A")
+    school_calendar_load(actor=None, school_year=year, zone="A")
+    holidays_ = closures(year, "holiday")
+    winter = holidays_[dt.date(2027, 2, 13)]
+    assert (winter.label, winter.end_date) == ("Vacances d'hiver", dt.date(2027, 2, 28))
+    assert closures(year, "day_off")[dt.date(2027, 5, 7)].label == "Pont de l'Ascension"
+    assert CalendarClosure.objects.filter(school_year=year).count() == len(
+        set(CalendarClosure.objects.filter(school_year=year).values_list("label", "start_date"))
+    )
+
+
+def test_no_deadline_falls_on_new_year_day(year):
+    """Was "annulable jusqu'au vendredi 01/01/2027" in the demo."""
+    school_calendar_load(actor=None, school_year=year, zone="C")
+    calendar = SchoolCalendar.load(school=None, start=dt.date(2027, 1, 4), end=dt.date(2027, 1, 8))
+    deadline = deadline_for(dt.date(2027, 1, 4), Rule(days_before=1), calendar)
+    assert deadline.date() != dt.date(2027, 1, 1)
+    assert deadline.date() == dt.date(2026, 12, 31)
+
+
+def test_demo_year_uses_the_dataset(db):
+    year = seed_school_year(dt.date(2026, 11, 29))
+    labels = set(CalendarClosure.objects.filter(school_year=year).values_list("label", flat=True))
+    assert {"Lundi de Pâques", "Jour de l'an", "Noël", "Vacances de Noël"} <= labels
+    easter = CalendarClosure.objects.get(school_year=year, label="Lundi de Pâques")
+    assert easter.start_date == dt.date(2027, 3, 29)
+
+
+def test_official_export_is_understood(year, tmp_path):
+    official = (
+        "Description;Population;Date de début;Date de fin;Académies;Zones;annee_scolaire\n"
+        "Vacances d'Hiver;-;2027-02-05T23:00:00+00:00;2027-02-21T23:00:00+00:00;Paris;Zone C;2026-2027\n"
+        "Vacances d'Hiver;Enseignants;2027-02-05T23:00:00+00:00;2027-02-21T23:00:00+00:00;Paris;Zone C;2026-2027\n"
+        "Vacances d'Été;-;2027-07-02T22:00:00+00:00;2027-08-31T22:00:00+00:00;Paris;Zone C;2026-2027\n"
+    )
+    rows = school_holidays_parse(official)
+    assert [(r.zone, r.start, r.resume) for r in rows] == [
+        ("C", dt.date(2027, 2, 6), dt.date(2027, 2, 22))
+    ]
+    path = tmp_path / "export.csv"
+    path.write_text(official, encoding="utf-8")
+    call_command("school_calendar_import", "--file", str(path), "--zone", "C", "--dry-run")
+    assert not CalendarClosure.objects.exists()
+    call_command("school_calendar_import", "--file", str(path), "--zone", "C")
+    assert CalendarClosure.objects.filter(label="Vacances d'Hiver").count() == 1
+
+
+def test_shipped_dataset_covers_three_zones_each_year():
+    rows = school_holidays_dataset()
+    for label in ("2025-2026", "2026-2027"):
+        assert {r.zone for r in rows if r.school_year == label} == {"A", "B", "C"}
+    assert all(r.start.weekday() in (4, 5) and r.resume.weekday() == 0 for r in rows)
+
+
+def test_bad_file_is_refused_whole():
+    with pytest.raises(Exception, match="Ligne 2"):
+        school_holidays_parse(
+            "annee_scolaire,zone,description,debut,reprise\n2026-2027,A,X,demain,2027-01-01\n"
+        )
