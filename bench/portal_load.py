@@ -37,6 +37,9 @@ def _env() -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/minot_portal_bench")
     env.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/9")
+    # As in production (infra/minot.env.example): one cache shared by every gunicorn worker, so
+    # a write invalidates the shared canteen data for all of them at once.
+    env.setdefault("CACHE_URL", env["CELERY_BROKER_URL"].replace("redis://", "rediscache://"))
     env.update(
         DJANGO_SETTINGS_MODULE="backend.settings.production",
         SECRET_KEY=env.get("SECRET_KEY", "portal-bench-not-secret-0123456789abcdefghijklmnop"),
@@ -44,6 +47,7 @@ def _env() -> dict[str, str]:
         SECURE_SSL_REDIRECT="False",
         LOG_LEVEL="WARNING",
         API_AUTH_THROTTLE="100000/min",  # every simulated person signs in from loopback
+        MINOT_2FA_REQUIRED="False",  # the bench staff account has no second factor enrolled
     )
     return env
 
@@ -304,6 +308,9 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "households": households,
         "gunicorn": "infra/gunicorn.conf.py",
+        "worker_class": env.get("GUNICORN_WORKER_CLASS", "gthread"),
+        "workers": env.get("GUNICORN_WORKERS", "cores + 1"),
+        "threads": env.get("GUNICORN_THREADS", "4"),
         "stages": stages,
         "login_mean_ms": round(login_mean * 1000, 1),
         "baseline_rps": stages[0]["achieved_rps"],

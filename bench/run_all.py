@@ -28,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 DOC = ROOT / "docs" / "performance.md"
+NOTES = ROOT / "docs" / "performance-notes.md"  # hand-written, included above the figures
 PG = "postgres://postgres@127.0.0.1:5432/"
 
 
@@ -177,6 +178,10 @@ def render() -> str:
         "ratio to it is the figure that counts.",
         "",
     ]
+    if NOTES.exists():  # the hand-written part: what was done, what is cached, scale on paper
+        lines += [f"_From `{NOTES.relative_to(ROOT)}` (edit that file):_", ""]
+        lines += NOTES.read_text().rstrip().splitlines()[1:]  # its own title line dropped
+        lines += ["", "# Figures of record (generated)", ""]
     for bench in BENCHES:
         runs = latest_two(bench.name)
         if not runs:

@@ -11,6 +11,9 @@ class CanteenConfig(AppConfig):
         from django.core.exceptions import ImproperlyConfigured
 
         from .services import booking_guards
+        from .shared import connect_signals
+
+        connect_signals()
 
         try:
             booking_guards()

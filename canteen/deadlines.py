@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from family.models import CalendarClosure, School, SchoolYear
 
@@ -55,8 +56,14 @@ class Rules:
 
 def deadline_rules(service_id: int | None = None) -> Rules:
     """A service's rules from the database (one query): its own rule for each action, else the
-    city's default rule (no service), else the built-in default."""
-    return rules_for_services([service_id]).get(service_id) or Rules(Rule(), Rule())
+    city's default rule (no service), else the built-in default. Shared cache, else one query."""
+    from .shared import cached
+
+    return cached(
+        "rules",
+        (service_id,),
+        lambda: rules_for_services([service_id]).get(service_id) or Rules(Rule(), Rule()),
+    )
 
 
 def rules_for_services(service_ids: Iterable[int | None]) -> dict[int | None, Rules]:
@@ -120,14 +127,21 @@ class SchoolCalendar:
                     day += DAY
             return days
 
+        from .shared import cached
+
         lo = start - dt.timedelta(days=LOOKBACK_DAYS)
-        years = list(
-            SchoolYear.objects.filter(start_date__lte=end, end_date__gte=lo).values_list(
-                "start_date", "end_date"
+
+        def load() -> tuple[dict, list]:
+            years = list(
+                SchoolYear.objects.filter(start_date__lte=end, end_date__gte=lo).values_list(
+                    "start_date", "end_date"
+                )
             )
-        )
+            return dict(loader(lo, end)), years
+
+        closures, years = cached("calendar", (school.pk if school else "city", lo, end), load)
         return cls(
-            closures=loader(lo, end),
+            closures=defaultdict(list, closures),
             years=years,
             loaded_from=lo,
             loaded_until=end,
@@ -226,19 +240,21 @@ def is_open(day: dt.date, rule: Rule, calendar: SchoolCalendar, now: dt.datetime
     return now < deadline_for(day, rule, calendar)
 
 
+WEEKDAYS = (
+    gettext_lazy("lundi"),
+    gettext_lazy("mardi"),
+    gettext_lazy("mercredi"),
+    gettext_lazy("jeudi"),
+    gettext_lazy("vendredi"),
+    gettext_lazy("samedi"),
+    gettext_lazy("dimanche"),
+)
+
+
 def format_deadline(deadline: dt.datetime) -> str:
     local = timezone.localtime(deadline)
-    weekdays = [
-        _("lundi"),
-        _("mardi"),
-        _("mercredi"),
-        _("jeudi"),
-        _("vendredi"),
-        _("samedi"),
-        _("dimanche"),
-    ]
     return _("%(weekday)s %(date)s à %(time)s") % {
-        "weekday": weekdays[local.weekday()],
+        "weekday": str(WEEKDAYS[local.weekday()]),  # one lookup, not seven
         "date": local.strftime("%d/%m/%Y"),
         "time": local.strftime("%H:%M"),
     }

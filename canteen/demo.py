@@ -120,6 +120,8 @@ def _tariff(today: dt.date) -> Tariff:
 
 @transaction.atomic
 def seed(*, progress) -> None:  # noqa: C901 - to split (known debt, docs/architecture.md)
+    from . import shared
+
     today = timezone.localdate()
     _tariff(today)
     _services(today)
@@ -207,6 +209,8 @@ def seed(*, progress) -> None:  # noqa: C901 - to split (known debt, docs/archit
                 booking=booking,
                 variant=booking.variant,
             )
+    for topic in shared.TOPICS:  # lines and dishes were bulk-created (no post_save)
+        shared.bump(topic)
 
 
 # --- daily services: morning and evening care at the demo schools, a holiday centre ------------

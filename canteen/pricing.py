@@ -87,10 +87,18 @@ class TariffBook:
 
     @classmethod
     def load(cls, *, start: dt.date, end: dt.date, service_id: int | None = None) -> TariffBook:
-        """Every tariff of a service (default: the canteen) in force over [start, end]: one query."""
-        return TariffBook.load_all(start=start, end=end, service_ids=[service_id]).get(
-            service_id
-        ) or cls([], [])
+        """Every tariff of a service (default: the canteen) in force over [start, end]: shared
+        cache, else one query."""
+        from .shared import cached
+
+        return cached(
+            "tariffs",
+            (start, end, service_id),
+            lambda: (
+                TariffBook.load_all(start=start, end=end, service_ids=[service_id]).get(service_id)
+                or cls([], [])
+            ),
+        )
 
     @staticmethod
     def load_all(

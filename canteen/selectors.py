@@ -20,6 +20,7 @@ from family.selectors import (
     pending_health_requests,
 )
 
+from . import shared
 from .deadlines import Rules, SchoolCalendar, deadline_for, deadline_rules, format_deadline
 from .models import (
     CANTEEN_CODE,
@@ -328,20 +329,28 @@ def _service_kind(kind: str) -> str:
 def menus_for_school(
     *, school: School | None, start: dt.date, end: dt.date, published_only: bool = True
 ) -> dict[dt.date, Menu]:
-    """The menu of each day for ``school``: its own menu, else the city-wide one. Two queries."""
-    qs = Menu.objects.filter(day__gte=start, day__lte=end)
-    qs = (
-        qs.filter(Q(school__isnull=True) | Q(school=school))
-        if school
-        else qs.filter(school__isnull=True)
-    )
-    if published_only:
-        qs = qs.filter(published=True)
-    menus: dict[dt.date, Menu] = {}
-    for menu in qs.prefetch_related("dishes").order_by("day", "school_id"):
-        if menu.day not in menus or menu.school_id is not None:
-            menus[menu.day] = menu
-    return menus
+    """The menu of each day for ``school``: its own menu, else the city-wide one.
+
+    Shared cache (every family of the school reads the same week), else two queries.
+    """
+
+    def load() -> dict[dt.date, Menu]:
+        qs = Menu.objects.filter(day__gte=start, day__lte=end)
+        qs = (
+            qs.filter(Q(school__isnull=True) | Q(school=school))
+            if school
+            else qs.filter(school__isnull=True)
+        )
+        if published_only:
+            qs = qs.filter(published=True)
+        menus: dict[dt.date, Menu] = {}
+        for menu in qs.prefetch_related("dishes").order_by("day", "school_id"):
+            if menu.day not in menus or menu.school_id is not None:
+                menus[menu.day] = menu
+        return menus
+
+    key = (school.pk if school else "city", start, end, published_only)
+    return shared.cached("menus", key, load)
 
 
 def dishes_by_course(menu: Menu) -> list[tuple[str, list[Dish]]]:
@@ -432,7 +441,9 @@ def child_month_calendar(
     """
     now = now or timezone.now()
     first, last = month_bounds(year, month)
-    child = Child.objects.select_related("household", "school").get(pk=child.pk)
+    loaded = child._state.fields_cache
+    if "household" not in loaded or (child.school_id and "school" not in loaded):
+        child = Child.objects.select_related("household", "school").get(pk=child.pk)
     ctx = child_context(child=child, start=first, end=last)
     bookings = {
         b.day: b

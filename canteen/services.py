@@ -22,6 +22,7 @@ from backend.core.models import ActorKind
 from backend.core.services import audit_record
 from family.models import CarePlan, Child, School
 
+from . import shared
 from .deadlines import (
     DAY,
     Rules,
@@ -1000,6 +1001,7 @@ def menu_publish(*, menu: Menu, actor: User | None = None) -> Menu:
             published=True, published_at=timezone.now()
         )
         audit_record(action="canteen.menu.publish", actor=actor, target=menu)
+        shared.bump("menus")  # update() sends no post_save
     menu.refresh_from_db()
     return menu
 

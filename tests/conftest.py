@@ -11,9 +11,12 @@ def _media_root(settings, tmp_path):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Rate-limit counters live in the cache: every test starts with none."""
+    """Every test starts with an empty cache: rate-limit counters, and the shared canteen data
+    (the test database rolls back without signals, so cached rows must not leak across tests)."""
     from django.core.cache import cache
 
+    cache.clear()
+    yield
     cache.clear()
 
 

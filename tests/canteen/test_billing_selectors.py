@@ -177,7 +177,12 @@ def test_month_calendar_states_prices_and_warnings(setup, django_assert_max_num_
     first.refresh_from_db()
     with CaptureQueriesContext(connection) as after:
         child_month_calendar(child=first, year=2026, month=11, now=now)
-    assert len(after) == len(before)
+    # shared data (rules, tariffs, school calendar, menus) now comes from the cache
+    assert len(after) < len(before)
+    cached_count = len(after)
+    with CaptureQueriesContext(connection) as again:
+        child_month_calendar(child=first, year=2026, month=11, now=now)
+    assert len(again) == cached_count
 
 
 def test_kitchen_daily_list_names_allergy_and_pai_children(setup):
