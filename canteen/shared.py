@@ -12,7 +12,7 @@ immediate for every worker. See docs/performance.md, "What is cached".
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.core.cache import cache
 from django.db import transaction
@@ -75,7 +75,7 @@ def connect_signals() -> None:
     }
     for model, topics in watched.items():
 
-        def on_write(sender, topics=topics, **kwargs) -> None:
+        def on_write(sender: Any, topics: tuple[str, ...] = topics, **kwargs: Any) -> None:
             for topic in topics:
                 bump(topic)
 

@@ -199,7 +199,7 @@ def seed(*, progress) -> None:  # noqa: C901 - to split (known debt, docs/archit
             samples[-1].health_percent if samples and samples[-1].device_id == device.pk else health
         )
         device.battery_health_percent = final
-        device.battery_full_capacity = int(42000 * final / 100)
+        device.battery_full_capacity = int(42000 * final / 100)  # type: ignore[operator]  # demo samples always carry a health
         reports.append(
             InventoryReport(
                 device=device,
@@ -232,13 +232,14 @@ def seed(*, progress) -> None:  # noqa: C901 - to split (known debt, docs/archit
     DeviceAssignment.objects.bulk_create(assignments, batch_size=1000)
 
     # A swap (a spare replaced a broken tablet) and a loan to a school without a cart.
-    broken, spare = devices[9], devices[DEVICES_PER_CART]
+    # ``spare`` was a bool in the loop above; a Device from here on.
+    broken, spare = devices[9], devices[DEVICES_PER_CART]  # type: ignore[assignment]
     swap_day = now - dt.timedelta(days=35)
     DeviceAssignment.objects.filter(device__in=[broken, spare]).update(ended_at=swap_day)
     DeviceAssignment.objects.bulk_create(
         [
             DeviceAssignment(
-                device=spare,
+                device=spare,  # type: ignore[misc]
                 kind="swap",
                 school_id=broken.school_id,
                 cart_id=broken.cart_id,
@@ -259,7 +260,7 @@ def seed(*, progress) -> None:  # noqa: C901 - to split (known debt, docs/archit
         ]
     )
     Device.objects.filter(pk=broken.pk).update(cart=None, slot=None, role=DeviceRole.SPARE)
-    Device.objects.filter(pk=spare.pk).update(
+    Device.objects.filter(pk=spare.pk).update(  # type: ignore[attr-defined]
         cart_id=broken.cart_id, slot=broken.slot, role=DeviceRole.REGULAR
     )
     loaned = devices[

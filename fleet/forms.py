@@ -30,7 +30,7 @@ class SwapForm(forms.Form):
     def __init__(self, *args, device=None, **kwargs):
         super().__init__(*args, **kwargs)
         if device is not None:
-            self.fields["other"].queryset = Device.objects.filter(
+            self.fields["other"].queryset = Device.objects.filter(  # type: ignore[attr-defined]
                 school_id=device.school_id
             ).exclude(pk=device.pk)
 

@@ -267,7 +267,7 @@ def device_action(request, device_id, action):  # noqa: C901 - to split (known d
     device = device_for_user(request.user, device_id)
     try:
         if action == "move":
-            form = MoveForm(request.POST)
+            form: MoveForm | SwapForm | LoanForm | TicketForm = MoveForm(request.POST)
             if not form.is_valid():
                 raise ApplicationError(_("Choix de chariot ou d'emplacement invalide."))
             hierarchy.device_move(
@@ -465,7 +465,7 @@ def _live_query_state(query):
 def live_query_detail(request, query_id):
     query = live_query_for_user(request.user, query_id)
     targets, answered = _live_query_state(query)
-    columns = []
+    columns: list[str] = []
     for t in answered:
         for row in t.rows[:1]:
             columns.extend(c for c in row if c not in columns)

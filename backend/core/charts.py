@@ -3,6 +3,7 @@ title; pages also give the numbers as a table, so no information is in the pictu
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import count
 
 from django.utils.html import escape
@@ -13,7 +14,7 @@ BAR = "#0b4f9c"
 
 
 def bar_chart(
-    items: list[tuple[str, float]], *, title: str, width: int = 480, unit: str = ""
+    items: Sequence[tuple[str, float]], *, title: str, width: int = 480, unit: str = ""
 ) -> str:
     """Horizontal bars with their values written beside them."""
     chart_id = next(_ids)

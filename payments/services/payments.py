@@ -462,7 +462,7 @@ def _alert_finance_later(payment_id: int) -> None:
 
 def payment_record_counter(
     *,
-    actor: User,
+    actor: User | None,
     account: Account,
     method: str,
     amount_cents: int,
