@@ -38,3 +38,20 @@ def _range(
             _("Période trop longue : %(n)s jours au plus.") % {"n": MAX_RANGE_DAYS}
         )
     return start, end
+
+
+class MonthFilter(serializers.Serializer):
+    """``?month=YYYY-MM`` of the month calendars (this month when absent)."""
+
+    month = serializers.RegexField(r"^\d{4}-(0[1-9]|1[0-2])$", required=False, help_text="YYYY-MM")
+
+
+def month_from_query(query_params: object) -> tuple[int, int, str]:
+    """(year, month, "YYYY-MM") asked by a month calendar; 400 with a message when out of range."""
+    params = MonthFilter(data=query_params)
+    params.is_valid(raise_exception=True)
+    month = params.validated_data.get("month") or timezone.localdate().strftime("%Y-%m")
+    year, mon = (int(x) for x in month.split("-"))
+    if not 2000 <= year <= 2100:
+        raise ApplicationError(_("Mois hors limites."))
+    return year, mon, month

@@ -18,7 +18,7 @@ from backend.core.api import Pagination, paginated
 from backend.core.exceptions import ApplicationError
 
 from . import forecasts, selectors, services
-from .api_fields import MAX_RANGE_DAYS, BoundedDateField, _range  # noqa: F401
+from .api_fields import MAX_RANGE_DAYS, BoundedDateField, MonthFilter, _range, month_from_query  # noqa: F401
 from .models import AllergenPresence, AttendanceRecord, Booking, Dish, Variant
 from .permissions import child_for_user, school_for_staff, staff_schools, visible_children
 
@@ -422,20 +422,10 @@ class ChildCalendarApi(APIView):
 
     permission_classes = [IsFamilyMember]
 
-    class FilterSerializer(serializers.Serializer):
-        month = serializers.RegexField(
-            r"^\d{4}-(0[1-9]|1[0-2])$", required=False, help_text="YYYY-MM"
-        )
-
-    @extend_schema(parameters=[FilterSerializer], responses=ChildCalendarOutput)
+    @extend_schema(parameters=[MonthFilter], responses=ChildCalendarOutput)
     def get(self, request, child_id: int):
         child = child_for_user(request.user, child_id)
-        params = self.FilterSerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        month = params.validated_data.get("month") or timezone.localdate().strftime("%Y-%m")
-        year, mon = (int(x) for x in month.split("-"))
-        if not 2000 <= year <= 2100:
-            raise ApplicationError(_("Mois hors limites."))
+        year, mon, month = month_from_query(request.query_params)
         days = selectors.child_month_calendar(child=child, year=year, month=mon)
         services.staff_read_record(
             user=request.user,

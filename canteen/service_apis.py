@@ -20,7 +20,7 @@ from backend.core.exceptions import ApplicationError
 
 from . import calendar as services_calendar
 from . import forecasts, selectors, services
-from .api_fields import BoundedDateField, _range
+from .api_fields import BoundedDateField, MonthFilter, _range, month_from_query
 from .models import AttendanceRecord, Service, Unit
 from .permissions import child_for_user, school_for_staff, staff_schools
 
@@ -172,20 +172,10 @@ class ChildServicesCalendarApi(APIView):
 
     permission_classes = [IsFamilyMember]
 
-    class FilterSerializer(serializers.Serializer):
-        month = serializers.RegexField(
-            r"^\d{4}-(0[1-9]|1[0-2])$", required=False, help_text="YYYY-MM"
-        )
-
-    @extend_schema(parameters=[FilterSerializer], responses=ServicesCalendarOutput)
+    @extend_schema(parameters=[MonthFilter], responses=ServicesCalendarOutput)
     def get(self, request, child_id: int):
         child = child_for_user(request.user, child_id)
-        params = self.FilterSerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        month = params.validated_data.get("month") or timezone.localdate().strftime("%Y-%m")
-        year, mon = (int(x) for x in month.split("-"))
-        if not 2000 <= year <= 2100:
-            raise ApplicationError(_("Mois hors limites."))
+        year, mon, month = month_from_query(request.query_params)
         days = services_calendar.child_services_month(child=child, year=year, month=mon)
         services.staff_read_record(
             user=request.user,
