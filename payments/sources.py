@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from backend.core.money import format_money
 from canteen import selectors as canteen_selectors
 
 
@@ -137,9 +138,8 @@ def billable_activities(
                         kind="activity",
                         amount_cents=tariff.amount_cents,
                         currency=tariff.currency,
-                        explanation=f"{activity.name} : {tariff.amount_cents / 100:.2f} €".replace(
-                            ".", ","
-                        ),
+                        explanation=f"{activity.name} : "
+                        + format_money(tariff.amount_cents, tariff.currency),
                         source="activity",
                         source_id=activity_source_id(reg.pk, day),
                     )
