@@ -62,10 +62,6 @@ def technician_user(db):
 # session's closing note and must be fixed and removed from this list, never extended silently.
 KNOWN_FAILURES = {
     "tests/payments/test_regressions_issue11.py::test_13_school_staff_cannot_run_issue_export_or_reconcile": "finance scope vs confirmation step (merge of issues 11 and 17)",
-    "tests/canteen/test_services_engine.py::test_one_pattern_books_canteen_and_evening_care_for_december": "Unit lookup after the shared-cache merge (issues 15 and 18)",
-    "tests/canteen/test_services_engine.py::test_the_monthly_billing_run_shows_every_service_with_its_code": "Unit lookup after the shared-cache merge (issues 15 and 18)",
-    "tests/canteen/test_services_api.py::test_pattern_across_services_then_calendar_shows_each_service": "Unit lookup after the shared-cache merge (issues 15 and 18)",
-    "tests/canteen/test_services_api.py::test_pages_parent_books_a_plan_and_staff_takes_the_roll": "Unit lookup after the shared-cache merge (issues 15 and 18)",
     "tests/reliability/test_fault_traffic.py::test_redis_cut_while_parents_invite_guardians": "fault suite after the merges (issues 12 and 19)",
     "tests/reliability/test_fault_traffic.py::test_stripe_cut_while_parents_pay": "fault suite after the payments state machine (issues 11 and 19)",
     "tests/reliability/test_fault_traffic.py::test_postgresql_cut_while_parents_invite_guardians": "fault suite: guardians' notices (issues 12 and 19)",
@@ -79,7 +75,6 @@ KNOWN_FAILURES = {
     "tests/payments/test_money_summary.py::test_summary_after_a_refund_does_not_say_there_is_something_to_pay": "money summary vs payments state machine (issues 11 and 17)",
     "tests/family/test_browser_story.py::test_registration_story": "story page changed by derogations and confirmations (issues 16 and 17)",
     "tests/pages/test_every_page.py::test_every_page_of_every_role_reflows_and_passes_axe_at_both_sizes": "new re-enrolment page table not in a focusable region (issue 16 page, issue 17 rule)",
-    "tests/canteen/test_booking_services.py::test_concurrent_double_click_creates_one_booking": "serialized rollback of content types on PostgreSQL",
 }
 
 

@@ -261,7 +261,7 @@ def test_booking_guards_come_from_settings(family, settings):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_double_click_creates_one_booking():
     school = SchoolFactory()
     make_year()

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 import time_machine
 
-from canteen.models import AttendanceRoll, Booking, Service, Unit
+from canteen.models import AttendanceRoll, Booking, Service, Unit, canteen_unit_id
 from tests.canteen.factories import make_assessment, make_service, make_tariff, make_year
 from tests.canteen.test_services_engine import CHRISTMAS, HOLIDAYS
 from tests.conftest import api_client_for
@@ -43,7 +43,7 @@ def world():
 
 def test_pattern_across_services_then_calendar_shows_each_service(world):
     client = api_client_for(world["parent"])
-    meal = Unit.objects.get(service__kind="canteen")
+    meal = Unit.objects.get(pk=canteen_unit_id())  # recreated if a transactional test flushed it
     with time_machine.travel(NOW, tick=False):
         res = client.post(
             "/api/v1/services/bookings/",
@@ -169,7 +169,7 @@ def test_staff_takes_the_evening_care_roll_a_parent_cannot(world):
 
 
 def test_pages_parent_books_a_plan_and_staff_takes_the_roll(world, client):
-    meal = Unit.objects.get(service__kind="canteen")
+    meal = Unit.objects.get(pk=canteen_unit_id())  # recreated if a transactional test flushed it
     lea = world["lea"]
     client.force_login(world["parent"])
     url = f"/cantine/services/enfant/{lea.id}/2026/12/"

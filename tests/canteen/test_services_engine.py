@@ -7,7 +7,7 @@ import time_machine
 
 from backend.core.exceptions import ApplicationError
 from canteen import forecasts, services
-from canteen.models import AttendanceRecord, Booking, DeadlineRule, Service, Unit
+from canteen.models import AttendanceRecord, Booking, DeadlineRule, Service, Unit, canteen_unit_id
 from canteen.selectors import billable_units
 from tests.canteen.factories import make_assessment, make_service, make_tariff, make_year
 from tests.factories import SchoolFactory, household_with_parent
@@ -59,7 +59,7 @@ def world():
 
 def test_one_pattern_books_canteen_and_evening_care_for_december(world):
     lea = world["kids"][0]
-    meal = Unit.objects.get(service__kind="canteen")
+    meal = Unit.objects.get(pk=canteen_unit_id())  # recreated if a transactional test flushed it
     with time_machine.travel(BOOKED_AT, tick=False):
         result = services.bookings_create_plan(
             children=[lea],
@@ -271,7 +271,7 @@ def test_the_monthly_billing_run_shows_every_service_with_its_code(world):
     from payments.services.billing import billing_run_for_period
 
     lea, hugo = world["kids"]
-    meal = Unit.objects.get(service__kind="canteen")
+    meal = Unit.objects.get(pk=canteen_unit_id())  # recreated if a transactional test flushed it
     with time_machine.travel(BOOKED_AT, tick=False):
         services.bookings_create_plan(
             children=[lea],
