@@ -120,6 +120,10 @@ def citizen_sign_in(*, issuer: str, claims: dict[str, Any], _retried: bool = Fal
             return citizen_sign_in(issuer=issuer, claims=claims, _retried=True)
     _family_account(existing)
     if CitizenLink.objects.filter(user=existing, issuer=issuer).exists():
+        # Either the account is linked to another identity of this provider, or a request
+        # for this very identity linked it since we looked: looking again tells them apart.
+        if not _retried:
+            return citizen_sign_in(issuer=issuer, claims=claims, _retried=True)
         raise SignInError("other_link")
     if not _email_verified(claims):
         return SignInResult(confirm_user=existing)
