@@ -101,11 +101,73 @@ def test_official_export_is_understood(year, tmp_path):
     assert CalendarClosure.objects.filter(label="Vacances d'Hiver").count() == 1
 
 
+SHIPPED_YEARS = ("2024-2025", "2025-2026", "2026-2027", "2027-2028")
+
+
 def test_shipped_dataset_covers_three_zones_each_year():
     rows = school_holidays_dataset()
-    for label in ("2025-2026", "2026-2027"):
+    for label in SHIPPED_YEARS:
         assert {r.zone for r in rows if r.school_year == label} == {"A", "B", "C"}
-    assert all(r.start.weekday() in (4, 5) and r.resume.weekday() == 0 for r in rows)
+    days_off = {
+        day for day, _ in public_holidays(start=dt.date(2024, 8, 1), end=dt.date(2028, 8, 31))
+    }
+    for r in rows:
+        assert r.start.weekday() in (4, 5), r
+        # Classes resume on a Monday, or the Tuesday when that Monday is a public holiday.
+        monday = r.resume - dt.timedelta(days=r.resume.weekday())
+        assert r.resume == monday or (
+            r.resume == monday + dt.timedelta(days=1) and monday in days_off
+        ), r
+
+
+def _independent_dataset():
+    """The same ministry data, day by day, as packaged by the ``vacances-scolaires-france``
+    project (dev dependency): {(zone, day)} of school-holiday days outside summer."""
+    import csv
+    import importlib.resources
+
+    text = importlib.resources.files("vacances_scolaires_france").joinpath("data/data.csv")
+    flagged = set()
+    for line in csv.DictReader(text.read_text(encoding="utf-8").splitlines()):
+        if "été" in line["nom_vacances"]:
+            continue
+        for zone in "ABC":
+            if line[f"vacances_zone_{zone.lower()}"] == "True":
+                flagged.add((zone, dt.date.fromisoformat(line["date"])))
+    return flagged
+
+
+def test_shipped_dataset_agrees_day_by_day_with_an_independent_copy_of_the_ministry_data():
+    rows = school_holidays_dataset()
+    independent = _independent_dataset()
+    days_off = {
+        day for day, _ in public_holidays(start=dt.date(2024, 8, 1), end=dt.date(2028, 8, 31))
+    }
+
+    def school_days(start, end):
+        day = start
+        while day < end:
+            if day.weekday() < 5 and day not in days_off:
+                yield day
+            day += dt.timedelta(days=1)
+
+    shipped = set()
+    for r in rows:
+        for day in school_days(r.start, r.resume):
+            shipped.add((r.zone, day))
+    # The independent copy leaves out the Ascension bridge of some years; every other weekday
+    # must agree both ways.
+    bridges = {
+        (r.zone, d) for r in rows if "Ascension" in r.label for d in school_days(r.start, r.resume)
+    }
+    first, last = min(r.start for r in rows), max(r.resume for r in rows)
+    independent = {
+        (z, d)
+        for z, d in independent
+        if first <= d < last and d.weekday() < 5 and d not in days_off
+    }
+    assert shipped - bridges == independent - bridges
+    assert independent - shipped == set()
 
 
 def test_bad_file_is_refused_whole():
