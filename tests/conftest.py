@@ -62,7 +62,6 @@ def technician_user(db):
 # session's closing note and must be fixed and removed from this list, never extended silently.
 KNOWN_FAILURES = {
     "tests/payments/test_regressions_issue11.py::test_13_school_staff_cannot_run_issue_export_or_reconcile": "finance scope vs confirmation step (merge of issues 11 and 17)",
-    "tests/reliability/test_workers.py::test_a_worker_killed_mid_task_has_it_redelivered_and_run_once": "real worker timing after the merges",
     "tests/citizen/test_browser.py::test_logout_ends_both_sessions": "logout view merge (issues 12 and 13)",
     "tests/payments/test_browser.py::test_staff_runs_billing_records_cash_refunds_and_exports": "finance scope and confirmation step in the browser story",
     "tests/pages/test_confirmations.py::test_issuing_invoices_shows_the_count_and_that_families_are_emailed_first": "issuing needs the finance permission (issue 11)",
