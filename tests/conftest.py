@@ -62,13 +62,6 @@ def technician_user(db):
 # session's closing note and must be fixed and removed from this list, never extended silently.
 KNOWN_FAILURES = {
     "tests/payments/test_regressions_issue11.py::test_13_school_staff_cannot_run_issue_export_or_reconcile": "finance scope vs confirmation step (merge of issues 11 and 17)",
-    "tests/reliability/test_fault_traffic.py::test_redis_cut_while_parents_invite_guardians": "fault suite after the merges (issues 12 and 19)",
-    "tests/reliability/test_fault_traffic.py::test_stripe_cut_while_parents_pay": "fault suite after the payments state machine (issues 11 and 19)",
-    "tests/reliability/test_fault_traffic.py::test_postgresql_cut_while_parents_invite_guardians": "fault suite: guardians' notices (issues 12 and 19)",
-    "tests/reliability/test_outbox.py::test_the_relay_command_publishes_what_waits": "periodic task list after the merges",
-    "tests/reliability/test_outbox.py::test_inviting_a_guardian_with_the_broker_down_answers_201_and_mails_after_recovery": "guardians' notices counted (issues 12 and 19)",
-    "tests/reliability/test_workers.py::test_a_worker_killed_mid_task_has_it_redelivered_and_run_once": "real worker timing after the merges",
-    "tests/payments/test_celery_worker.py::test_event_is_processed_by_a_real_worker_after_commit": "real worker with the outbox relay (issues 11 and 19)",
     "tests/citizen/test_browser.py::test_logout_ends_both_sessions": "logout view merge (issues 12 and 13)",
     "tests/payments/test_browser.py::test_staff_runs_billing_records_cash_refunds_and_exports": "finance scope and confirmation step in the browser story",
     "tests/pages/test_confirmations.py::test_issuing_invoices_shows_the_count_and_that_families_are_emailed_first": "issuing needs the finance permission (issue 11)",

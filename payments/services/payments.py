@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.core.exceptions import ApplicationError
-from backend.core.models import ActorKind
+from backend.core.models import ActorKind, AuditEvent
 from backend.core.money import format_money
 from backend.core.services import audit_record, notification_send
 
@@ -163,7 +163,7 @@ def _close_previous_attempts(
             )
             if same and payment.provider_reference and payment_method is None:
                 return payment  # the Payment Element on the page confirms this PaymentIntent
-            if not payment.provider_reference and payment.created_at > timezone.now() - IN_FLIGHT:
+            if _call_may_be_running(payment):
                 raise ApplicationError(_("Un paiement de ces factures est déjà en cours."))
         payment_close_attempt(payment=payment)
         payment.refresh_from_db()
@@ -174,6 +174,26 @@ def _close_previous_attempts(
                 _("Un paiement de ces factures est déjà en cours de traitement.")
             )
     return None
+
+
+PROVIDER_UNREACHABLE = "payments.payment_provider_unreachable"
+
+
+def _call_may_be_running(payment: Payment) -> bool:
+    """A pending attempt without a PaymentIntent whose create call may not have come back yet
+    (another tab, between its commit and Stripe's answer): closing it now could race that call.
+
+    An attempt whose call ended in a provider error (recorded in the audit log by
+    ``_call_provider``) is not running: the family told "réessayez dans un instant" may try again
+    at once, and closing the attempt first looks for a PaymentIntent Stripe made anyway.
+    """
+    if payment.provider_reference or payment.created_at <= timezone.now() - IN_FLIGHT:
+        return False
+    return not AuditEvent.objects.filter(
+        action=PROVIDER_UNREACHABLE,
+        target_type=Payment._meta.label_lower,
+        target_id=str(payment.pk),
+    ).exists()
 
 
 def payment_close_attempt(*, payment: Payment) -> None:
@@ -217,6 +237,13 @@ def _call_provider(
         # The row stays pending with its key: the catch-up finds the PaymentIntent (by the
         # row's id and nonce) or, for a SEPA debit, replays the call with the same key.
         logger.warning("payment %s: provider error %s", payment.pk, exc)
+        audit_record(  # the call is over: a retry may close this attempt (_call_may_be_running)
+            action=PROVIDER_UNREACHABLE,
+            actor_kind=ActorKind.SYSTEM,
+            target=payment,
+            household_id=payment.household_id,
+            data={"error": str(exc)[:200]},
+        )
         raise ApplicationError(
             _(
                 "Le service de paiement ne répond pas. Aucun montant n'a été débité ; réessayez dans un instant."

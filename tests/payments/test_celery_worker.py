@@ -1,4 +1,5 @@
-"""The webhook's processing really runs in a separate Celery worker (PostgreSQL + Redis)."""
+"""The webhook's processing really runs in a separate Celery worker (PostgreSQL + Redis), published
+by the outbox relay."""
 
 import os
 import subprocess
@@ -10,6 +11,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from backend.core.models import OutboxMessage
+from backend.core.outbox import outbox_relay_once
 from payments.models import Invoice, LedgerEntry, Payment, PaymentAllocation, StripeEvent
 
 from .conftest import event_payload, sign
@@ -94,11 +97,15 @@ def test_event_is_processed_by_a_real_worker_after_commit(client, worker):
         HTTP_STRIPE_SIGNATURE=sign(payload),
     )
     assert response.status_code == 200
-    deadline = time.monotonic() + 60
+    # the webhook stored the event and its processing task in the outbox, in one transaction;
+    # the relay (here: its loop, in this process) publishes it to the worker's queue
+    assert OutboxMessage.objects.filter(task="payments.tasks.stripe_event_process_task").exists()
+    deadline = time.monotonic() + 120
     while (
         time.monotonic() < deadline
         and StripeEvent.objects.get().status != StripeEvent.Status.PROCESSED
     ):
+        outbox_relay_once()
         time.sleep(0.3)
     assert StripeEvent.objects.get().status == StripeEvent.Status.PROCESSED
     invoice.refresh_from_db()

@@ -1,3 +1,4 @@
+import os
 import socket
 from contextlib import contextmanager
 
@@ -16,16 +17,26 @@ def free_port() -> int:
 
 @contextmanager
 def broker_at(url: str, *, eager: bool = False):
-    """Point this process's Celery app at ``url`` (a real broker, or a port nobody listens on)."""
+    """Point this process's Celery app at ``url`` (a real broker, or a port nobody listens on).
+
+    Celery reads ``$CELERY_BROKER_URL`` before its ``broker_url`` setting (CI and the worker
+    tests set it), so the variable is pointed at ``url`` too while this lasts."""
     conf = celery_app.conf
     saved = conf.broker_url, conf.task_always_eager, conf.broker_transport_options
+    saved_env = os.environ.get("CELERY_BROKER_URL")
     conf.broker_url, conf.task_always_eager = url, eager
+    os.environ["CELERY_BROKER_URL"] = url
     if not url.startswith("redis"):
         conf.broker_transport_options = {}  # the redis options would reach SQLAlchemy
     celery_app._pool = None
     try:
+        assert conf.broker_url == url
         yield
     finally:
+        if saved_env is None:
+            os.environ.pop("CELERY_BROKER_URL", None)
+        else:
+            os.environ["CELERY_BROKER_URL"] = saved_env
         conf.broker_url, conf.task_always_eager, conf.broker_transport_options = saved
         celery_app._pool = None
 
