@@ -112,129 +112,178 @@ def build_request(device: SimDevice, rng: random.Random, mix: tuple[float, float
     return "/api/osquery/config", {"node_key": device.node_key}, False
 
 
-async def run(args) -> dict:  # noqa: C901 - to split (known debt, docs/architecture.md)
-    url = args.url.rstrip("/")
-    if urlparse(url).hostname not in LOOPBACK:
-        raise SystemExit("fleet_load only targets loopback addresses.")
-    devices_n = min(args.devices, 20_000)
-    duration = min(args.duration, 600.0)
-    concurrency = min(args.concurrency, 512)
-    connector = aiohttp.TCPConnector(limit=concurrency, force_close=args.no_keepalive)
-    timeout = aiohttp.ClientTimeout(total=60)
-    read, log, _config = (float(x) for x in args.mix.split(","))
-    mix = (read / 100, (read + log) / 100)
-    latencies: list[float] = []
-    by_path: dict[str, list[float]] = {}
-    codes: Counter = Counter()
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-        devices: list[SimDevice] = []
-        if not args.baseline:
-            devices = [
-                SimDevice(i, seed=args.seed, prefix=args.prefix) for i in range(1, devices_n + 1)
-            ]
-            started = time.perf_counter()
-            devices = await enroll_all(session, url, devices, args.secret, 4)
-            enroll_seconds = time.perf_counter() - started
-            if not devices:
-                raise SystemExit("No device enrolled: check --secret and the server.")
-        else:
-            enroll_seconds = 0.0
-        # prime: every device checks in a few times, so each server process has seen (cached) its key,
-        # as in steady state where a device checks in every minute
-        semaphore = asyncio.Semaphore(concurrency)
+class Tally:
+    """What the workers measured after the warm-up."""
 
-        async def touch(device):
-            async with semaphore:
-                async with session.post(
-                    f"{url}/api/osquery/distributed/read", json={"node_key": device.node_key}
-                ) as r:
-                    await r.read()
+    def __init__(self) -> None:
+        self.latencies: list[float] = []
+        self.by_path: dict[str, list[float]] = {}
+        self.codes: Counter = Counter()
+        self.logs_accepted = 0
 
-        for _ in range(args.prime if not args.baseline else 0):
-            await asyncio.gather(*(touch(d) for d in devices))
-        deadline = time.perf_counter() + duration
-        warmup_until = time.perf_counter() + min(args.warmup, duration / 4)
+    def record(self, path: str, code, elapsed: float, counted: bool) -> None:
+        if code == 200 and path.endswith("/log"):
+            self.logs_accepted += 1
+        if counted:
+            self.latencies.append(elapsed)
+            self.by_path.setdefault(path.rsplit("/osquery", 1)[-1], []).append(elapsed)
+            self.codes[code] += 1
 
-        pace = [time.perf_counter()]  # open loop (--rate): the next request's start time
-        logs_accepted = [0]
 
-        async def worker(index: int):
-            rng = random.Random(args.seed * 7919 + index)
-            while True:
-                now = time.perf_counter()
-                if now >= deadline:
-                    return
-                if args.rate > 0:
-                    start_at = max(pace[0], now - 1.0)  # never a burst to catch up
-                    pace[0] = start_at + 1.0 / args.rate
-                    if start_at > now:
-                        await asyncio.sleep(start_at - now)
-                if args.baseline:
-                    method, path, data, headers = "GET", "/healthz", None, {}
-                else:
-                    device = devices[rng.randrange(len(devices))]
-                    path, body, compress = build_request(device, rng, mix)
-                    data = json.dumps(body).encode()
-                    headers = {"Content-Type": "application/json", "User-Agent": "osquery/5.12.1"}
-                    if compress:
-                        data = gzip.compress(data, compresslevel=5)
-                        headers["Content-Encoding"] = "gzip"
-                    method = "POST"
-                started = time.perf_counter()
-                try:
-                    async with session.request(
-                        method, url + path, data=data, headers=headers
-                    ) as response:
-                        payload = await response.read()
-                        code = response.status
-                        if code == 200 and b"node_invalid" in payload:
-                            code = "node_invalid"
-                except (TimeoutError, aiohttp.ClientError):
-                    code = "connection_error"
-                elapsed = time.perf_counter() - started
-                if code == 200 and path.endswith("/log"):
-                    logs_accepted[0] += 1
-                if started >= warmup_until:
-                    latencies.append(elapsed)
-                    by_path.setdefault(path.rsplit("/osquery", 1)[-1], []).append(elapsed)
-                    codes[code] += 1
+class Window:
+    """Server and load generator CPU, and the log queue, around the measured loop."""
 
+    def __init__(
+        self,
+        *,
+        start: float,
+        pids: list[int],
+        server_cpu_start: float,
+        own_cpu_start: float,
+        queue_before: dict | None,
+    ) -> None:
+        self.start = start
+        self.pids = pids
+        self.server_cpu_start = server_cpu_start
+        self.own_cpu_start = own_cpu_start
+        self.queue_before = queue_before
+        self.samples: list[tuple[float, int]] = []
+        self.server_cpu = 0.0
+        self.own_cpu = 0.0
+        self.queue_after: dict | None = None
+
+    @classmethod
+    def open(cls, args) -> Window:
         pids = [int(p) for p in args.pids.split()] if args.pids else []
-        measure_start = time.perf_counter()
-        server_cpu_start = cpu_seconds(pids)
-        own = resource.getrusage(resource.RUSAGE_SELF)
-        own_cpu_start = own.ru_utime + own.ru_stime
-        queue_before = queue_state(args)
-        samples: list[tuple[float, int]] = []
+        return cls(
+            start=time.perf_counter(),
+            pids=pids,
+            server_cpu_start=cpu_seconds(pids),
+            own_cpu_start=own_cpu_seconds(),
+            queue_before=queue_state(args),
+        )
 
-        async def sampler():
-            while time.perf_counter() < deadline:
-                state = queue_state(args)
-                if state:
-                    samples.append((time.perf_counter() - measure_start, state["backlog"]))
-                await asyncio.sleep(1.0)
+    def close(self, args) -> None:
+        self.queue_after = queue_state(args)
+        self.own_cpu = own_cpu_seconds() - self.own_cpu_start
+        self.server_cpu = cpu_seconds(self.pids) - self.server_cpu_start
 
-        await asyncio.gather(sampler(), *(worker(i) for i in range(concurrency)))
-        queue_after = queue_state(args)
-        own = resource.getrusage(resource.RUSAGE_SELF)
-        own_cpu = own.ru_utime + own.ru_stime - own_cpu_start
-        server_cpu = cpu_seconds(pids) - server_cpu_start
-        measured = time.perf_counter() - max(measure_start, warmup_until)
-        whole = time.perf_counter() - measure_start
-    total = sum(codes.values())
-    errors = total - codes.get(200, 0)
-    queue = None
-    if queue_before and queue_after:
-        queue = {
-            "log_batches_accepted": logs_accepted[0],
-            "entries_added": queue_after["added"] - queue_before["added"],
-            "backlog_start": queue_before["backlog"],
-            "backlog_end": queue_after["backlog"],
-            "backlog_max": max((b for _t, b in samples), default=0),
-            "backlog_growth_per_s": round(slope(samples), 1),
+    async def sample_queue(self, args, deadline: float) -> None:
+        while time.perf_counter() < deadline:
+            state = queue_state(args)
+            if state:
+                self.samples.append((time.perf_counter() - self.start, state["backlog"]))
+            await asyncio.sleep(1.0)
+
+    def queue_summary(self, logs_accepted: int) -> dict | None:
+        if not (self.queue_before and self.queue_after):
+            return None
+        return {
+            "log_batches_accepted": logs_accepted,
+            "entries_added": self.queue_after["added"] - self.queue_before["added"],
+            "backlog_start": self.queue_before["backlog"],
+            "backlog_end": self.queue_after["backlog"],
+            "backlog_max": max((b for _t, b in self.samples), default=0),
+            "backlog_growth_per_s": round(slope(self.samples), 1),
         }
+
+
+def own_cpu_seconds() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return own.ru_utime + own.ru_stime
+
+
+async def enroll_devices(session, url: str, args) -> tuple[list[SimDevice], float]:
+    """The enrolled simulated devices (none for the baseline) and the seconds it took."""
+    if args.baseline:
+        return [], 0.0
+    devices = [
+        SimDevice(i, seed=args.seed, prefix=args.prefix)
+        for i in range(1, min(args.devices, 20_000) + 1)
+    ]
+    started = time.perf_counter()
+    devices = await enroll_all(session, url, devices, args.secret, 4)
+    if not devices:
+        raise SystemExit("No device enrolled: check --secret and the server.")
+    return devices, time.perf_counter() - started
+
+
+async def prime(session, url: str, devices: list[SimDevice], rounds: int, concurrency: int):
+    """Every device checks in a few times, so each server process has seen (cached) its key,
+    as in steady state where a device checks in every minute."""
+    semaphore = asyncio.Semaphore(concurrency)
+
+    async def touch(device):
+        async with semaphore:
+            async with session.post(
+                f"{url}/api/osquery/distributed/read", json={"node_key": device.node_key}
+            ) as r:
+                await r.read()
+
+    for _ in range(rounds):
+        await asyncio.gather(*(touch(d) for d in devices))
+
+
+def next_request(args, devices: list[SimDevice], rng: random.Random, mix):
+    """(method, path, body bytes, headers) of the next request of the mix (or the baseline)."""
+    if args.baseline:
+        return "GET", "/healthz", None, {}
+    device = devices[rng.randrange(len(devices))]
+    path, body, compress = build_request(device, rng, mix)
+    data = json.dumps(body).encode()
+    headers = {"Content-Type": "application/json", "User-Agent": "osquery/5.12.1"}
+    if compress:
+        data = gzip.compress(data, compresslevel=5)
+        headers["Content-Encoding"] = "gzip"
+    return "POST", path, data, headers
+
+
+async def send(session, method: str, target: str, data, headers):
+    """The answer's status, ``node_invalid`` or ``connection_error``."""
+    try:
+        async with session.request(method, target, data=data, headers=headers) as response:
+            payload = await response.read()
+            if response.status == 200 and b"node_invalid" in payload:
+                return "node_invalid"
+            return response.status
+    except (TimeoutError, aiohttp.ClientError):
+        return "connection_error"
+
+
+class Pacer:
+    """Open loop (--rate): each request's start time; a closed loop when the rate is 0."""
+
+    def __init__(self, rate: float):
+        self.rate = rate
+        self.next_start = time.perf_counter()
+
+    async def wait(self) -> None:
+        if self.rate <= 0:
+            return
+        now = time.perf_counter()
+        start_at = max(self.next_start, now - 1.0)  # never a burst to catch up
+        self.next_start = start_at + 1.0 / self.rate
+        if start_at > now:
+            await asyncio.sleep(start_at - now)
+
+
+async def work(session, url, args, devices, mix, tally, pacer, deadline, warmup_until, index):
+    rng = random.Random(args.seed * 7919 + index)
+    while time.perf_counter() < deadline:
+        await pacer.wait()
+        method, path, data, headers = next_request(args, devices, rng, mix)
+        started = time.perf_counter()
+        code = await send(session, method, url + path, data, headers)
+        tally.record(path, code, time.perf_counter() - started, started >= warmup_until)
+
+
+def report(
+    args, devices, enroll_seconds, concurrency, tally: Tally, window: Window, measured, whole
+) -> dict:
+    total = sum(tally.codes.values())
+    latencies = tally.latencies
     return {
-        "queue": queue,
+        "queue": window.queue_summary(tally.logs_accepted),
         "offered_rps": args.rate or None,
         "target": "GET /healthz (trivial Django view)"
         if args.baseline
@@ -249,19 +298,50 @@ async def run(args) -> dict:  # noqa: C901 - to split (known debt, docs/architec
         "p95_ms": round(percentile(latencies, 95) * 1000, 1),
         "p99_ms": round(percentile(latencies, 99) * 1000, 1),
         "mean_ms": round(statistics.fmean(latencies) * 1000, 1) if latencies else 0.0,
-        "errors": errors,
-        "codes": {str(k): v for k, v in codes.items()},
-        "server_cpu_ms_per_request": round(server_cpu * 1000 / total * measured / whole, 3)
-        if total and pids
+        "errors": total - tally.codes.get(200, 0),
+        "codes": {str(k): v for k, v in tally.codes.items()},
+        "server_cpu_ms_per_request": round(window.server_cpu * 1000 / total * measured / whole, 3)
+        if total and window.pids
         else None,
-        "loadgen_cpu_ms_per_request": round(own_cpu * 1000 / total * measured / whole, 3)
+        "loadgen_cpu_ms_per_request": round(window.own_cpu * 1000 / total * measured / whole, 3)
         if total
         else None,
         "machine_load_average": os.getloadavg()[0],
         "p50_ms_by_path": {
-            k: round(percentile(v, 50) * 1000, 1) for k, v in sorted(by_path.items())
+            k: round(percentile(v, 50) * 1000, 1) for k, v in sorted(tally.by_path.items())
         },
     }
+
+
+async def run(args) -> dict:
+    url = args.url.rstrip("/")
+    if urlparse(url).hostname not in LOOPBACK:
+        raise SystemExit("fleet_load only targets loopback addresses.")
+    duration = min(args.duration, 600.0)
+    concurrency = min(args.concurrency, 512)
+    connector = aiohttp.TCPConnector(limit=concurrency, force_close=args.no_keepalive)
+    timeout = aiohttp.ClientTimeout(total=60)
+    read, log, _config = (float(x) for x in args.mix.split(","))
+    mix = (read / 100, (read + log) / 100)
+    tally = Tally()
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        devices, enroll_seconds = await enroll_devices(session, url, args)
+        await prime(session, url, devices, 0 if args.baseline else args.prime, concurrency)
+        deadline = time.perf_counter() + duration
+        warmup_until = time.perf_counter() + min(args.warmup, duration / 4)
+        pacer = Pacer(args.rate)
+        window = Window.open(args)
+        await asyncio.gather(
+            window.sample_queue(args, deadline),
+            *(
+                work(session, url, args, devices, mix, tally, pacer, deadline, warmup_until, i)
+                for i in range(concurrency)
+            ),
+        )
+        window.close(args)
+        measured = time.perf_counter() - max(window.start, warmup_until)
+        whole = time.perf_counter() - window.start
+    return report(args, devices, enroll_seconds, concurrency, tally, window, measured, whole)
 
 
 def main(argv=None) -> dict:

@@ -658,11 +658,6 @@ def pending_health(
     return out
 
 
-def pending_health_for_child(child: Child) -> PendingHealth | None:
-    """The child's pending declarations, if any."""
-    return pending_health(child_ids=[child.pk]).get(child.pk)
-
-
 # --- school year lifecycle ------------------------------------------------------------------
 def reenrolment_missing(
     *, campaign: ReenrolmentCampaign, school_ids: Iterable[int] | None = None

@@ -1084,10 +1084,6 @@ def activity_roll(request, activity_id: int):
     )
 
 
-def reverse_application(application) -> str:
-    return reverse("family:application-detail", args=[application.pk])
-
-
 def school_calendar(request):
     """The school calendar (terms, holidays, days off), public like the menus."""
     from .models import CalendarClosure

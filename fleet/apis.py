@@ -18,6 +18,7 @@ from .permissions import (
     devices_for_user,
 )
 from .selectors import device_list
+from .services.enrollment import device_unblock
 from .services.repairs import alert_acknowledge
 
 
@@ -43,6 +44,7 @@ class DeviceOutput(serializers.Serializer):
     battery_cycle_count = serializers.IntegerField(allow_null=True)
     battery_forecast_date = serializers.DateField(allow_null=True)
     conflict_serial = serializers.CharField()
+    blocked_at = serializers.DateTimeField(source="revoked_at", allow_null=True)
 
 
 class DeviceDetailOutput(DeviceOutput):
@@ -82,6 +84,17 @@ class DeviceDetailApi(APIView):
     @extend_schema(responses=DeviceDetailOutput)
     def get(self, request, device_id: int):
         return Response(DeviceDetailOutput(device_for_user(request.user, device_id)).data)
+
+
+class DeviceUnblockApi(APIView):
+    """Lift a device's block: it may enroll again with its school's secret."""
+
+    permission_classes = [FleetApiPermission]
+
+    @extend_schema(request=None, responses=DeviceDetailOutput)
+    def post(self, request, device_id: int):
+        device = device_unblock(device=device_for_user(request.user, device_id), actor=request.user)
+        return Response(DeviceDetailOutput(device).data)
 
 
 class AlertOutput(serializers.Serializer):

@@ -261,59 +261,95 @@ def device_detail(request, device_id):
     return render(request, "fleet/device.html", context)
 
 
+def _device_move(request, device: Device) -> None:
+    form = MoveForm(request.POST)
+    if not form.is_valid():
+        raise ApplicationError(_("Choix de chariot ou d'emplacement invalide."))
+    hierarchy.device_move(
+        device=device,
+        actor=request.user,
+        cart=form.cleaned_data["cart"],
+        slot=form.cleaned_data["slot"],
+        note=form.cleaned_data["note"],
+    )
+
+
+def _device_swap(request, device: Device) -> None:
+    form = SwapForm(request.POST, device=device)
+    if not form.is_valid():
+        raise ApplicationError(_("Choisissez un appareil de la même école."))
+    hierarchy.device_swap(
+        device=device,
+        other=form.cleaned_data["other"],
+        actor=request.user,
+        note=form.cleaned_data["note"],
+    )
+
+
+def _device_spare(request, device: Device) -> None:
+    hierarchy.device_set_spare(device=device, actor=request.user)
+
+
+def _device_loan(request, device: Device) -> None:
+    form = LoanForm(request.POST)
+    if not form.is_valid():
+        raise ApplicationError(_("Choisissez une école."))
+    hierarchy.device_loan(
+        device=device,
+        to_school=form.cleaned_data["school"],
+        actor=request.user,
+        note=form.cleaned_data["note"],
+    )
+
+
+def _device_return(request, device: Device) -> None:
+    hierarchy.device_return(device=device, actor=request.user)
+
+
+def _device_revoke(request, device: Device) -> None:
+    enrollment.device_revoke_key(
+        device=device, actor=request.user, block=request.POST.get("block") == "1"
+    )
+
+
+def _device_unblock(request, device: Device) -> None:
+    enrollment.device_unblock(device=device, actor=request.user)
+
+
+def _device_ticket(request, device: Device):
+    form = TicketForm(request.POST)
+    if not form.is_valid():
+        raise ApplicationError(_("Donnez un objet au ticket."))
+    ticket = repairs.ticket_create(device=device, actor=request.user, **form.cleaned_data)
+    messages.success(request, _("Ticket de réparation créé."))
+    return redirect("fleet:ticket", ticket_id=ticket.pk)
+
+
+# action (last part of the URL) -> handler; a handler answers a response to redirect elsewhere
+# than the device page, or None ("Enregistré." and back to the device page).
+DEVICE_ACTIONS = {
+    "move": _device_move,
+    "swap": _device_swap,
+    "spare": _device_spare,
+    "loan": _device_loan,
+    "return": _device_return,
+    "revoke": _device_revoke,
+    "unblock": _device_unblock,
+    "ticket": _device_ticket,
+}
+
+
 @fleet_page
 @require_POST
-def device_action(request, device_id, action):  # noqa: C901 - to split (known debt, docs/architecture.md)
+def device_action(request, device_id, action):
     device = device_for_user(request.user, device_id)
+    handler = DEVICE_ACTIONS.get(action)
     try:
-        if action == "move":
-            form: MoveForm | SwapForm | LoanForm | TicketForm = MoveForm(request.POST)
-            if not form.is_valid():
-                raise ApplicationError(_("Choix de chariot ou d'emplacement invalide."))
-            hierarchy.device_move(
-                device=device,
-                actor=request.user,
-                cart=form.cleaned_data["cart"],
-                slot=form.cleaned_data["slot"],
-                note=form.cleaned_data["note"],
-            )
-        elif action == "swap":
-            form = SwapForm(request.POST, device=device)
-            if not form.is_valid():
-                raise ApplicationError(_("Choisissez un appareil de la même école."))
-            hierarchy.device_swap(
-                device=device,
-                other=form.cleaned_data["other"],
-                actor=request.user,
-                note=form.cleaned_data["note"],
-            )
-        elif action == "spare":
-            hierarchy.device_set_spare(device=device, actor=request.user)
-        elif action == "loan":
-            form = LoanForm(request.POST)
-            if not form.is_valid():
-                raise ApplicationError(_("Choisissez une école."))
-            hierarchy.device_loan(
-                device=device,
-                to_school=form.cleaned_data["school"],
-                actor=request.user,
-                note=form.cleaned_data["note"],
-            )
-        elif action == "return":
-            hierarchy.device_return(device=device, actor=request.user)
-        elif action == "revoke":
-            enrollment.device_revoke_key(
-                device=device, actor=request.user, block=request.POST.get("block") == "1"
-            )
-        elif action == "ticket":
-            form = TicketForm(request.POST)
-            if not form.is_valid():
-                raise ApplicationError(_("Donnez un objet au ticket."))
-            ticket = repairs.ticket_create(device=device, actor=request.user, **form.cleaned_data)
-            messages.success(request, _("Ticket de réparation créé."))
-            return redirect("fleet:ticket", ticket_id=ticket.pk)
-        else:
+        if handler is None:
             raise ApplicationError(_("Action inconnue."))
+        response = handler(request, device)
+        if response is not None:
+            return response
         messages.success(request, _("Enregistré."))
     except ApplicationError as exc:
         _fail(request, exc)

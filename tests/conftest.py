@@ -21,6 +21,41 @@ def _fresh_cache():
 
 
 @pytest.fixture
+def frozen_clock():
+    """The clock stands at ``tests.world.FROZEN_NOW`` (a school day of 2026-2027) for the whole
+    test, so that dates never depend on the day the suite runs. It ticks from there (timeouts and
+    "created after" orderings still work); a test may travel further inside it."""
+    import time_machine
+
+    from tests.world import FROZEN_NOW
+
+    with time_machine.travel(FROZEN_NOW, tick=True) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def world(db, frozen_clock):
+    """The shared world (tests/world.py) built at the frozen date."""
+    from django.utils import timezone
+
+    from tests.world import build_world
+
+    return build_world(today=timezone.localdate())
+
+
+@pytest.fixture
+def live_world(db):
+    """The same world for tests driving a real browser against ``live_server``: Chromium keeps
+    the real time, so a server clock frozen weeks earlier would hand it session cookies that have
+    already expired. Its dates come from the day the test runs; use it only there."""
+    from django.utils import timezone
+
+    from tests.world import build_world
+
+    return build_world(today=timezone.localdate())
+
+
+@pytest.fixture
 def password():
     return PASSWORD
 

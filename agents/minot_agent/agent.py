@@ -75,38 +75,51 @@ def _calendar_time(now: float) -> str:
     return time.strftime("%a %b %d %H:%M:%S %Y UTC", time.gmtime(now))
 
 
-def parse_schedule(config: dict[str, Any]) -> dict[str, tuple[str, float]]:  # noqa: C901 - to split (known debt, docs/architecture.md)
-    """name -> (sql, interval) from ``schedule`` and ``packs``, for this platform."""
-    here = PLATFORM_ALIASES.get(platform_name(), {"all", "any", "", "posix"})
-    result: dict[str, tuple[str, float]] = {}
+def _scheduled_entry(spec: Any, pack_platform: str, here: set[str]) -> tuple[str, float] | None:
+    """(sql, interval) of one query spec, or None when it is malformed or for another platform."""
+    if not isinstance(spec, dict):
+        return None
+    sql, interval = spec.get("query"), spec.get("interval", 3600)
+    if not isinstance(sql, str) or not sql.strip():
+        return None
+    try:
+        interval = float(interval)
+    except (TypeError, ValueError):
+        return None
+    if interval <= 0:
+        return None
+    wanted = str(spec.get("platform") or pack_platform or "").lower()
+    if wanted and not ({p.strip() for p in wanted.split(",")} & here):
+        return None
+    return sql, interval
 
-    def add(name: str, spec: Any, pack_platform: str = "") -> None:
-        if not isinstance(spec, dict):
-            return
-        sql, interval = spec.get("query"), spec.get("interval", 3600)
-        if not isinstance(sql, str) or not sql.strip():
-            return
-        try:
-            interval = float(interval)
-        except (TypeError, ValueError):
-            return
-        if interval <= 0:
-            return
-        wanted = str(spec.get("platform") or pack_platform or "").lower()
-        if wanted and not (set(p.strip() for p in wanted.split(",")) & here):
-            return
-        result[name] = (sql, interval)
 
+def _scheduled_specs(config: dict[str, Any]) -> list[tuple[str, Any, str]]:
+    """(name, spec, pack platform) of every query in ``schedule`` and ``packs``, in order."""
+    specs: list[tuple[str, Any, str]] = []
     schedule = config.get("schedule")
     if isinstance(schedule, dict):
-        for name, spec in schedule.items():
-            add(str(name), spec)
+        specs.extend((str(name), spec, "") for name, spec in schedule.items())
     packs = config.get("packs")
     if isinstance(packs, dict):
         for pack_name, pack in packs.items():
             if isinstance(pack, dict) and isinstance(pack.get("queries"), dict):
-                for name, spec in pack["queries"].items():
-                    add(f"pack/{pack_name}/{name}", spec, str(pack.get("platform") or ""))
+                pack_platform = str(pack.get("platform") or "")
+                specs.extend(
+                    (f"pack/{pack_name}/{name}", spec, pack_platform)
+                    for name, spec in pack["queries"].items()
+                )
+    return specs
+
+
+def parse_schedule(config: dict[str, Any]) -> dict[str, tuple[str, float]]:
+    """name -> (sql, interval) from ``schedule`` and ``packs``, for this platform."""
+    here = PLATFORM_ALIASES.get(platform_name(), {"all", "any", "", "posix"})
+    result: dict[str, tuple[str, float]] = {}
+    for name, spec, pack_platform in _scheduled_specs(config):
+        entry = _scheduled_entry(spec, pack_platform, here)
+        if entry is not None:
+            result[name] = entry
     return result
 
 

@@ -154,10 +154,6 @@ def households_reached_by(user: Any) -> QuerySet[Household]:
     )
 
 
-def household_reached_by(user: Any, household_id: Any) -> Household:
-    return get_or_404(households_reached_by(user), household_id)
-
-
 # --- pages and APIs --------------------------------------------------------------------------
 
 

@@ -1,8 +1,8 @@
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from .access import is_city_admin
 from .nav import NavItem
-from .permissions import is_city_admin
 
 
 def items(user) -> list[NavItem]:

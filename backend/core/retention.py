@@ -51,10 +51,6 @@ def retention_schedule() -> list[RetentionRule]:
     ]
 
 
-def _cutoff(data_class: str, now: dt.datetime) -> dt.datetime:
-    return now - dt.timedelta(days=settings.MINOT_RETENTION_DAYS[data_class])
-
-
 def retention_cutoff(data_class: str, now: dt.datetime) -> dt.datetime:
     return now - dt.timedelta(days=settings.MINOT_RETENTION_DAYS[data_class])
 

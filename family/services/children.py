@@ -167,7 +167,120 @@ GUARDIANSHIP_FIELDS = {
 }
 
 
-def _validate_changes(  # noqa: C901 - to split (known debt, docs/architecture.md)
+def _validate_address_changes(*, household: Household, changes: dict) -> tuple[dict, dict]:
+    clean: dict[str, Any] = {}
+    for key, size in (("address_line", 255), ("postal_code", 10), ("city", 100)):
+        if key in changes:
+            text = str(changes[key] or "").strip()
+            if not text:
+                raise ApplicationError(
+                    _("L'adresse, le code postal et la ville ne peuvent pas être vides.")
+                )
+            clean[key] = text[:size]
+    if not clean:
+        raise ApplicationError(_("Aucune modification demandée."))
+    return clean, {k: getattr(household, k) for k in clean}
+
+
+def _validate_care_plan(*, household: Household, plan: dict | None) -> dict:
+    plan = plan or {}
+    try:
+        start = dt.date.fromisoformat(str(plan.get("valid_from")))
+        end = dt.date.fromisoformat(str(plan.get("valid_until")))
+    except ValueError:
+        raise ApplicationError(_("Indiquez les dates de validité du PAI (AAAA-MM-JJ)."))
+    if start > end:
+        raise ApplicationError(_("La fin de validité du PAI doit suivre son début."))
+    document_id = plan.get("document_id")
+    if (
+        document_id is not None
+        and not Document.objects.filter(pk=document_id, household=household).exists()
+    ):
+        raise ApplicationError(_("Document PAI introuvable."))
+    return {
+        "valid_from": start.isoformat(),
+        "valid_until": end.isoformat(),
+        "packed_lunch": bool(plan.get("packed_lunch")),
+        "instructions": str(plan.get("instructions") or "")[:2000],
+        "doctor_name": str(plan.get("doctor_name") or "")[:200],
+        "document_id": document_id,
+    }
+
+
+def _validate_health_changes(
+    *, household: Household, child: Child, changes: dict
+) -> tuple[dict, dict]:
+    clean: dict[str, Any] = {}
+    if "allergies" in changes:
+        clean["allergies"] = _validate_allergies(changes["allergies"])
+    if "diet" in changes:
+        if changes["diet"] not in Child.Diet.values:
+            raise ApplicationError(_("Régime inconnu."))
+        clean["diet"] = changes["diet"]
+    if "care_plan" in changes:
+        clean["care_plan"] = _validate_care_plan(household=household, plan=changes["care_plan"])
+    if not clean:
+        raise ApplicationError(_("Aucune modification demandée."))
+    previous = {"allergies": child.allergies, "diet": child.diet}
+    return clean, previous
+
+
+def _validate_guardianship_value(kind: type, value: Any) -> Any:
+    """One right of a guardianship row, checked against its kind in GUARDIANSHIP_FIELDS."""
+    if kind is bool:
+        return bool(value)
+    if kind is int:
+        try:
+            value = int(value)
+        except (TypeError, ValueError):
+            raise ApplicationError(_("La part des frais doit être un nombre entre 0 et 100."))
+        if not 0 <= value <= 100:
+            raise ApplicationError(_("La part des frais doit être un nombre entre 0 et 100."))
+        return value
+    if value not in ChildGuardian.Weeks.values:
+        raise ApplicationError(_("Semaines de garde inconnues."))
+    return value
+
+
+def _validate_guardianship_row(*, child: Child, row: Any) -> dict[str, Any]:
+    if not isinstance(row, dict):
+        raise ApplicationError(_("Droits des responsables invalides."))
+    try:
+        guardianship = ChildGuardian.objects.get(pk=int(row.get("id") or 0), child=child)
+    except (ChildGuardian.DoesNotExist, TypeError, ValueError):
+        raise ApplicationError(_("Responsable inconnu pour cet enfant."))
+    item: dict[str, Any] = {"id": guardianship.pk}
+    for key, kind in GUARDIANSHIP_FIELDS.items():
+        if key in row:
+            item[key] = _validate_guardianship_value(kind, row[key])
+    return item
+
+
+def _validate_guardians_changes(*, child: Child, changes: dict) -> tuple[dict, dict]:
+    clean: dict[str, Any] = {}
+    if "custody" in changes:
+        if changes["custody"] not in Child.Custody.values:
+            raise ApplicationError(_("Mode de garde inconnu."))
+        clean["custody"] = changes["custody"]
+    rows = [
+        _validate_guardianship_row(child=child, row=row)
+        for row in changes.get("guardianships") or []
+    ]
+    if rows:
+        clean["guardianships"] = rows
+    if not clean:
+        raise ApplicationError(_("Aucune modification demandée."))
+    previous = {
+        "custody": child.custody,
+        "guardianships": [
+            {"id": g.pk, **{k: getattr(g, k) for k in GUARDIANSHIP_FIELDS}}
+            for g in ChildGuardian.objects.filter(child=child)
+        ],
+    }
+    return clean, previous
+
+
+def _validate_changes(
     *, household: Household, child: Child | None, category: str, changes: dict
 ) -> tuple[dict, dict]:
     """Check a change request's payload; answer (clean changes, previous values)."""
@@ -175,102 +288,13 @@ def _validate_changes(  # noqa: C901 - to split (known debt, docs/architecture.m
         raise ApplicationError(_("Aucune modification demandée."))
     C = ChangeRequest.Category
     if category == C.ADDRESS:
-        clean: dict[str, Any] = {}
-        for key, size in (("address_line", 255), ("postal_code", 10), ("city", 100)):
-            if key in changes:
-                text = str(changes[key] or "").strip()
-                if not text:
-                    raise ApplicationError(
-                        _("L'adresse, le code postal et la ville ne peuvent pas être vides.")
-                    )
-                clean[key] = text[:size]
-        if not clean:
-            raise ApplicationError(_("Aucune modification demandée."))
-        return clean, {k: getattr(household, k) for k in clean}
+        return _validate_address_changes(household=household, changes=changes)
     if child is None:
         raise ApplicationError(_("Choisissez l'enfant concerné."))
     if category == C.HEALTH:
-        clean = {}
-        if "allergies" in changes:
-            clean["allergies"] = _validate_allergies(changes["allergies"])
-        if "diet" in changes:
-            if changes["diet"] not in Child.Diet.values:
-                raise ApplicationError(_("Régime inconnu."))
-            clean["diet"] = changes["diet"]
-        if "care_plan" in changes:
-            plan = changes["care_plan"] or {}
-            try:
-                start = dt.date.fromisoformat(str(plan.get("valid_from")))
-                end = dt.date.fromisoformat(str(plan.get("valid_until")))
-            except ValueError:
-                raise ApplicationError(_("Indiquez les dates de validité du PAI (AAAA-MM-JJ)."))
-            if start > end:
-                raise ApplicationError(_("La fin de validité du PAI doit suivre son début."))
-            document_id = plan.get("document_id")
-            if (
-                document_id is not None
-                and not Document.objects.filter(pk=document_id, household=household).exists()
-            ):
-                raise ApplicationError(_("Document PAI introuvable."))
-            clean["care_plan"] = {
-                "valid_from": start.isoformat(),
-                "valid_until": end.isoformat(),
-                "packed_lunch": bool(plan.get("packed_lunch")),
-                "instructions": str(plan.get("instructions") or "")[:2000],
-                "doctor_name": str(plan.get("doctor_name") or "")[:200],
-                "document_id": document_id,
-            }
-        if not clean:
-            raise ApplicationError(_("Aucune modification demandée."))
-        previous = {"allergies": child.allergies, "diet": child.diet}
-        return clean, previous
+        return _validate_health_changes(household=household, child=child, changes=changes)
     if category == C.GUARDIANS:
-        clean = {}
-        if "custody" in changes:
-            if changes["custody"] not in Child.Custody.values:
-                raise ApplicationError(_("Mode de garde inconnu."))
-            clean["custody"] = changes["custody"]
-        rows = []
-        for row in changes.get("guardianships") or []:
-            if not isinstance(row, dict):
-                raise ApplicationError(_("Droits des responsables invalides."))
-            try:
-                guardianship = ChildGuardian.objects.get(pk=int(row.get("id") or 0), child=child)
-            except (ChildGuardian.DoesNotExist, TypeError, ValueError):
-                raise ApplicationError(_("Responsable inconnu pour cet enfant."))
-            item: dict[str, Any] = {"id": guardianship.pk}
-            for key, kind in GUARDIANSHIP_FIELDS.items():
-                if key in row:
-                    value = row[key]
-                    if kind is bool:
-                        value = bool(value)
-                    elif kind is int:
-                        try:
-                            value = int(value)
-                        except (TypeError, ValueError):
-                            raise ApplicationError(
-                                _("La part des frais doit être un nombre entre 0 et 100.")
-                            )
-                        if not 0 <= value <= 100:
-                            raise ApplicationError(
-                                _("La part des frais doit être un nombre entre 0 et 100.")
-                            )
-                    elif value not in ChildGuardian.Weeks.values:
-                        raise ApplicationError(_("Semaines de garde inconnues."))
-                    item[key] = value
-            rows.append(item)
-        if rows:
-            clean["guardianships"] = rows
-        if not clean:
-            raise ApplicationError(_("Aucune modification demandée."))
-        previous = {
-            "custody": child.custody,
-            "guardianships": [
-                {"id": g.pk, **{k: getattr(g, k) for k in GUARDIANSHIP_FIELDS}}
-                for g in ChildGuardian.objects.filter(child=child)
-            ],
-        }
-        return clean, previous
+        return _validate_guardians_changes(child=child, changes=changes)
     raise ApplicationError(_("Catégorie de modification inconnue."))
 
 

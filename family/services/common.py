@@ -10,7 +10,7 @@ from backend.core.access import is_city_admin, is_school_staff
 from backend.core.models import ActorKind
 from backend.core.services import audit_record, notification_send
 
-from ..models import ChildGuardian, Guardian, Household
+from ..models import Guardian, Household
 
 if TYPE_CHECKING:
     from backend.accounts.models import User
@@ -87,7 +87,3 @@ def notify_guardians(
         )
         count += 1
     return count
-
-
-def guardianships_for(child: Child) -> models.QuerySet[ChildGuardian]:
-    return ChildGuardian.objects.filter(child=child).select_related("guardian__user")

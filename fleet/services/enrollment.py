@@ -6,7 +6,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
@@ -123,7 +123,138 @@ def _identity_request(
     )
 
 
-def device_enroll(*, request: EnrollRequest) -> str | None:  # noqa: C901 - to split (known debt, docs/architecture.md)
+def _active_secret(request: EnrollRequest) -> EnrollSecret | None:
+    return (
+        EnrollSecret.objects.select_related("school")
+        .filter(secret_hash=key_hash(request.secret), revoked_at__isnull=True)
+        .first()
+    )
+
+
+def _own_record(request: EnrollRequest, school: School) -> QuerySet[Device]:
+    """A device without hardware id: its record, found by instance id in its own school."""
+    return Device.objects.select_for_update(of=("self",)).filter(
+        instance_id=request.instance_id, school=school, identity__startswith="minot-"
+    )
+
+
+def _known_device(request: EnrollRequest, school: School) -> Device | None:
+    """The device presenting this identity (or, without one, this instance id), row locked."""
+    if request.identity:
+        found = Device.objects.select_for_update(of=("self",)).filter(identity=request.identity)
+    elif request.instance_id:
+        found = _own_record(request, school)
+    else:
+        found = Device.objects.none()
+    return found.select_related("school").first()
+
+
+def _is_clone(device: Device, request: EnrollRequest, now: dt.datetime) -> bool:
+    """Another installation presents the hardware id of a device that is active."""
+    return bool(
+        request.instance_id
+        and device.instance_id
+        and request.instance_id != device.instance_id
+        and _active(device, now)
+    )
+
+
+def _in_cooldown(device: Device, now: dt.datetime) -> bool:
+    """A device holding a key re-enrolls at most once per cooldown (a revoked key re-enrolls at
+    once)."""
+    if not (device.enrolled_at and device.node_key_hash):
+        return False
+    cooldown = dt.timedelta(seconds=conf.get("FLEET_ENROLL_COOLDOWN_SECONDS"))
+    return now - device.enrolled_at < cooldown
+
+
+def _new_device(request: EnrollRequest, school: School, clone_of: Device | None) -> Device | None:
+    """A new record (a clone never takes the hardware id); None if enrolled concurrently."""
+    identity = request.identity if clone_of is None and request.identity else ""
+    try:
+        with transaction.atomic():
+            return Device.objects.create(identity=identity or _random_identity(), school=school)
+    except IntegrityError:  # enrolled concurrently by another request
+        return None
+
+
+def _store_enrollment(
+    device: Device,
+    request: EnrollRequest,
+    secret: EnrollSecret,
+    node_key: str,
+    now: dt.datetime,
+) -> None:
+    device.node_key_hash = key_hash(node_key)
+    device.enrolled_at = now
+    device.enroll_secret = secret
+    device.serial = request.serial
+    device.hardware_uuid = request.hardware_uuid
+    device.instance_id = request.instance_id
+    device.platform_type = request.platform_type
+    for name, value in host_details_fields(request.host_details).items():
+        setattr(device, name, value)
+    device.school = secret.school
+    device.save()
+
+
+def _open_enroll_assignment(device: Device, school: School, now: dt.datetime) -> None:
+    DeviceAssignment.objects.filter(device=device, ended_at__isnull=True).update(ended_at=now)
+    DeviceAssignment.objects.create(
+        device=device,
+        kind=DeviceAssignment.Kind.ENROLL,
+        school=school,
+        role=device.role,
+        started_at=now,
+    )
+
+
+def _enroll_locked(
+    request: EnrollRequest, secret: EnrollSecret, node_key: str, now: dt.datetime
+) -> tuple[Device, str | None] | None:
+    """The enrollment itself, inside the transaction: (device, its previous key hash), or None
+    when the device may not enroll now."""
+    clone_of: Device | None = None
+    device = _known_device(request, secret.school)
+    if device is not None and device.revoked_at is not None:
+        return None
+    if device is not None and device.school_id not in (None, secret.school_id):
+        _identity_request(device, secret, request, now)
+        return None
+    if device is not None and _is_clone(device, request, now):
+        clone_of = device
+        device = _own_record(request, secret.school).first()  # the clone's own, if it enrolled
+    if device is not None and _in_cooldown(device, now):
+        return None
+    created = device is None
+    if device is None:
+        device = _new_device(request, secret.school, clone_of)
+        if device is None:
+            return None
+    old_hash = device.node_key_hash
+    unassigned = device.school_id is None
+    _store_enrollment(device, request, secret, node_key, now)
+    if created or unassigned:
+        _open_enroll_assignment(device, secret.school, now)
+    if clone_of is not None and created:
+        message = f"hardware id {clone_of.identity} also used by {device.identity}"
+        _alert(clone_of, AlertKind.DUPLICATE_HARDWARE_ID, message)
+        _alert(device, AlertKind.DUPLICATE_HARDWARE_ID, message)
+    audit_record(
+        action="fleet.device_enrolled",
+        actor_kind=ActorKind.DEVICE,
+        actor_label=device.identity,
+        target=device,
+        data={
+            "school": secret.school.code,
+            "reenroll": not created,
+            "clone_of": clone_of.identity if clone_of else "",
+        },
+    )
+    return device, old_hash
+
+
+def device_enroll(*, request: EnrollRequest) -> str | None:
     """Enroll (or re-enroll) a device with its school's secret. Returns a new node key, or None.
 
     Identity rules (docs/fleet.md, "Device identity"):
@@ -135,106 +266,16 @@ def device_enroll(*, request: EnrollRequest) -> str | None:  # noqa: C901 - to s
       same hardware id is a clone: it gets its own record and a "duplicate hardware id" alert;
     - a device re-enrolls at most once per FLEET_ENROLL_COOLDOWN_SECONDS.
     """
-    secret = (
-        EnrollSecret.objects.select_related("school")
-        .filter(secret_hash=key_hash(request.secret), revoked_at__isnull=True)
-        .first()
-    )
+    secret = _active_secret(request)
     if secret is None:
         return None
     node_key = get_random_string(NODE_KEY_LENGTH)
     now = timezone.now()
-    fields = host_details_fields(request.host_details)
-    clone_of: Device | None = None
     with transaction.atomic():
-        if request.identity:
-            found = Device.objects.select_for_update(of=("self",)).filter(identity=request.identity)
-        elif request.instance_id:
-            found = Device.objects.select_for_update(of=("self",)).filter(
-                instance_id=request.instance_id, school=secret.school, identity__startswith="minot-"
-            )
-        else:
-            found = Device.objects.none()
-        device = found.select_related("school").first()
-        if device is not None and device.revoked_at is not None:
-            return None
-        if device is not None and device.school_id not in (None, secret.school_id):
-            _identity_request(device, secret, request, now)
-            return None
-        if (
-            device is not None
-            and request.instance_id
-            and device.instance_id
-            and request.instance_id != device.instance_id
-            and _active(device, now)
-        ):
-            clone_of = device
-            # the clone's own record, if it enrolled before
-            device = (
-                Device.objects.select_for_update(of=("self",))
-                .filter(
-                    instance_id=request.instance_id,
-                    school=secret.school,
-                    identity__startswith="minot-",
-                )
-                .first()
-            )
-        if device is not None and device.enrolled_at and device.node_key_hash:
-            # a device holding a key re-enrolls at most once per cooldown (a revoked key
-            # re-enrolls at once)
-            cooldown = dt.timedelta(seconds=conf.get("FLEET_ENROLL_COOLDOWN_SECONDS"))
-            if now - device.enrolled_at < cooldown:
-                return None
-        created = device is None
-        if device is None:
-            identity = request.identity if clone_of is None and request.identity else ""
-            try:
-                with transaction.atomic():
-                    device = Device.objects.create(
-                        identity=identity or _random_identity(), school=secret.school
-                    )
-            except IntegrityError:  # enrolled concurrently by another request
-                return None
-        old_hash = device.node_key_hash
-        unassigned = device.school_id is None
-        device.node_key_hash = key_hash(node_key)
-        device.enrolled_at = now
-        device.enroll_secret = secret
-        device.serial = request.serial
-        device.hardware_uuid = request.hardware_uuid
-        device.instance_id = request.instance_id
-        device.platform_type = request.platform_type
-        for name, value in fields.items():
-            setattr(device, name, value)
-        device.school = secret.school
-        device.save()
-        if created or unassigned:
-            DeviceAssignment.objects.filter(device=device, ended_at__isnull=True).update(
-                ended_at=now
-            )
-            DeviceAssignment.objects.create(
-                device=device,
-                kind=DeviceAssignment.Kind.ENROLL,
-                school=secret.school,
-                role=device.role,
-                started_at=now,
-            )
-        if clone_of is not None and created:
-            message = f"hardware id {clone_of.identity} also used by {device.identity}"
-            _alert(clone_of, AlertKind.DUPLICATE_HARDWARE_ID, message)
-            _alert(device, AlertKind.DUPLICATE_HARDWARE_ID, message)
-        audit_record(
-            action="fleet.device_enrolled",
-            actor_kind=ActorKind.DEVICE,
-            actor_label=device.identity,
-            target=device,
-            data={
-                "school": secret.school.code,
-                "reenroll": not created,
-                "clone_of": clone_of.identity if clone_of else "",
-            },
-        )
-    node_forget(old_hash)
+        enrolled = _enroll_locked(request, secret, node_key, now)
+    if enrolled is None:
+        return None
+    node_forget(enrolled[1])
     return node_key
 
 
@@ -309,8 +350,15 @@ def device_revoke_key(*, device: Device, actor: User | None = None, block: bool 
     node_forget(old_hash)
 
 
-def device_unblock(*, device: Device, actor: User | None = None) -> None:
+def device_unblock(*, device: Device, actor: User | None = None) -> Device:
+    """Lift a block (``device_revoke_key(block=True)``): the device may enroll again with its
+    school's secret (its key stays revoked, so it enrolls afresh)."""
     with transaction.atomic():
-        device.revoked_at = None
-        device.save(update_fields=["revoked_at", "updated_at"])
-        audit_record(action="fleet.device_unblocked", actor=actor, target=device)
+        locked = Device.objects.select_for_update().get(pk=device.pk)
+        if locked.revoked_at is None:
+            raise ApplicationError(_("Cet appareil n'est pas bloqué."))
+        locked.revoked_at = None
+        locked.save(update_fields=["revoked_at", "updated_at"])
+        audit_record(action="fleet.device_unblocked", actor=actor, target=locked)
+    device.revoked_at = None
+    return locked

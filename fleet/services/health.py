@@ -7,7 +7,6 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from family.models import CalendarClosure
@@ -17,7 +16,6 @@ from ..models import (
     Alert,
     AlertKind,
     BatterySample,
-    Cart,
     Device,
     DeviceRole,
     DeviceStatus,
@@ -25,7 +23,7 @@ from ..models import (
 )
 
 if TYPE_CHECKING:
-    from family.models import School
+    pass
 
 
 class Calendar:
@@ -272,16 +270,3 @@ def battery_forecast_compute(*, now: dt.datetime | None = None, days: int = 180)
         updates, ["battery_forecast_date", "battery_wear_per_month"], batch_size=500
     )
     return len(updates)
-
-
-def devices_needing_battery(
-    *, within_days: int, today: dt.date, school: School | None = None, cart: Cart | None = None
-) -> QuerySet[Device]:
-    devices = Device.objects.filter(
-        Q(battery_forecast_date__lte=today + dt.timedelta(days=within_days))
-    )
-    if cart is not None:
-        devices = devices.filter(cart=cart)
-    if school is not None:
-        devices = devices.filter(school=school)
-    return devices

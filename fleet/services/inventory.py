@@ -157,7 +157,117 @@ def _needs_current(results: list[ResultRow]) -> bool:
     return any(CATEGORIES.get(r.name) == "apps" for r in results)
 
 
-def _plan(  # noqa: C901 - to split (known debt, docs/architecture.md)
+SYSTEM_KEYS = ("hardware_vendor", "hardware_model", "cpu_brand", "physical_memory")
+OS_KEYS = ("name", "version", "major", "minor", "patch", "build", "platform")
+BATTERY_KEYS = ("percent_remaining", "cycle_count", "designed_capacity", "max_capacity", "charging")
+
+
+@dataclass
+class _Apps:
+    """The installed apps of one device while its results are applied in order."""
+
+    apps: set
+    pending: dict
+    apps_changed: bool = False
+    pending_changed: bool = False
+
+    @classmethod
+    def of(cls, current: dict | None) -> _Apps:
+        if not current:
+            return cls(set(), {})
+        apps = {(a.get("name"), a.get("version")) for a in current["apps"]}
+        return cls(apps, dict(current.get("apps_pending") or {}))
+
+    def apply(self, r: ResultRow) -> None:
+        entries = [a for a in (_app(row) for row in r.rows) if a]
+        keys = {(a["name"], a["version"]) for a in entries}
+        if r.action == "snapshot_part":
+            new, self.pending = _snapshot_part(self.apps, self.pending, r.at.timestamp(), keys)
+            self.pending_changed = True
+        elif r.action == "snapshot":
+            # A complete snapshot replaces the list; an empty one never wipes it (a
+            # failed or interrupted query looks the same as "nothing installed").
+            new = keys or self.apps
+            if keys and self.pending:
+                self.pending, self.pending_changed = {}, True
+        else:
+            new = self.apps | keys if r.action == "added" else self.apps - keys
+        if new != self.apps:
+            self.apps, self.apps_changed = new, True
+
+
+def _picked(row: dict[str, str], keys: tuple[str, ...]) -> dict[str, str]:
+    return {k: row.get(k, "") for k in keys}
+
+
+def _battery_sample(device_id: int, at: dt.datetime, battery: dict[str, Any]) -> BatterySample:
+    return BatterySample(
+        device_id=device_id,
+        measured_at=at,
+        percent=battery["battery_percent"],
+        cycle_count=battery["battery_cycle_count"],
+        health_percent=battery["battery_health_percent"],
+    )
+
+
+def _snapshot(
+    device_id: int, kind: str, r: ResultRow, fields: dict[str, Any], samples: list[BatterySample]
+) -> Any:
+    """Apply the last row of one non-apps result to ``fields`` (and ``samples``); answer the
+    data kept in its InventoryReport."""
+    row = r.rows[-1]
+    if kind == "system":
+        fields.update(system_fields(row))
+        return _picked(row, SYSTEM_KEYS)
+    if kind == "os":
+        fields.update(os_fields(row))
+        return _picked(row, OS_KEYS)
+    if kind == "battery":
+        battery = battery_fields(row)
+        fields.update(battery)
+        samples.append(_battery_sample(device_id, r.at, battery))
+        return _picked(row, BATTERY_KEYS)
+    if kind == "disk":
+        fields["storage_total_bytes"] = _int(row.get("total_bytes"))
+        fields["storage_free_bytes"] = _int(row.get("free_bytes"))
+        return _picked(row, ("total_bytes", "free_bytes"))
+    # network
+    data = [_net(x) for x in r.rows[:32]] if r.action == "snapshot" else [_net(row)]
+    fields["network"] = data
+    return data
+
+
+def _apps_fields(
+    device_id: int, apps: _Apps, latest_at: dt.datetime | None, fields: dict[str, Any]
+) -> list[InventoryReport]:
+    """The apps list and pending parts into ``fields``; the apps report when the list changed."""
+    reports = []
+    if apps.apps_changed:
+        app_list = [{"name": n, "version": v} for n, v in sorted(apps.apps)][:MAX_APPS]
+        fields["apps"] = app_list
+        reports.append(
+            InventoryReport(
+                device_id=device_id,
+                kind="apps",
+                collected_at=latest_at or timezone.now(),
+                data=app_list,
+            )
+        )
+    if apps.pending_changed:
+        fields["apps_pending"] = apps.pending
+    return reports
+
+
+def _remember(current: dict | None, fields: dict[str, Any]) -> None:
+    """Keep ``current`` up to date so that the device's next batch chains on this one."""
+    if current is None:
+        return
+    for key in ("apps", "apps_pending", "conflict_serial"):
+        if key in fields:
+            current[key] = fields[key]
+
+
+def _plan(
     device_id: int, serial: str, results: list[ResultRow], current: dict | None
 ) -> Plan | None:
     """``current``: the device's stored apps and conflict serial (needed for apps diffs and
@@ -169,102 +279,25 @@ def _plan(  # noqa: C901 - to split (known debt, docs/architecture.md)
     fields: dict[str, Any] = {}
     reports: list[InventoryReport] = []
     samples: list[BatterySample] = []
-    apps = {(a.get("name"), a.get("version")) for a in current["apps"]} if current else set()
-    pending = dict(current.get("apps_pending") or {}) if current else {}
-    apps_changed = pending_changed = False
+    apps = _Apps.of(current)
     latest_at: dt.datetime | None = None
     for r in sorted(known, key=lambda r: r.at):
         kind = CATEGORIES[r.name]
         latest_at = r.at if latest_at is None or r.at > latest_at else latest_at
         if kind == "apps":
-            entries = [a for a in (_app(row) for row in r.rows) if a]
-            keys = {(a["name"], a["version"]) for a in entries}
-            if r.action == "snapshot_part":
-                new, pending = _snapshot_part(apps, pending, r.at.timestamp(), keys)
-                pending_changed = True
-            elif r.action == "snapshot":
-                # A complete snapshot replaces the list; an empty one never wipes it (a
-                # failed or interrupted query looks the same as "nothing installed").
-                new = keys or apps
-                if keys and pending:
-                    pending, pending_changed = {}, True
-            else:
-                new = apps | keys if r.action == "added" else apps - keys
-            if new != apps:
-                apps, apps_changed = new, True
-            continue
-        if r.action == "removed" or not r.rows:
-            continue
-        row = r.rows[-1]
-        if kind == "system":
-            fields.update(system_fields(row))
-            data: Any = {
-                k: row.get(k, "")
-                for k in ("hardware_vendor", "hardware_model", "cpu_brand", "physical_memory")
-            }
-        elif kind == "os":
-            fields.update(os_fields(row))
-            data = {
-                k: row.get(k, "")
-                for k in ("name", "version", "major", "minor", "patch", "build", "platform")
-            }
-        elif kind == "battery":
-            battery = battery_fields(row)
-            fields.update(battery)
-            samples.append(
-                BatterySample(
-                    device_id=device_id,
-                    measured_at=r.at,
-                    percent=battery["battery_percent"],
-                    cycle_count=battery["battery_cycle_count"],
-                    health_percent=battery["battery_health_percent"],
-                )
+            apps.apply(r)
+        elif r.action != "removed" and r.rows:
+            data = _snapshot(device_id, kind, r, fields, samples)
+            reports.append(
+                InventoryReport(device_id=device_id, kind=kind, collected_at=r.at, data=data)
             )
-            data = {
-                k: row.get(k, "")
-                for k in (
-                    "percent_remaining",
-                    "cycle_count",
-                    "designed_capacity",
-                    "max_capacity",
-                    "charging",
-                )
-            }
-        elif kind == "disk":
-            fields["storage_total_bytes"] = _int(row.get("total_bytes"))
-            fields["storage_free_bytes"] = _int(row.get("free_bytes"))
-            data = {k: row.get(k, "") for k in ("total_bytes", "free_bytes")}
-        else:  # network
-            data = [_net(x) for x in r.rows[:32]] if r.action == "snapshot" else [_net(row)]
-            fields["network"] = data
-        reports.append(
-            InventoryReport(device_id=device_id, kind=kind, collected_at=r.at, data=data)
-        )
-    if apps_changed:
-        app_list = [{"name": n, "version": v} for n, v in sorted(apps)][:MAX_APPS]
-        fields["apps"] = app_list
-        reports.append(
-            InventoryReport(
-                device_id=device_id,
-                kind="apps",
-                collected_at=latest_at or timezone.now(),
-                data=app_list,
-            )
-        )
-    if pending_changed:
-        fields["apps_pending"] = pending
+    reports.extend(_apps_fields(device_id, apps, latest_at, fields))
     if latest_at is not None:
         fields["inventory_at"] = latest_at
     if conflict and current is not None and conflict != current["conflict_serial"]:
         fields["conflict_serial"] = conflict[:128]
         fields["conflict_at"] = timezone.now()
-    if current is not None:
-        if "apps" in fields:
-            current["apps"] = fields["apps"]
-        if "apps_pending" in fields:
-            current["apps_pending"] = fields["apps_pending"]
-        if "conflict_serial" in fields:
-            current["conflict_serial"] = fields["conflict_serial"]
+    _remember(current, fields)
     return Plan(device_id, fields, reports, samples, conflict, len(results) - len(known))
 
 

@@ -12,11 +12,9 @@ from tests.canteen.factories import make_assessment, make_menu, make_tariff, mak
 from tests.conftest import api_client_for
 from tests.factories import (
     AdminFactory,
-    SchoolFactory,
-    StaffFactory,
     TechnicianFactory,
-    household_with_parent,
 )
+from tests.world import build_world
 
 pytestmark = pytest.mark.django_db
 NOW = dt.datetime(2026, 11, 2, 8, 0, tzinfo=dt.UTC)
@@ -24,23 +22,22 @@ NOW = dt.datetime(2026, 11, 2, 8, 0, tzinfo=dt.UTC)
 
 @pytest.fixture
 def world():
+    """The shared world (tests/world.py) at NOW, with two children at school A and the canteen's
+    year and tariff."""
     make_year()
     make_tariff()
-    school_a, school_b = SchoolFactory(), SchoolFactory()
-    household, parent, (lea, hugo) = household_with_parent(children=2, school=school_a)
-    make_assessment(household, bracket=3)
-    _other_household, other_parent, (ines,) = household_with_parent(children=1, school=school_b)
-    staff_a = StaffFactory()
-    staff_a.staff_schools.add(school_a)
+    w = build_world(today=NOW.date(), children_a=2)
+    lea, hugo = w.children_a
+    make_assessment(w.household, bracket=3)
     return {
-        "school_a": school_a,
-        "school_b": school_b,
-        "parent": parent,
+        "school_a": w.school_a,
+        "school_b": w.school_b,
+        "parent": w.parent,
         "lea": lea,
         "hugo": hugo,
-        "other_parent": other_parent,
-        "ines": ines,
-        "staff_a": staff_a,
+        "other_parent": w.parent2,
+        "ines": w.child2,
+        "staff_a": w.staff,
     }
 
 
@@ -408,10 +405,16 @@ def test_menu_editing_scoped(world):
     ],
 )
 def test_extreme_dates_are_400_not_500(world, name, method, body):
+    # the parent's own child: the dates alone are wrong, so the answer is exactly 400
+    own = world["lea"].id
+    body = {
+        key: ([own] if key == "children" else own if key == "child" else value)
+        for key, value in body.items()
+    }
     client = api_client_for(world["parent"])
     url = reverse(f"canteen-api:{name}")
     response = client.post(url, body, format="json") if method == "post" else client.get(url, body)
-    assert response.status_code in (400, 404)
+    assert response.status_code == 400
     assert "message" in response.json()
 
 

@@ -11,7 +11,8 @@ from django.urls import reverse
 
 from canteen.models import AttendanceRecord, AttendanceRoll, Booking, Menu
 from tests.canteen.factories import make_assessment, make_menu, make_tariff, make_year
-from tests.factories import SchoolFactory, StaffFactory, TechnicianFactory, household_with_parent
+from tests.factories import TechnicianFactory
+from tests.world import build_world
 
 pytestmark = pytest.mark.django_db
 NOW = dt.datetime(2026, 11, 2, 8, 0, tzinfo=dt.UTC)
@@ -19,20 +20,29 @@ NOW = dt.datetime(2026, 11, 2, 8, 0, tzinfo=dt.UTC)
 
 @pytest.fixture
 def world():
+    """The shared world (tests/world.py) at NOW, with two children at school A (Léa allergic to
+    peanuts), the canteen's year and tariff, and a menu with peanuts on 10 November."""
     make_year()
     make_tariff()
-    school, other_school = SchoolFactory(), SchoolFactory()
-    household, parent, (lea, hugo) = household_with_parent(children=2, school=school)
+    w = build_world(today=NOW.date(), children_a=2)
+    lea, hugo = w.children_a
     lea.allergies = ["peanuts"]
     lea.save()
-    make_assessment(household, bracket=3)
-    _h2, parent2, (ines,) = household_with_parent(children=1, school=other_school)
-    staff = StaffFactory()
-    staff.staff_schools.add(school)
+    make_assessment(w.household, bracket=3)
     make_menu(
         dt.date(2026, 11, 10), dishes=[("dessert", "standard", "Cookie", {"peanuts": "contains"})]
     )
-    return locals()
+    return {
+        "school": w.school_a,
+        "other_school": w.school_b,
+        "household": w.household,
+        "parent": w.parent,
+        "lea": lea,
+        "hugo": hugo,
+        "parent2": w.parent2,
+        "ines": w.child2,
+        "staff": w.staff,
+    }
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,8 @@ from canteen.models import AttendanceRoll, Booking, Service, Unit, canteen_unit_
 from tests.canteen.factories import make_assessment, make_service, make_tariff, make_year
 from tests.canteen.test_services_engine import CHRISTMAS, HOLIDAYS
 from tests.conftest import api_client_for
-from tests.factories import SchoolFactory, StaffFactory, household_with_parent
+from tests.factories import SchoolFactory
+from tests.world import build_world
 
 pytestmark = pytest.mark.django_db
 NOW = dt.datetime(2026, 11, 20, 8, 0, tzinfo=dt.UTC)
@@ -18,12 +19,14 @@ NOW = dt.datetime(2026, 11, 20, 8, 0, tzinfo=dt.UTC)
 
 @pytest.fixture
 def world():
+    """The shared world (tests/world.py) at NOW, with two children at school A, the canteen's
+    year (holidays) and tariff, evening care and a holiday centre on its own site."""
     make_year(closures=[HOLIDAYS, CHRISTMAS])
     make_tariff()
-    school, site, other_school = SchoolFactory(), SchoolFactory(), SchoolFactory()
-    household, parent, (lea, hugo) = household_with_parent(children=2, school=school)
-    make_assessment(household, bracket=3)
-    _h2, other_parent, (ines,) = household_with_parent(children=1, school=other_school)
+    w = build_world(today=NOW.date(), children_a=2)
+    site = SchoolFactory()
+    lea, hugo = w.children_a
+    make_assessment(w.household, bracket=3)
     evening, (soir,) = make_service(
         code="GARD-SOIR",
         kind=Service.Kind.EVENING_CARE,
@@ -36,9 +39,22 @@ def world():
         units=[("JOUR-REPAS", Unit.Kind.FULL_DAY, 20, True)],
         prices=(800, 700, 600),
     )
-    staff = StaffFactory()
-    staff.staff_schools.add(school)
-    return locals()
+    return {
+        "school": w.school_a,
+        "site": site,
+        "other_school": w.school_b,
+        "household": w.household,
+        "parent": w.parent,
+        "lea": lea,
+        "hugo": hugo,
+        "other_parent": w.parent2,
+        "ines": w.child2,
+        "evening": evening,
+        "soir": soir,
+        "centre": centre,
+        "day_meal": day_meal,
+        "staff": w.staff,
+    }
 
 
 def test_pattern_across_services_then_calendar_shows_each_service(world):

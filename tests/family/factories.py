@@ -26,26 +26,6 @@ def pdf_io(name="doc.pdf", content=PDF_BYTES):
     return f
 
 
-def current_year():
-    today = timezone.localdate()
-    start = today.year if today.month >= 8 else today.year - 1
-    year, _ = fm.SchoolYear.objects.get_or_create(
-        label=f"{start}-{start + 1}",
-        defaults={"start_date": dt.date(start, 9, 1), "end_date": dt.date(start + 1, 7, 4)},
-    )
-    return year
-
-
-def next_year():
-    cur = current_year()
-    start = cur.start_date.year + 1
-    year, _ = fm.SchoolYear.objects.get_or_create(
-        label=f"{start}-{start + 1}",
-        defaults={"start_date": dt.date(start, 9, 1), "end_date": dt.date(start + 1, 7, 4)},
-    )
-    return year
-
-
 class CatchmentAreaFactory(DjangoModelFactory):
     class Meta:
         model = fm.CatchmentArea

@@ -154,6 +154,61 @@ def test_revoked_device_key_is_node_invalid(node_key):
     assert post("/distributed/read", {"node_key": node_key}).json() == {"node_invalid": True}
 
 
+def test_blocked_device_is_refused_until_a_technician_unblocks_it(node_key):
+    """Blocking had no way back: the device page and the API now lift a block."""
+    from backend.core.models import AuditEvent
+    from tests.conftest import api_client_for
+    from tests.factories import TechnicianFactory
+
+    device = Device.objects.get()
+    technician = Client()
+    technician.force_login(TechnicianFactory())
+    # block from the device page
+    technician.post(f"/parc/appareils/{device.pk}/revoke/", {"block": "1"})
+    device.refresh_from_db()
+    assert device.revoked_at is not None
+    assert device.node_key_hash is None
+    page = technician.get(f"/parc/appareils/{device.pk}/").content.decode()
+    assert "Appareil bloqué depuis le" in page
+    assert "Débloquer" in page
+    assert post("/enroll", enroll_body()).json() == {"node_invalid": True}
+    # unblock from the device page: the device enrolls again
+    technician.post(f"/parc/appareils/{device.pk}/unblock/")
+    device.refresh_from_db()
+    assert device.revoked_at is None
+    assert "node_key" in post("/enroll", enroll_body()).json()
+    assert AuditEvent.objects.filter(action="fleet.device_unblocked").count() == 1
+    # the API: a device that is not blocked is refused (nothing changes), a blocked one lifted
+    api = api_client_for(TechnicianFactory())
+    refused = api.post(f"/api/v1/fleet/devices/{device.pk}/unblock/")
+    assert refused.status_code == 400
+    assert AuditEvent.objects.filter(action="fleet.device_unblocked").count() == 1
+    device_revoke_key(device=device, block=True)
+    assert api.get(f"/api/v1/fleet/devices/{device.pk}/").json()["blocked_at"] is not None
+    response = api.post(f"/api/v1/fleet/devices/{device.pk}/unblock/")
+    assert response.status_code == 200
+    assert response.json()["blocked_at"] is None
+    device.refresh_from_db()
+    assert device.revoked_at is None
+    assert "node_key" in post("/enroll", enroll_body()).json()
+
+
+def test_unblock_is_404_beyond_reach(node_key):
+    from tests.conftest import api_client_for
+    from tests.factories import AdminFactory, StaffFactory
+
+    device = Device.objects.get()
+    device_revoke_key(device=device, block=True)
+    for user in (StaffFactory(), AdminFactory()):
+        page = Client()
+        page.force_login(user)
+        assert page.post(f"/parc/appareils/{device.pk}/unblock/").status_code == 404
+        api = api_client_for(user)
+        assert api.post(f"/api/v1/fleet/devices/{device.pk}/unblock/").status_code == 404
+    device.refresh_from_db()
+    assert device.revoked_at is not None  # nothing changed
+
+
 def test_snapshot_results_fill_inventory_and_history(node_key):
     body = {
         "node_key": node_key,

@@ -7,13 +7,14 @@ import pytest
 from family import services
 from family.models import SchoolApplication
 from tests.conftest import browser_login
-from tests.family.conftest import world  # noqa: F401 - the fixture
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_submit_explains_what_is_missing_and_errors_stay_on_the_page(live_server, browser, world):
-    w = world
+def test_submit_explains_what_is_missing_and_errors_stay_on_the_page(
+    live_server, browser, live_world
+):
+    w = live_world
     application = services.application_create(
         actor=w.parent, child=w.child, school_year=w.next_year, school=w.school_a
     )

@@ -13,7 +13,6 @@ from canteen.models import AttendanceRoll
 from family import services
 from family.models import SchoolApplication
 from tests.conftest import browser_login
-from tests.family.conftest import world  # noqa: F401 - the fixture
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -28,9 +27,9 @@ def last(weekday_test) -> dt.date:
 def test_roll_and_withdrawal_ask_for_confirmation_and_saturday_is_refused(
     live_server,
     browser,
-    world,
+    live_world,
 ):
-    w = world
+    w = live_world
     page = browser.new_page()
     page.set_default_timeout(90_000)
     browser_login(page, live_server, w.staff.email)

@@ -5,8 +5,6 @@ for this family" stays visible on every page until the agent ends it."""
 import pytest
 from django.test import Client
 
-from tests.family.conftest import world  # noqa: F401 - the fixture
-
 pytestmark = pytest.mark.django_db
 
 

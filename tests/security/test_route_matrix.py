@@ -127,6 +127,7 @@ ROUTES: dict[str, str] = {
     "api/v1/billing-runs/": "signed-in",  # payments-api:billing-runs
     "api/v1/fleet/devices/": "signed-in",  # fleet-api:devices
     "api/v1/fleet/devices/<int:device_id>/": "object",  # fleet-api:device
+    "api/v1/fleet/devices/<int:device_id>/unblock/": "object",  # fleet-api:device-unblock
     "api/v1/fleet/alerts/": "signed-in",  # fleet-api:alerts
     "api/v1/fleet/alerts/<int:alert_id>/acknowledge/": "object",  # fleet-api:alert-acknowledge
     "api/v1/osquery/^enroll/?$": "agent",  # ?

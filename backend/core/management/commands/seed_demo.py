@@ -12,10 +12,6 @@ from backend.core.demo_accounts import DEMO_ACCOUNTS, DEMO_PASSWORD
 __all__ = ["DEMO_ACCOUNTS", "DEMO_PASSWORD", "ensure_demo_accounts"]
 
 
-def demo_user(email: str) -> User:
-    return User.objects.get(email=email)
-
-
 def ensure_demo_accounts() -> list[User]:
     users = []
     for email, role, first, last in DEMO_ACCOUNTS:
