@@ -11,16 +11,21 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from backend.core.access import is_parent
 from backend.core.allergens import Allergen
 from backend.core.exceptions import ApplicationError
-from backend.core.models import ActorKind
+from backend.core.models import ActorKind, NotificationCategory
+from backend.core.outbox import enqueue
 from backend.core.services import audit_record
+from backend.core.text import render_text
 from family.models import CarePlan, Child, School
+from family.services.common import notify_guardians
 
 from . import shared
 from .deadlines import (
@@ -739,6 +744,8 @@ def waitlist_promote(
     Called when a booking is cancelled and when staff raise a capacity. Returns the promoted
     booking ids (each gets an audit row).
     """
+    from .tasks import booking_promotion_notify_task
+
     now = now or timezone.now()
     promoted: list[int] = []
     with transaction.atomic():
@@ -755,8 +762,14 @@ def waitlist_promote(
                 continue
             Booking.objects.filter(
                 id__in=[b for b, _c in chosen], status=Booking.Status.WAITING
-            ).update(status=Booking.Status.BOOKED, updated_at=now)
+            ).update(
+                status=Booking.Status.BOOKED,
+                updated_at=now,
+                promoted_at=now,
+                promotion_notified_at=None,
+            )
             for booking_id, child_id in chosen:
+                enqueue(booking_promotion_notify_task, booking_id)
                 audit_record(
                     action="canteen.booking.promote",
                     actor=None,
@@ -767,6 +780,55 @@ def waitlist_promote(
                 )
                 promoted.append(booking_id)
     return promoted
+
+
+def booking_promotion_notify(*, booking_id: int) -> bool:
+    """Tell the family that a waiting request got a seat (in the app and by email), once per
+    promotion: a second delivery of the task, or a booking cancelled meanwhile, does nothing.
+    Stored as keys + parameters, rendered in each reader's language."""
+    with transaction.atomic():
+        booking = (
+            Booking.objects.select_for_update(of=("self",))
+            .select_related("child", "child__household", "service", "unit")
+            .filter(pk=booking_id)
+            .first()
+        )
+        if (
+            booking is None
+            or booking.status != Booking.Status.BOOKED
+            or booking.promoted_at is None
+            or booking.promotion_notified_at is not None
+        ):
+            return False
+        child = booking.child
+        params = {
+            "child": child.first_name,
+            "service": booking.service.name,
+            "unit": booking.unit.name,
+            "day": _fmt(booking.day),
+        }
+        subject_key = gettext_noop("Place libérée : %(service)s le %(day)s pour %(child)s")
+        body_key = gettext_noop(
+            "Une place s'est libérée : la demande %(de_child)s en liste d'attente pour "
+            "%(service)s (%(unit)s) le %(day)s est maintenant réservée. Si vous n'en avez plus "
+            "besoin, annulez-la avant le délai d'annulation."
+        )
+        notify_guardians(
+            household=child.household,
+            child=child,
+            subject=render_text(subject_key, params),
+            body=render_text(body_key, params),
+            url=reverse(
+                "canteen:services-calendar", args=[child.id, booking.day.year, booking.day.month]
+            ),
+            subject_key=subject_key,
+            body_key=body_key,
+            params=params,
+            category=NotificationCategory.CANTEEN,
+        )
+        booking.promotion_notified_at = timezone.now()
+        booking.save(update_fields=["promotion_notified_at"])
+    return True
 
 
 def booking_cancel(
