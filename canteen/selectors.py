@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -624,35 +625,27 @@ def kitchen_lists(*, school_ids: list[int], day: dt.date) -> dict[int, list[Kitc
         child_id=OuterRef("pk"), valid_from__lte=day, valid_until__gte=day
     )
     declared = pending_health_requests().filter(child_id=OuterRef("pk"))
-    concerned = Child.objects.filter(school_id__in=school_ids).filter(
-        ~Q(allergies=[]) | Exists(active_plan) | Exists(declared)
+    # Meals served at these sites: the canteen (and any unit with a meal of a service held at the
+    # child's school) at the child's school, a holiday-centre lunch at the centre's site.
+    meals = Booking.objects.filter(day=day, status=Booking.Status.BOOKED).filter(
+        Q(service__kind=Service.Kind.CANTEEN) | Q(unit__includes_meal=True)
     )
-    bookings = list(
-        Booking.objects.filter(
-            child_id__in=concerned.values("id"),
-            day=day,
-            status=Booking.Status.BOOKED,
-            service__kind=Service.Kind.CANTEEN,
+    at_site = meals.filter(service__site_id__in=school_ids)
+    concerned = Child.objects.filter(
+        Q(school_id__in=school_ids) | Q(id__in=at_site.values("child_id"))
+    ).filter(~Q(allergies=[]) | Exists(active_plan) | Exists(declared))
+    bookings = _kitchen_bookings(
+        meals.filter(child_id__in=concerned.values("id")).filter(
+            Q(service__site__isnull=True, child__school_id__in=school_ids)
+            | Q(service__site_id__in=school_ids)
         )
-        .select_related("child")
-        .only(
-            "id",
-            "variant",
-            "child__id",
-            "child__first_name",
-            "child__last_name",
-            "child__class_name",
-            "child__allergies",
-            "child__school_id",
-        )
-        .order_by("child__last_name", "child__first_name")
     )
     plans: dict[int, list] = defaultdict(list)
     for care_plan in CarePlan.objects.filter(
-        child_id__in=[b.child_id for b in bookings], valid_from__lte=day, valid_until__gte=day
+        child_id__in=[b.child_id for _s, b in bookings], valid_from__lte=day, valid_until__gte=day
     ):
         plans[care_plan.child_id].append(care_plan)
-    declarations = pending_health(child_ids=[b.child_id for b in bookings])
+    declarations = pending_health(child_ids=[b.child_id for _s, b in bookings])
     menus = Menu.objects.filter(day=day, published=True).filter(
         Q(school__isnull=True) | Q(school_id__in=school_ids)
     )
@@ -668,14 +661,14 @@ def kitchen_lists(*, school_ids: list[int], day: dt.date) -> dict[int, list[Kitc
     checks: dict[tuple, SafetyCheck] = {}
     actions: dict[tuple, str] = {}
     labels: dict[tuple, list[str]] = {}
-    for booking in bookings:
+    for site_id, booking in bookings:
         child = booking.child
         plan = active_care_plan(plans.get(child.id, []), day)
         pending = declarations.get(child.id)
         pending_note = pending.describe(day=day, validated=child.allergies) if pending else ""
         if not child.allergies and plan is None and not pending_note:
             continue
-        menu = own.get(child.school_id, citywide)  # type: ignore[arg-type,assignment]
+        menu = own.get(site_id, citywide)  # type: ignore[assignment]
         allergies = tuple(
             pending.allergies_with(child.allergies) if pending else child.allergies or ()
         )
@@ -697,7 +690,7 @@ def kitchen_lists(*, school_ids: list[int], day: dt.date) -> dict[int, list[Kitc
             )
         if allergies not in labels:
             labels[allergies] = [allergen_label(a) for a in allergies if a in KNOWN_ALLERGENS]
-        out[child.school_id].append(  # type: ignore[index]  # bookings are filtered by school
+        out[site_id].append(
             KitchenEntry(
                 child_id=child.id,
                 name=f"{child.first_name} {child.last_name}",
@@ -711,6 +704,31 @@ def kitchen_lists(*, school_ids: list[int], day: dt.date) -> dict[int, list[Kitc
             )
         )
     return dict(out)
+
+
+def _kitchen_bookings(qs: QuerySet[Booking]) -> list[tuple[int, Booking]]:
+    """(site that serves the meal, booking), one per child and site (a child booked on two units
+    with a meal at the same site is listed once)."""
+    rows = (
+        qs.select_related("child")
+        .only(
+            "id",
+            "variant",
+            "service_id",
+            "child__id",
+            "child__first_name",
+            "child__last_name",
+            "child__class_name",
+            "child__allergies",
+            "child__school_id",
+        )
+        .annotate(site_id=Coalesce("service__site_id", "child__school_id"))
+        .order_by("child__last_name", "child__first_name", "child_id", "service__position")
+    )
+    chosen: dict[tuple[int, int], Booking] = {}
+    for booking in rows:
+        chosen.setdefault((booking.site_id, booking.child_id), booking)  # type: ignore[attr-defined]  # annotated
+    return [(site_id, b) for (site_id, _c), b in chosen.items()]
 
 
 def roll_sheet(*, school: School, day: dt.date) -> tuple[AttendanceRoll | None, list[dict]]:
