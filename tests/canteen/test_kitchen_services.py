@@ -66,7 +66,7 @@ def test_holiday_centre_lunch_is_on_the_site_kitchen_list(centre, django_assert_
 
 
 def test_holiday_centre_lunch_is_in_the_pai_exports(centre, client):
-    school, site, lunch = centre
+    _school, site, lunch = centre
     staff = StaffFactory()
     staff.staff_schools.add(site)
     client.force_login(staff)
