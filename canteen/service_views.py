@@ -66,12 +66,11 @@ class HolidayWeekForm(forms.Form):
         self.fields["unit"].choices = [(u.id, f"{u.service.name} — {u.name}") for u in units]  # type: ignore[attr-defined]  # a choice field
 
 
-def _bookable_units(child) -> list[Unit]:
+def _bookable_units(child, others: list[Service]) -> list[Unit]:
     canteen = list(
         Unit.objects.filter(service__kind=Service.Kind.CANTEEN).select_related("service")
     )
-    others = [u for s in services_calendar.services_for_child(child) for u in s.units.all()]
-    return canteen + others
+    return canteen + [u for s in others for u in s.units.all()]
 
 
 @role_required("parent", "staff", "admin")
@@ -82,7 +81,8 @@ def child_services(request, child_id: int, year: int | None = None, month: int |
     if not (2000 <= year <= 2100 and 1 <= month <= 12):
         raise Http404
     here = reverse("canteen:services-calendar", args=[child.id, year, month])
-    units = _bookable_units(child)
+    child_services_list = services_calendar.services_for_child(child) if child.school_id else []
+    units = _bookable_units(child, child_services_list)
     by_id = {u.id: u for u in units}
     holiday_units = [u for u in units if u.service.kind == Service.Kind.HOLIDAY_CENTRE]
     plan_form = PlanForm(prefix="p", units=units)
@@ -149,7 +149,9 @@ def child_services(request, child_id: int, year: int | None = None, month: int |
             messages.error(request, exc.message)
             return redirect(here)
         messages.error(request, _("Vérifiez le formulaire ci-dessous."))
-    days = services_calendar.child_services_month(child=child, year=year, month=month)
+    days = services_calendar.child_services_month(
+        child=child, year=year, month=month, services=child_services_list
+    )
     services.staff_read_record(
         user=request.user,
         action="services.calendar.view",
