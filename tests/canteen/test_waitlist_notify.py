@@ -7,6 +7,7 @@ import time_machine
 from django.core import mail
 
 from backend.core.models import Notification
+from backend.core.text import render_text
 from canteen import services
 from canteen.models import Booking, Service, Unit
 from tests.canteen.factories import make_service, make_tariff, make_year
@@ -67,6 +68,10 @@ def test_promotion_notifies_the_waiting_family_after_commit(
         "day": "22/12/2026",
     }
     assert notice.url == f"/cantine/services/enfant/{child.id}/2026/12/"
+    # rendered in the reader's language
+    assert render_text(notice.subject_key, notice.params, "en") == (
+        f"Seat available: {centre.name} on 22/12/2026 for {child.first_name}"
+    )
     assert [m.to for m in mail.outbox] == [[parent.email]]
     # the family that cancelled is not told anything
     assert not Notification.objects.filter(user=first_parent).exists()
