@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from backend.core.models import AuditEvent
+from backend.core.models import AuditEvent, Notification
 from canteen import services
 from canteen.models import Booking, DeadlineRule, Service, Tariff, TariffLine, Unit, UnitDay
 from tests.canteen.factories import make_service, make_tariff, make_year
@@ -229,7 +229,8 @@ def test_invalid_forms_answer_french_messages_and_change_nothing(client, world):
 def test_raising_a_day_capacity_promotes_the_waiting_list(
     client, world, django_capture_on_commit_callbacks
 ):
-    kids = [household_with_parent(children=1, school=world["school"])[2][0] for _ in range(2)]
+    families = [household_with_parent(children=1, school=world["school"]) for _ in range(2)]
+    kids = [kid for _h, _u, (kid,) in families]
     with time_machine.travel(BOOKED_AT, tick=False):
         for child in kids:
             services.bookings_create(children=[child], days=[DAY], unit=world["unit"])
@@ -249,6 +250,8 @@ def test_raising_a_day_capacity_promotes_the_waiting_list(
     assert r.status_code == 302
     assert UnitDay.objects.get(unit=world["unit"], day=DAY).capacity == 2
     assert Booking.objects.get(child=kids[1]).status == "booked"
+    # the family is told, like any promotion
+    assert Notification.objects.filter(user=families[1][1], category="canteen").count() == 1
 
 
 def test_staff_of_the_site_reads_but_cannot_change(client, world):
