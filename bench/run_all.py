@@ -66,6 +66,14 @@ BENCHES = [
         env_full=(("DATABASE_URL", PG + "minot_canteen_bench"),),
     ),
     Bench(
+        "services_calendar",
+        "All-services month page: 3 children × 8 daily services × 3 months, query count by "
+        "number of services and by month (must not change), page and selector time",
+        [PY, "bench/services_calendar_bench.py", "--repeat", "20", "--json", "{out}"],
+        [PY, "bench/services_calendar_bench.py", "--repeat", "3", "--json", "{out}"],
+        env_full=(("DATABASE_URL", PG + "minot_services_bench"),),
+    ),
+    Bench(
         "payments_billing",
         "Monthly billing run (50,000 children × 20 meals in full) and its idempotent rerun",
         [PY, "bench/payments_billing.py", "--full"],

@@ -69,17 +69,27 @@ def services_for_child(child: Child) -> list[Service]:
 
 
 def child_services_month(
-    *, child: Child, year: int, month: int, now: dt.datetime | None = None
+    *,
+    child: Child,
+    year: int,
+    month: int,
+    now: dt.datetime | None = None,
+    services: list[Service] | None = None,
 ) -> list[ServicesDay]:
+    """``services``: the child's ``services_for_child`` when the caller already has them (the
+    page does), so they are not read twice."""
     from .services import eligibility_problem, seats_left_read, service_site_id
 
     now = now or timezone.now()
     first, last = month_bounds(year, month)
-    child = Child.objects.select_related("household", "school").get(pk=child.pk)
+    if "household" not in child._state.fields_cache:
+        child = Child.objects.select_related("household", "school").get(pk=child.pk)
     canteen_days = {
         d.day: d for d in child_month_calendar(child=child, year=year, month=month, now=now)
     }
-    svcs = services_for_child(child) if child.school_id else []
+    if services is None:
+        services = services_for_child(child) if child.school_id else []
+    svcs = services
     for s in svcs:
         s._school_ids = {x.id for x in s.schools.all()}  # type: ignore[attr-defined]
     ids = [s.id for s in svcs]

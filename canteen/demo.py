@@ -119,7 +119,7 @@ def _tariff(today: dt.date) -> Tariff:
 
 
 @transaction.atomic
-def seed(*, progress) -> None:  # noqa: C901 - to split (known debt, docs/architecture.md)
+def seed(*, progress) -> None:
     from . import shared
 
     today = timezone.localdate()
@@ -129,6 +129,25 @@ def seed(*, progress) -> None:  # noqa: C901 - to split (known debt, docs/archit
     calendar = SchoolCalendar.load(
         school=None, start=monday - dt.timedelta(days=7), end=monday + dt.timedelta(days=21)
     )
+    _seed_menus(progress=progress, monday=monday, calendar=calendar)
+    martin = list(
+        Child.objects.filter(household__guardians__user__email="parent@example.org").select_related(
+            "school"
+        )
+    )
+    if not martin:
+        return
+    _book_martins(martin, monday)
+    _evening_care_bookings(martin, monday)
+    if martin[0].school is None:
+        return
+    _seed_rolls(martin, monday=monday, calendar=calendar)
+    for topic in shared.TOPICS:  # lines and dishes were bulk-created (no post_save)
+        shared.bump(topic)
+
+
+def _seed_menus(*, progress, monday: dt.date, calendar: SchoolCalendar) -> None:
+    """City-wide published menus from last week to two weeks ahead (school days only)."""
     for i in progress("canteen menus", range(-5, 15)):
         day = monday + dt.timedelta(days=(i // 5) * 7 + i % 5)
         if calendar.closed_reason(day):
@@ -144,15 +163,11 @@ def seed(*, progress) -> None:  # noqa: C901 - to split (known debt, docs/archit
                 ]
             )
 
-    martin = list(
-        Child.objects.filter(household__guardians__user__email="parent@example.org").select_related(
-            "school"
-        )
-    )
-    if not martin:
-        return
-    # The Martin children are booked this week and on next week's Monday to Wednesday (Tuesday
-    # has the peanut cookie: Léa's warning); the rest of the month is left for the demo.
+
+def _book_martins(martin: list[Child], monday: dt.date) -> None:
+    """The Martin children are booked this week and on next week's Monday to Wednesday (Tuesday
+    has the peanut cookie: Léa's warning), and last week; the rest of the month is left for the
+    demo."""
     days = [monday + dt.timedelta(days=i) for i in range(5)] + [
         monday + dt.timedelta(days=7 + i) for i in range(3)
     ]
@@ -164,26 +179,19 @@ def seed(*, progress) -> None:  # noqa: C901 - to split (known debt, docs/archit
             school=child.school, start=days[-5], end=days[-1] + dt.timedelta(days=14)
         )
         variant = child_variant(diet=child.diet, packed_lunch_pai=False)
-        for day in days:
-            if not school_calendar.closed_reason(day):
-                rows.append(
-                    Booking(
-                        child=child,
-                        service_id=service_id,
-                        unit_id=unit_id,
-                        day=day,
-                        variant=variant,
-                    )
-                )
+        rows += [
+            Booking(child=child, service_id=service_id, unit_id=unit_id, day=day, variant=variant)
+            for day in days
+            if not school_calendar.closed_reason(day)
+        ]
     Booking.objects.bulk_create(rows, ignore_conflicts=True)
-    _evening_care_bookings(martin, monday)
 
-    # Last week's rolls at the Martins' school: present, one justified absence.
+
+def _seed_rolls(martin: list[Child], *, monday: dt.date, calendar: SchoolCalendar) -> None:
+    """Last week's rolls at the Martins' school: present, one justified absence."""
     school = martin[0].school
-    if school is None:
-        return
-    last_week = [monday - dt.timedelta(days=7 - i) for i in range(5)]
-    for day in last_week:
+    assert school is not None  # checked by the caller
+    for day in [monday - dt.timedelta(days=7 - i) for i in range(5)]:
         if (
             calendar.closed_reason(day)
             or AttendanceRoll.objects.filter(school=school, day=day).exists()
@@ -209,8 +217,6 @@ def seed(*, progress) -> None:  # noqa: C901 - to split (known debt, docs/archit
                 booking=booking,
                 variant=booking.variant,
             )
-    for topic in shared.TOPICS:  # lines and dishes were bulk-created (no post_save)
-        shared.bump(topic)
 
 
 # --- daily services: morning and evening care at the demo schools, a holiday centre ------------

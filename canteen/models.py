@@ -354,6 +354,9 @@ class Booking(TimeStampedModel):
     cancelled_at = models.DateTimeField(_("annulé le"), null=True, blank=True)
     price_rank = models.PositiveSmallIntegerField(_("rang figé"), null=True, blank=True)
     price_resident = models.BooleanField(_("résidence figée"), null=True, blank=True)
+    # Set when a waiting request gets a seat; the family is told once per promotion.
+    promoted_at = models.DateTimeField(_("sorti de la liste d'attente le"), null=True, blank=True)
+    promotion_notified_at = models.DateTimeField(_("famille prévenue le"), null=True, blank=True)
 
     class Meta:
         ordering = ["day", "child_id"]

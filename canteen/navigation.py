@@ -1,7 +1,7 @@
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from backend.core.access import is_parent, is_staff_or_admin
+from backend.core.access import is_city_admin, is_parent, is_staff_or_admin
 from backend.core.nav import NavItem
 
 
@@ -30,6 +30,18 @@ def items(user) -> list[NavItem]:
             ),
         ]
     if is_staff_or_admin(user):
+        setup = (
+            [
+                NavItem(
+                    _("Réglages des services"),
+                    reverse("canteen:setup-list"),
+                    _("Unités, places, délais, tarifs et sites de chaque service."),
+                    False,
+                )
+            ]
+            if is_city_admin(user)
+            else []
+        )
         return [
             NavItem(
                 _("Cantine"),
@@ -48,5 +60,6 @@ def items(user) -> list[NavItem]:
                 _("Repas prévus par école et variante, export CSV / Excel."),
                 False,
             ),
+            *setup,
         ]
     return []

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from backend.core.access import (
@@ -21,7 +21,7 @@ from backend.core.access import (
 from family.models import Child, School
 from family.permissions import children_for_user
 
-from .models import Booking, Menu
+from .models import Booking, Menu, Service
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -79,3 +79,24 @@ def menu_for_editor(user: User | AnonymousUser, menu_id: Any) -> Menu:
     if menu.school_id is None or menu.school_id not in ids:
         raise Http404
     return menu
+
+
+def setup_services(user: User | AnonymousUser) -> QuerySet[Service]:
+    """Services whose set-up ``user`` may see: every one for administrators; for school staff
+    those held at or open to one of their schools (read only); anybody else: 404."""
+    ids = school_ids_for_staff(user)
+    qs = Service.objects.all()
+    if ids is None:
+        return qs
+    reached = Q(site_id__in=ids) | Q(site__isnull=True, schools__isnull=True)
+    reached |= Q(site__isnull=True, schools__in=ids)
+    return qs.filter(pk__in=Service.objects.filter(reached).values("pk"))
+
+
+def setup_service_for(user: User | AnonymousUser, service_id: Any) -> Service:
+    return get_or_404(setup_services(user).select_related("site"), service_id)
+
+
+def can_edit_setup(user: User | AnonymousUser) -> bool:
+    """Only city administrators change a service's set-up; staff read it."""
+    return is_city_admin(user)

@@ -102,7 +102,7 @@ class SafetyCheck:
         return self.level in WARNING_LEVELS
 
 
-def check_menu(*, allergies: Iterable[str], variant: str, dishes: list[Dish] | None) -> SafetyCheck:  # noqa: C901 - to split (known debt, docs/architecture.md)
+def check_menu(*, allergies: Iterable[str], variant: str, dishes: list[Dish] | None) -> SafetyCheck:
     """Check the dishes a child is served against the child's allergies.
 
     ``dishes`` is ``None`` when no menu is published for the day: everything is unknown.
@@ -121,20 +121,28 @@ def check_menu(*, allergies: Iterable[str], variant: str, dishes: list[Dish] | N
             findings,
         )
     served = served_dishes(dishes, variant)
-    findings = []
-    for code in codes:
-        worst: str = AllergenPresence.FREE
-        names: list[str] = []
-        for dish in served:
-            presence = dish.presence(code)
-            if SEVERITY[presence] > SEVERITY[worst]:
-                worst, names = presence, [dish.name]
-            elif presence == worst and presence != AllergenPresence.FREE:
-                names.append(dish.name)
-        findings.append(Finding(code, allergen_label(code), worst, names))
+    findings = [_worst(code, served) for code in codes]
     if not served:
         for f in findings:
             f.presence = AllergenPresence.UNKNOWN
+    return _verdict(findings)
+
+
+def _worst(code: str, served: list[Dish]) -> Finding:
+    """The worst presence of one allergen among the served dishes, with the dishes that have it."""
+    worst: str = AllergenPresence.FREE
+    names: list[str] = []
+    for dish in served:
+        presence = dish.presence(code)
+        if SEVERITY[presence] > SEVERITY[worst]:
+            worst, names = presence, [dish.name]
+        elif presence == worst and presence != AllergenPresence.FREE:
+            names.append(dish.name)
+    return Finding(code, allergen_label(code), worst, names)
+
+
+def _verdict(findings: list[Finding]) -> SafetyCheck:
+    """The check of the worst finding, naming the allergens (and dishes) at that level."""
     top = max((f.presence for f in findings), key=lambda p: SEVERITY[p])
     bad = [f for f in findings if f.presence == top]
     detail = "; ".join(f"{f.label} ({', '.join(f.dishes)})" if f.dishes else f.label for f in bad)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -142,7 +143,7 @@ def billable_units(
     return _billable(start=start, end=end, child_ids=child_ids, canteen_only=False)
 
 
-def _billable(  # noqa: C901 - to split (known debt, docs/architecture.md)
+def _billable(
     *, start: dt.date, end: dt.date, child_ids: list[int] | None, canteen_only: bool
 ) -> list[BillableUnit]:
     ids_filter = Q(child_id__in=child_ids) if child_ids is not None else Q()
@@ -163,61 +164,10 @@ def _billable(  # noqa: C901 - to split (known debt, docs/architecture.md)
         .values_list("id", "child_id", "day", "variant", "price_rank", "price_resident", *info)
         .iterator(chunk_size=20000)
     )
-    child_qs = Child.objects.all() if child_ids is None else Child.objects.filter(id__in=child_ids)
-    children = {
-        cid: (household_id, school_id, resident)
-        for cid, household_id, school_id, resident in child_qs.values_list(
-            "id", "household_id", "school_id", "household__is_resident"
-        ).iterator(chunk_size=20000)
-    }
-    household_ids = None if child_ids is None else {h for h, _s, _r in children.values()}
-    sib_qs = Child.objects.filter(school__isnull=False)
-    if household_ids is not None:
-        sib_qs = sib_qs.filter(household_id__in=household_ids)
-    ranks = sibling_ranks(
-        sib_qs.values_list("id", "household_id", "birth_date").iterator(chunk_size=20000)
-    )
-    assessments = AssessmentBook.load(household_ids=household_ids, start=start, end=end)
+    children, ranks, assessments = _billing_facts(child_ids=child_ids, start=start, end=end)
     service_ids = {r[7] for r in records} | {b[6] for b in bookings}
     books = TariffBook.load_all(start=start, end=end, service_ids=service_ids or [None])
-
-    cache: dict[tuple, PriceQuote] = {}
-
-    def price(
-        child_id: int,
-        day: dt.date,
-        kind: str,
-        frozen_rank: int | None,
-        frozen_resident: bool | None,
-        service: tuple[Any, ...],
-        unit_id: Any,
-        unit_name: Any,
-    ) -> tuple[int, PriceQuote, Tariff]:
-        household_id, _school, resident = children[child_id]
-        bracket = assessments.bracket(household_id, day)
-        rank = frozen_rank if frozen_rank is not None else ranks.get(child_id, 1)
-        if frozen_resident is not None:
-            resident = frozen_resident
-        book = books.get(service[0])
-        if book is None:
-            raise NoPrice(
-                _("Aucune grille tarifaire pour le service %(code)s.") % {"code": service[1]}
-            )
-        tariff = book.tariff_for(day)
-        label = "" if service[2] == Service.Kind.CANTEEN else unit_name
-        key = (tariff.id, bracket, rank, resident, kind, unit_id)
-        quote = cache.get(key)
-        if quote is None:
-            quote = cache[key] = book.quote(
-                day=day,
-                bracket=bracket,
-                rank=rank,
-                resident=resident,
-                kind=kind,
-                unit_id=unit_id,
-                label=label,
-            )
-        return household_id, quote, tariff
+    price = _Pricer(children=children, ranks=ranks, assessments=assessments, books=books).price
 
     out: list[BillableUnit] = []
     # A reported illness makes its days past the city's first billed days a justified absence.
@@ -273,21 +223,13 @@ def _billable(  # noqa: C901 - to split (known debt, docs/architecture.md)
         if child_id not in children:
             continue
         attended.add((child_id, svc[0], day))
-        if status == AttendanceRecord.Status.ABSENT_JUSTIFIED:
+        kind = _record_kind(status, variant, svc[2], ill=(child_id, day) in ill)
+        if kind is None:
             continue
-        if status == AttendanceRecord.Status.ABSENT_UNJUSTIFIED and (child_id, day) in ill:
-            continue
-        canteen = svc[2] == Service.Kind.CANTEEN
-        if canteen and variant == Variant.PACKED_LUNCH:
-            kind = PACKED_LUNCH
-        elif status == AttendanceRecord.Status.PRESENT_UNBOOKED:
-            kind = UNBOOKED_MEAL
-        else:
-            kind = MEAL
         emit(
             child_id,
             day,
-            kind if canteen else _service_kind(kind),
+            kind,
             "attendance",
             rec_id,
             f_rank,
@@ -318,6 +260,100 @@ def _billable(  # noqa: C901 - to split (known debt, docs/architecture.md)
 
 
 ACTIVITY = "activity"
+
+
+def _billing_facts(
+    *, child_ids: list[int] | None, start: dt.date, end: dt.date
+) -> tuple[dict[int, tuple[int, int, bool]], dict[int, int], AssessmentBook]:
+    """Per child (household, school, residency), the sibling ranks and the income brackets that
+    price the period (3 queries)."""
+    child_qs = Child.objects.all() if child_ids is None else Child.objects.filter(id__in=child_ids)
+    children = {
+        cid: (household_id, school_id, resident)
+        for cid, household_id, school_id, resident in child_qs.values_list(
+            "id", "household_id", "school_id", "household__is_resident"
+        ).iterator(chunk_size=20000)
+    }
+    household_ids = None if child_ids is None else {h for h, _s, _r in children.values()}
+    sib_qs = Child.objects.filter(school__isnull=False)
+    if household_ids is not None:
+        sib_qs = sib_qs.filter(household_id__in=household_ids)
+    ranks = sibling_ranks(
+        sib_qs.values_list("id", "household_id", "birth_date").iterator(chunk_size=20000)
+    )
+    assessments = AssessmentBook.load(household_ids=household_ids, start=start, end=end)
+    return children, ranks, assessments
+
+
+class _Pricer:
+    """Prices of billable units in memory, each distinct (grid, bracket, rank, residency, kind,
+    unit) quoted once."""
+
+    def __init__(
+        self,
+        *,
+        children: dict[int, tuple[int, int, bool]],
+        ranks: dict[int, int],
+        assessments: AssessmentBook,
+        books: dict[Any, TariffBook],
+    ) -> None:
+        self.children, self.ranks = children, ranks
+        self.assessments, self.books = assessments, books
+        self.cache: dict[tuple, PriceQuote] = {}
+
+    def price(
+        self,
+        child_id: int,
+        day: dt.date,
+        kind: str,
+        frozen_rank: int | None,
+        frozen_resident: bool | None,
+        service: tuple[Any, ...],
+        unit_id: Any,
+        unit_name: Any,
+    ) -> tuple[int, PriceQuote, Tariff]:
+        household_id, _school, resident = self.children[child_id]
+        bracket = self.assessments.bracket(household_id, day)
+        rank = frozen_rank if frozen_rank is not None else self.ranks.get(child_id, 1)
+        if frozen_resident is not None:
+            resident = frozen_resident
+        book = self.books.get(service[0])
+        if book is None:
+            raise NoPrice(
+                _("Aucune grille tarifaire pour le service %(code)s.") % {"code": service[1]}
+            )
+        tariff = book.tariff_for(day)
+        label = "" if service[2] == Service.Kind.CANTEEN else unit_name
+        key = (tariff.id, bracket, rank, resident, kind, unit_id)
+        quote = self.cache.get(key)
+        if quote is None:
+            quote = self.cache[key] = book.quote(
+                day=day,
+                bracket=bracket,
+                rank=rank,
+                resident=resident,
+                kind=kind,
+                unit_id=unit_id,
+                label=label,
+            )
+        return household_id, quote, tariff
+
+
+def _record_kind(status: str, variant: str, service_kind: str, *, ill: bool) -> str | None:
+    """What an attendance record bills, or ``None``: a justified absence, or an unjustified one
+    on a day covered by a reported illness, bills nothing."""
+    if status == AttendanceRecord.Status.ABSENT_JUSTIFIED:
+        return None
+    if status == AttendanceRecord.Status.ABSENT_UNJUSTIFIED and ill:
+        return None
+    canteen = service_kind == Service.Kind.CANTEEN
+    if canteen and variant == Variant.PACKED_LUNCH:
+        kind = PACKED_LUNCH
+    elif status == AttendanceRecord.Status.PRESENT_UNBOOKED:
+        kind = UNBOOKED_MEAL
+    else:
+        kind = MEAL
+    return kind if canteen else _service_kind(kind)
 
 
 def _service_kind(kind: str) -> str:
@@ -624,35 +660,27 @@ def kitchen_lists(*, school_ids: list[int], day: dt.date) -> dict[int, list[Kitc
         child_id=OuterRef("pk"), valid_from__lte=day, valid_until__gte=day
     )
     declared = pending_health_requests().filter(child_id=OuterRef("pk"))
-    concerned = Child.objects.filter(school_id__in=school_ids).filter(
-        ~Q(allergies=[]) | Exists(active_plan) | Exists(declared)
+    # Meals served at these sites: the canteen (and any unit with a meal of a service held at the
+    # child's school) at the child's school, a holiday-centre lunch at the centre's site.
+    meals = Booking.objects.filter(day=day, status=Booking.Status.BOOKED).filter(
+        Q(service__kind=Service.Kind.CANTEEN) | Q(unit__includes_meal=True)
     )
-    bookings = list(
-        Booking.objects.filter(
-            child_id__in=concerned.values("id"),
-            day=day,
-            status=Booking.Status.BOOKED,
-            service__kind=Service.Kind.CANTEEN,
+    at_site = meals.filter(service__site_id__in=school_ids)
+    concerned = Child.objects.filter(
+        Q(school_id__in=school_ids) | Q(id__in=at_site.values("child_id"))
+    ).filter(~Q(allergies=[]) | Exists(active_plan) | Exists(declared))
+    bookings = _kitchen_bookings(
+        meals.filter(child_id__in=concerned.values("id")).filter(
+            Q(service__site__isnull=True, child__school_id__in=school_ids)
+            | Q(service__site_id__in=school_ids)
         )
-        .select_related("child")
-        .only(
-            "id",
-            "variant",
-            "child__id",
-            "child__first_name",
-            "child__last_name",
-            "child__class_name",
-            "child__allergies",
-            "child__school_id",
-        )
-        .order_by("child__last_name", "child__first_name")
     )
     plans: dict[int, list] = defaultdict(list)
     for care_plan in CarePlan.objects.filter(
-        child_id__in=[b.child_id for b in bookings], valid_from__lte=day, valid_until__gte=day
+        child_id__in=[b.child_id for _s, b in bookings], valid_from__lte=day, valid_until__gte=day
     ):
         plans[care_plan.child_id].append(care_plan)
-    declarations = pending_health(child_ids=[b.child_id for b in bookings])
+    declarations = pending_health(child_ids=[b.child_id for _s, b in bookings])
     menus = Menu.objects.filter(day=day, published=True).filter(
         Q(school__isnull=True) | Q(school_id__in=school_ids)
     )
@@ -668,14 +696,14 @@ def kitchen_lists(*, school_ids: list[int], day: dt.date) -> dict[int, list[Kitc
     checks: dict[tuple, SafetyCheck] = {}
     actions: dict[tuple, str] = {}
     labels: dict[tuple, list[str]] = {}
-    for booking in bookings:
+    for site_id, booking in bookings:
         child = booking.child
         plan = active_care_plan(plans.get(child.id, []), day)
         pending = declarations.get(child.id)
         pending_note = pending.describe(day=day, validated=child.allergies) if pending else ""
         if not child.allergies and plan is None and not pending_note:
             continue
-        menu = own.get(child.school_id, citywide)  # type: ignore[arg-type,assignment]
+        menu = own.get(site_id, citywide)  # type: ignore[assignment]
         allergies = tuple(
             pending.allergies_with(child.allergies) if pending else child.allergies or ()
         )
@@ -697,7 +725,7 @@ def kitchen_lists(*, school_ids: list[int], day: dt.date) -> dict[int, list[Kitc
             )
         if allergies not in labels:
             labels[allergies] = [allergen_label(a) for a in allergies if a in KNOWN_ALLERGENS]
-        out[child.school_id].append(  # type: ignore[index]  # bookings are filtered by school
+        out[site_id].append(
             KitchenEntry(
                 child_id=child.id,
                 name=f"{child.first_name} {child.last_name}",
@@ -711,6 +739,31 @@ def kitchen_lists(*, school_ids: list[int], day: dt.date) -> dict[int, list[Kitc
             )
         )
     return dict(out)
+
+
+def _kitchen_bookings(qs: QuerySet[Booking]) -> list[tuple[int, Booking]]:
+    """(site that serves the meal, booking), one per child and site (a child booked on two units
+    with a meal at the same site is listed once)."""
+    rows = (
+        qs.select_related("child")
+        .only(
+            "id",
+            "variant",
+            "service_id",
+            "child__id",
+            "child__first_name",
+            "child__last_name",
+            "child__class_name",
+            "child__allergies",
+            "child__school_id",
+        )
+        .annotate(site_id=Coalesce("service__site_id", "child__school_id"))
+        .order_by("child__last_name", "child__first_name", "child_id", "service__position")
+    )
+    chosen: dict[tuple[int, int], Booking] = {}
+    for booking in rows:
+        chosen.setdefault((booking.site_id, booking.child_id), booking)  # type: ignore[attr-defined]  # annotated
+    return [(site_id, b) for (site_id, _c), b in chosen.items()]
 
 
 def roll_sheet(*, school: School, day: dt.date) -> tuple[AttendanceRoll | None, list[dict]]:

@@ -66,90 +66,38 @@ class HolidayWeekForm(forms.Form):
         self.fields["unit"].choices = [(u.id, f"{u.service.name} — {u.name}") for u in units]  # type: ignore[attr-defined]  # a choice field
 
 
-def _bookable_units(child) -> list[Unit]:
+def _bookable_units(child, others: list[Service]) -> list[Unit]:
     canteen = list(
         Unit.objects.filter(service__kind=Service.Kind.CANTEEN).select_related("service")
     )
-    others = [u for s in services_calendar.services_for_child(child) for u in s.units.all()]
-    return canteen + others
+    return canteen + [u for s in others for u in s.units.all()]
 
 
 @role_required("parent", "staff", "admin")
-def child_services(request, child_id: int, year: int | None = None, month: int | None = None):  # noqa: C901 - to split (known debt, docs/architecture.md)
+def child_services(request, child_id: int, year: int | None = None, month: int | None = None):
     child = child_for_user(request.user, child_id)
     today = timezone.localdate()
     year, month = year or today.year, month or today.month
     if not (2000 <= year <= 2100 and 1 <= month <= 12):
         raise Http404
     here = reverse("canteen:services-calendar", args=[child.id, year, month])
-    units = _bookable_units(child)
-    by_id = {u.id: u for u in units}
+    child_services_list = services_calendar.services_for_child(child) if child.school_id else []
+    units = _bookable_units(child, child_services_list)
     holiday_units = [u for u in units if u.service.kind == Service.Kind.HOLIDAY_CENTRE]
-    plan_form = PlanForm(prefix="p", units=units)
-    week_form = HolidayWeekForm(prefix="w", units=holiday_units)
+    page_forms = {
+        "plan": PlanForm(prefix="p", units=units),
+        "week": HolidayWeekForm(prefix="w", units=holiday_units),
+    }
     if request.method == "POST":
-        action = request.POST.get("action")
-        try:
-            if action in ("book", "cancel"):
-                day = _parse_date(request.POST.get("day"))
-                if day is None:
-                    raise ApplicationError(_("Jour invalide."))
-                if action == "book":
-                    unit = by_id.get(_int(request.POST.get("unit")))  # type: ignore[arg-type]  # None finds no unit
-                    if unit is None:
-                        raise Http404
-                    result = services.bookings_create(
-                        children=[child], days=[day], unit=unit, actor=request.user
-                    )
-                    _report(request, result, _("%(n)s jour réservé."))
-                else:
-                    service = next(
-                        (
-                            u.service
-                            for u in units
-                            if u.service_id == _int(request.POST.get("service"))
-                        ),
-                        None,
-                    )
-                    if service is None:
-                        raise Http404
-                    services.bookings_cancel(
-                        child=child, days=[day], service=service, actor=request.user
-                    )
-                    messages.success(
-                        request, _("Annulé le %(d)s.") % {"d": day.strftime("%d/%m/%Y")}
-                    )
-                return redirect(here)
-            if action == "plan":
-                plan_form = PlanForm(request.POST, prefix="p", units=units)
-                if plan_form.is_valid():
-                    v = plan_form.cleaned_data
-                    result = services.bookings_create_plan(
-                        children=[child],
-                        start=v["start"],
-                        end=v["end"],
-                        weekdays=v["weekdays"],
-                        units=[by_id[i] for i in v["units"]],
-                        actor=request.user,
-                    )
-                    _report(request, result, _("%(n)s jours réservés."))
-                    return redirect(here)
-            elif action == "week":
-                week_form = HolidayWeekForm(request.POST, prefix="w", units=holiday_units)
-                if week_form.is_valid():
-                    v = week_form.cleaned_data
-                    result = services.holiday_week_book(
-                        child=child, unit=by_id[v["unit"]], monday=v["week"], actor=request.user
-                    )
-                    _report(request, result, _("%(n)s jours réservés."))
-                    return redirect(here)
-            else:
-                raise ApplicationError(_("Action inconnue."))
-        except ApplicationError as exc:
-            messages.error(request, exc.message)
-            return redirect(here)
+        response = _services_post(
+            request, child=child, here=here, units=units, page_forms=page_forms
+        )
+        if response is not None:
+            return response
         messages.error(request, _("Vérifiez le formulaire ci-dessous."))
-    days = services_calendar.child_services_month(child=child, year=year, month=month)
+    days = services_calendar.child_services_month(
+        child=child, year=year, month=month, services=child_services_list
+    )
     services.staff_read_record(
         user=request.user,
         action="services.calendar.view",
@@ -159,23 +107,8 @@ def child_services(request, child_id: int, year: int | None = None, month: int |
     )
     first = dt.date(year, month, 1)
     service_names = [c.service.name for c in days[0].cells] if days else []
-    shown = [
-        d
-        for d in days
-        if d.day.weekday() < 5
-        and (
-            (d.canteen and d.canteen.state != "closed") or any(c.state != "closed" for c in d.cells)
-        )
-    ]
-    total = sum(
-        (
-            d.canteen.price.amount_cents
-            if d.canteen and d.canteen.state == "booked" and d.canteen.price
-            else 0
-        )
-        + sum(c.price.amount_cents for c in d.cells if c.state == "booked" and c.price)
-        for d in days
-    )
+    shown = [d for d in days if d.day.weekday() < 5 and _open_somewhere(d)]
+    total = sum(_booked_cents(d) for d in days)
     return render(
         request,
         "canteen/services_calendar.html",
@@ -187,12 +120,93 @@ def child_services(request, child_id: int, year: int | None = None, month: int |
             "service_names": service_names,
             "prev": (first - dt.timedelta(days=1)).replace(day=1),
             "next": (first + dt.timedelta(days=32)).replace(day=1),
-            "plan_form": plan_form,
-            "week_form": week_form if holiday_units else None,
+            "plan_form": page_forms["plan"],
+            "week_form": page_forms["week"] if holiday_units else None,
             "total": total,
             "month_label": f"{MONTH_NAMES[month - 1]} {year}",
         },
     )
+
+
+def _open_somewhere(d: services_calendar.ServicesDay) -> bool:
+    """A day shown on the page: the canteen or one of the services is open."""
+    if d.canteen and d.canteen.state != "closed":
+        return True
+    return any(c.state != "closed" for c in d.cells)
+
+
+def _booked_cents(d: services_calendar.ServicesDay) -> int:
+    """What the booked units of one day cost (canteen and every service)."""
+    canteen = d.canteen
+    cents = (
+        canteen.price.amount_cents if canteen and canteen.state == "booked" and canteen.price else 0
+    )
+    return cents + sum(c.price.amount_cents for c in d.cells if c.state == "booked" and c.price)
+
+
+def _services_day_action(request, *, child, action: str, units: list[Unit]) -> None:
+    """Book one unit or cancel one service on the day posted; a unit or service the child
+    cannot book is not found (404)."""
+    day = _parse_date(request.POST.get("day"))
+    if day is None:
+        raise ApplicationError(_("Jour invalide."))
+    if action == "book":
+        unit = next((u for u in units if u.id == _int(request.POST.get("unit"))), None)
+        if unit is None:
+            raise Http404
+        result = services.bookings_create(
+            children=[child], days=[day], unit=unit, actor=request.user
+        )
+        _report(request, result, _("%(n)s jour réservé."))
+        return
+    service_id = _int(request.POST.get("service"))
+    service = next((u.service for u in units if u.service_id == service_id), None)
+    if service is None:
+        raise Http404
+    services.bookings_cancel(child=child, days=[day], service=service, actor=request.user)
+    messages.success(request, _("Annulé le %(d)s.") % {"d": day.strftime("%d/%m/%Y")})
+
+
+def _services_post(request, *, child, here: str, units: list[Unit], page_forms: dict):
+    """Handle a POST of the services calendar: a redirect when done or refused, ``None`` when a
+    form has errors (``page_forms`` then holds the bound form to show again)."""
+    action = request.POST.get("action")
+    by_id = {u.id: u for u in units}
+    try:
+        if action in ("book", "cancel"):
+            _services_day_action(request, child=child, action=action, units=units)
+            return redirect(here)
+        if action == "plan":
+            form = page_forms["plan"] = PlanForm(request.POST, prefix="p", units=units)
+            if not form.is_valid():
+                return None
+            v = form.cleaned_data
+            result = services.bookings_create_plan(
+                children=[child],
+                start=v["start"],
+                end=v["end"],
+                weekdays=v["weekdays"],
+                units=[by_id[i] for i in v["units"]],
+                actor=request.user,
+            )
+        elif action == "week":
+            holiday_units = [u for u in units if u.service.kind == Service.Kind.HOLIDAY_CENTRE]
+            week_form = page_forms["week"] = HolidayWeekForm(
+                request.POST, prefix="w", units=holiday_units
+            )
+            if not week_form.is_valid():
+                return None
+            v = week_form.cleaned_data
+            result = services.holiday_week_book(
+                child=child, unit=by_id[v["unit"]], monday=v["week"], actor=request.user
+            )
+        else:
+            raise ApplicationError(_("Action inconnue."))
+        _report(request, result, _("%(n)s jours réservés."))
+        return redirect(here)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect(here)
 
 
 def _int(value) -> int | None:

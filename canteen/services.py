@@ -11,16 +11,21 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from backend.core.access import is_parent
 from backend.core.allergens import Allergen
 from backend.core.exceptions import ApplicationError
-from backend.core.models import ActorKind
+from backend.core.models import ActorKind, NotificationCategory
+from backend.core.outbox import enqueue
 from backend.core.services import audit_record
+from backend.core.text import render_text
 from family.models import CarePlan, Child, School
+from family.services.common import notify_guardians
 
 from . import shared
 from .deadlines import (
@@ -216,7 +221,7 @@ def _canteen_unit() -> Unit:
     return Unit.objects.select_related("service").get(pk=canteen_unit_id())
 
 
-def requests_book(  # noqa: C901 - to split (known debt, docs/architecture.md)
+def requests_book(
     *,
     requests: Sequence[Request],
     actor: User | None = None,
@@ -237,46 +242,94 @@ def requests_book(  # noqa: C901 - to split (known debt, docs/architecture.md)
     all_days = _validate_days([r.day for r in requests])
     children = {r.child.id: r.child for r in requests}
     households = {c.household_id: c.household for c in children.values()}
+    _check_booking_guards(households)
+    services = {r.unit.service_id: r.unit.service for r in requests}
+    result = BookingResult()
+    planned = _plan_requests(
+        requests,
+        services=services,
+        all_days=all_days,
+        strict=strict,
+        now=now,
+        result=result,
+    )
+    if not planned:
+        return result
+    with transaction.atomic():
+        to_insert, to_revive, done = _allocate(
+            planned,
+            ranks=_ranks_now(households),
+            households=households,
+            actor=actor,
+            now=now,
+            strict=strict,
+            waitlist=waitlist,
+            result=result,
+        )
+        _save_bookings(to_insert, to_revive, actor=actor, now=now, strict=strict)
+        _audit_bookings(done, services=services, children=children, actor=actor)
+    return result
+
+
+def _check_booking_guards(households: dict) -> None:
     for household in households.values():
         reason = booking_block_reason(household=household)
         if reason:
             raise ApplicationError(reason, {"code": "booking_blocked"})
-    services = {r.unit.service_id: r.unit.service for r in requests}
-    rules = rules_for_services(services)
-    calendars: dict[int | None, SchoolCalendar] = {}
 
-    def calendar_for(site_id: int | None, school: School | None) -> SchoolCalendar:
-        if site_id not in calendars:
-            calendars[site_id] = SchoolCalendar.load(
-                school=school, start=all_days[0], end=all_days[-1]
-            )
-        return calendars[site_id]
 
+def _care_plans(requests: Sequence[Request], all_days: list[dt.date]) -> dict[int, list]:
+    """Care plans of the children over the period, when a requested unit includes a meal."""
     plans: dict[int, list] = defaultdict(list)
     if any(u.includes_meal for u in {r.unit for r in requests}):
         for plan in CarePlan.objects.filter(
-            child_id__in=list(children), valid_until__gte=all_days[0], valid_from__lte=all_days[-1]
+            child_id__in=list({r.child.id for r in requests}),
+            valid_until__gte=all_days[0],
+            valid_from__lte=all_days[-1],
         ):
             plans[plan.child_id].append(plan)
+    return plans
+
+
+def _existing_bookings(
+    requests: Sequence[Request], services: dict, all_days: list[dt.date]
+) -> dict[tuple[int, int | None, dt.date], Booking]:
+    return {
+        (b.child_id, b.service_id, b.day): b
+        for b in Booking.objects.filter(
+            child_id__in=list({r.child.id for r in requests}),
+            service_id__in=list(services),
+            day__gte=all_days[0],
+            day__lte=all_days[-1],
+        ).only("id", "child_id", "service_id", "unit_id", "day", "status")
+    }
+
+
+Planned = tuple[Request, int | None, str, Booking | None]
+
+
+def _plan_requests(
+    requests: Sequence[Request],
+    *,
+    services: dict,
+    all_days: list[dt.date],
+    strict: bool,
+    now: dt.datetime,
+    result: BookingResult,
+) -> list[Planned]:
+    """Check each distinct (child, service, day) request: the ones that can be booked with their
+    site, variant and existing row; the others refuse everything (``strict``) or are skipped."""
+    rules = rules_for_services(services)
+    calendars: dict[int | None, SchoolCalendar] = {}
+    plans = _care_plans(requests, all_days)
     sites = {
         site
         for site in (service_site_id(r.unit.service, r.child) for r in requests)
         if site is not None
     }
     rolls = _rolls_taken(sites, all_days, services)
-    existing = {
-        (b.child_id, b.service_id, b.day): b
-        for b in Booking.objects.filter(
-            child_id__in=list(children),
-            service_id__in=list(services),
-            day__gte=all_days[0],
-            day__lte=all_days[-1],
-        ).only("id", "child_id", "service_id", "unit_id", "day", "status")
-    }
-    ranks = _ranks_now(households)
-
-    result = BookingResult()
-    planned: list[tuple[Request, int | None, str, Booking | None]] = []
+    existing = _existing_bookings(requests, services, all_days)
+    planned: list[Planned] = []
     seen: set[tuple[int, int, dt.date]] = set()
     for req in sorted(requests, key=lambda r: (r.child.id, r.day, r.unit.service_id)):
         child, service = req.child, req.unit.service
@@ -285,114 +338,155 @@ def requests_book(  # noqa: C901 - to split (known debt, docs/architecture.md)
             continue
         seen.add(key)
         site_id = service_site_id(service, child)
-        site = service.site if service.site_id else child.school
-        calendar = calendar_for(site_id, site)
-        problem = _booking_problem(req, site_id, calendar, rules[service.id], rolls, existing, now)
+        if site_id not in calendars:
+            calendars[site_id] = SchoolCalendar.load(
+                school=service.site if service.site_id else child.school,
+                start=all_days[0],
+                end=all_days[-1],
+            )
+        problem = _booking_problem(
+            req, site_id, calendars[site_id], rules[service.id], rolls, existing, now
+        )
         if problem:
-            if strict:
-                raise ApplicationError(problem, {"child": child.id, "day": req.day.isoformat()})
-            result.skipped.append((child.id, req.day, problem))
+            _refuse(result, req, problem, strict=strict)
             continue
-        variant = (
-            child_variant(
-                diet=child.diet, packed_lunch_pai=active_packed_lunch(plans[child.id], req.day)
-            )
-            if req.unit.includes_meal
-            else Variant.STANDARD
-        )
-        planned.append((req, site_id, variant, existing.get(key)))
+        planned.append((req, site_id, _request_variant(req, plans), existing.get(key)))
+    return planned
 
-    if not planned:
-        return result
-    with transaction.atomic():
-        seats = _seats_left(
-            {
-                (req.unit, site_id, req.day)
-                for req, site_id, _v, _b in planned
-                if req.unit.capacity is not None
-            }
+
+def _refuse(
+    result: BookingResult, req: Request, problem: str, *, strict: bool, code: str = ""
+) -> None:
+    """A request that cannot be booked: refuses everything when ``strict``, else is reported."""
+    if strict:
+        extra: dict[str, Any] = {"child": req.child.id, "day": req.day.isoformat()}
+        if code:
+            extra["code"] = code
+        raise ApplicationError(problem, extra)
+    result.skipped.append((req.child.id, req.day, problem))
+
+
+def _request_variant(req: Request, plans: dict[int, list]) -> str:
+    if not req.unit.includes_meal:
+        return Variant.STANDARD
+    child = req.child
+    return child_variant(
+        diet=child.diet, packed_lunch_pai=active_packed_lunch(plans[child.id], req.day)
+    )
+
+
+def _seat_status(seats: dict, slot: tuple, *, waitlist: bool) -> str | None:
+    """Booked when the unit has no limit or a seat is left (taking it), waiting when full and
+    the waiting list is accepted, ``None`` when full and refused."""
+    if slot not in seats:
+        return Booking.Status.BOOKED
+    if seats[slot] > 0:
+        seats[slot] -= 1
+        return Booking.Status.BOOKED
+    return Booking.Status.WAITING if waitlist else None
+
+
+def _allocate(
+    planned: list[Planned],
+    *,
+    ranks: dict[int, int],
+    households: dict,
+    actor: User | None,
+    now: dt.datetime,
+    strict: bool,
+    waitlist: bool,
+    result: BookingResult,
+) -> tuple[list[Booking], dict[tuple[str, str, int], list[int]], list[tuple[int, int, dt.date]]]:
+    """Give each planned request a seat under the seats' row locks: new rows to insert, cancelled
+    rows to revive (by status, variant and unit), and what was done (for the audit)."""
+    seats = _seats_left(
+        {
+            (req.unit, site_id, req.day)
+            for req, site_id, _v, _b in planned
+            if req.unit.capacity is not None
+        }
+    )
+    to_insert: list[Booking] = []
+    to_revive: dict[tuple[str, str, int], list[int]] = defaultdict(list)
+    done: list[tuple[int, int, dt.date]] = []
+    for req, site_id, variant, found in planned:
+        status = _seat_status(seats, (req.unit.id, site_id, req.day), waitlist=waitlist)
+        if status is None:
+            problem = _("Complet : plus de place le %(day)s.") % {"day": _fmt(req.day)}
+            _refuse(result, req, problem, strict=strict, code="full")
+            continue
+        if found is not None:
+            to_revive[(status, variant, req.unit.id)].append(found.id)
+        else:
+            to_insert.append(
+                Booking(
+                    child=req.child,
+                    service_id=req.unit.service_id,
+                    unit=req.unit,
+                    day=req.day,
+                    status=status,
+                    variant=variant,
+                    booked_by=actor,
+                    created_at=now,
+                    price_rank=ranks.get(req.child.id, 1),
+                    price_resident=households[req.child.household_id].is_resident,
+                )
+            )
+        done.append((req.child.id, req.unit.service_id, req.day))
+        target = result.waiting if status == Booking.Status.WAITING else result.booked
+        target.append((req.child.id, req.day))
+    return to_insert, to_revive, done
+
+
+def _save_bookings(
+    to_insert: list[Booking],
+    to_revive: dict[tuple[str, str, int], list[int]],
+    *,
+    actor: User | None,
+    now: dt.datetime,
+    strict: bool,
+) -> None:
+    if strict and len(to_insert) == 1 and not to_revive:
+        try:
+            with transaction.atomic():
+                to_insert[0].save(force_insert=True)
+        except IntegrityError:
+            raise ApplicationError(
+                _("Ce repas est déjà réservé (%(day)s).") % {"day": _fmt(to_insert[0].day)}
+                if to_insert[0].unit.service.is_canteen
+                else _("Déjà réservé le %(day)s.") % {"day": _fmt(to_insert[0].day)},
+                {"code": "already_booked"},
+            )
+    elif to_insert:
+        # A concurrent request that inserted the same (child, service, day) wins; one booking.
+        Booking.objects.bulk_create(to_insert, ignore_conflicts=True, batch_size=1000)
+    for (new_status, variant, unit_id), ids in to_revive.items():
+        Booking.objects.filter(id__in=ids, status=Booking.Status.CANCELLED).update(
+            status=new_status,
+            unit_id=unit_id,
+            variant=variant,
+            booked_by=actor,
+            cancelled_at=None,
+            updated_at=now,
         )
-        to_insert: list[Booking] = []
-        to_revive: dict[tuple[str, str, int], list[int]] = defaultdict(list)
-        done: list[tuple[int, int, dt.date]] = []
-        for req, site_id, variant, found in planned:
-            status: str = Booking.Status.BOOKED
-            slot = (req.unit.id, site_id, req.day)
-            if slot in seats:
-                if seats[slot] > 0:
-                    seats[slot] -= 1
-                elif waitlist:
-                    status = Booking.Status.WAITING
-                else:
-                    problem = _("Complet : plus de place le %(day)s.") % {"day": _fmt(req.day)}
-                    if strict:
-                        raise ApplicationError(
-                            problem,
-                            {"child": req.child.id, "day": req.day.isoformat(), "code": "full"},
-                        )
-                    result.skipped.append((req.child.id, req.day, problem))
-                    continue
-            rank = ranks.get(req.child.id, 1)
-            resident = households[req.child.household_id].is_resident
-            if found is not None:
-                to_revive[(status, variant, req.unit.id)].append(found.id)
-            else:
-                to_insert.append(
-                    Booking(
-                        child=req.child,
-                        service_id=req.unit.service_id,
-                        unit=req.unit,
-                        day=req.day,
-                        status=status,
-                        variant=variant,
-                        booked_by=actor,
-                        created_at=now,
-                        price_rank=rank,
-                        price_resident=resident,
-                    )
-                )
-            done.append((req.child.id, req.unit.service_id, req.day))
-            if status == Booking.Status.WAITING:
-                result.waiting.append((req.child.id, req.day))
-            else:
-                result.booked.append((req.child.id, req.day))
-        if strict and len(to_insert) == 1 and not to_revive:
-            try:
-                with transaction.atomic():
-                    to_insert[0].save(force_insert=True)
-            except IntegrityError:
-                raise ApplicationError(
-                    _("Ce repas est déjà réservé (%(day)s).") % {"day": _fmt(to_insert[0].day)}
-                    if to_insert[0].unit.service.is_canteen
-                    else _("Déjà réservé le %(day)s.") % {"day": _fmt(to_insert[0].day)},
-                    {"code": "already_booked"},
-                )
-        elif to_insert:
-            # A concurrent request that inserted the same (child, service, day) wins; one booking.
-            Booking.objects.bulk_create(to_insert, ignore_conflicts=True, batch_size=1000)
-        for (new_status, variant, unit_id), ids in to_revive.items():
-            Booking.objects.filter(id__in=ids, status=Booking.Status.CANCELLED).update(
-                status=new_status,
-                unit_id=unit_id,
-                variant=variant,
-                booked_by=actor,
-                cancelled_at=None,
-                updated_at=now,
-            )
-        by_child: dict[tuple[int, int], list[str]] = defaultdict(list)
-        for child_id, service_id, day in done:
-            by_child[(child_id, service_id)].append(day.isoformat())
-        for (child_id, service_id), booked_days in by_child.items():
-            service = services[service_id]
-            audit_record(
-                action="canteen.booking.create",
-                actor=actor,
-                actor_kind=_actor_kind(actor),
-                target=children[child_id],
-                household_id=children[child_id].household_id,
-                data={"days": booked_days, "service": service.code},
-            )
-    return result
+
+
+def _audit_bookings(
+    done: list[tuple[int, int, dt.date]], *, services: dict, children: dict, actor: User | None
+) -> None:
+    """One audit row per child and service, with the days booked."""
+    by_child: dict[tuple[int, int], list[str]] = defaultdict(list)
+    for child_id, service_id, day in done:
+        by_child[(child_id, service_id)].append(day.isoformat())
+    for (child_id, service_id), booked_days in by_child.items():
+        audit_record(
+            action="canteen.booking.create",
+            actor=actor,
+            actor_kind=_actor_kind(actor),
+            target=children[child_id],
+            household_id=children[child_id].household_id,
+            data={"days": booked_days, "service": services[service_id].code},
+        )
 
 
 def _ranks_now(households: dict) -> dict[int, int]:
@@ -637,7 +731,7 @@ def bookings_copy_week(
     return bookings_create(children=[child], days=days, actor=actor, strict=False, now=now)
 
 
-def bookings_cancel(  # noqa: C901 - to split (known debt, docs/architecture.md)
+def bookings_cancel(
     *,
     child: Child,
     days: Sequence[dt.date],
@@ -675,31 +769,17 @@ def bookings_cancel(  # noqa: C901 - to split (known debt, docs/architecture.md)
     freed = set()
     for day in days:
         booking = booked.get(day)
-        problem = None
-        if booking is None:
-            if strict:
-                problem = (
-                    _("Aucun repas réservé le %(day)s.")
-                    if canteen
-                    else _("Rien de réservé le %(day)s.")
-                ) % {"day": _fmt(day)}
-            else:
-                continue
-        elif (site_id, service.id, day) in rolls:
-            problem = _("L'appel du %(day)s a été pris : la journée est close.") % {
-                "day": _fmt(day)
-            }
-        elif booking.status == Booking.Status.BOOKED:
-            deadline = deadline_for(day, rules.cancel, calendar)
-            if now >= deadline:
-                problem = (
-                    _(
-                        "Délai dépassé : le repas du %(day)s pouvait être annulé jusqu'au "
-                        "%(deadline)s."
-                    )
-                    if canteen
-                    else _("Délai dépassé : le %(day)s pouvait être annulé jusqu'au %(deadline)s.")
-                ) % {"day": _fmt(day), "deadline": format_deadline(deadline)}
+        if booking is None and not strict:
+            continue
+        problem = _cancel_problem(
+            booking,
+            day,
+            canteen=canteen,
+            rolled=(site_id, service.id, day) in rolls,
+            rule=rules.cancel,
+            calendar=calendar,
+            now=now,
+        )
         if problem:
             if strict:
                 raise ApplicationError(problem, {"child": child.id, "day": day.isoformat()})
@@ -731,6 +811,36 @@ def bookings_cancel(  # noqa: C901 - to split (known debt, docs/architecture.md)
     return result
 
 
+def _cancel_problem(
+    booking: Booking | None,
+    day: dt.date,
+    *,
+    canteen: bool,
+    rolled: bool,
+    rule: Any,
+    calendar: SchoolCalendar,
+    now: dt.datetime,
+) -> str | None:
+    """Why this day cannot be cancelled (nothing booked, roll taken, deadline passed), or
+    ``None``. A waiting request can always be withdrawn before the roll."""
+    if booking is None:
+        return (
+            _("Aucun repas réservé le %(day)s.") if canteen else _("Rien de réservé le %(day)s.")
+        ) % {"day": _fmt(day)}
+    if rolled:
+        return _("L'appel du %(day)s a été pris : la journée est close.") % {"day": _fmt(day)}
+    if booking.status != Booking.Status.BOOKED:
+        return None
+    deadline = deadline_for(day, rule, calendar)
+    if now < deadline:
+        return None
+    return (
+        _("Délai dépassé : le repas du %(day)s pouvait être annulé jusqu'au %(deadline)s.")
+        if canteen
+        else _("Délai dépassé : le %(day)s pouvait être annulé jusqu'au %(deadline)s.")
+    ) % {"day": _fmt(day), "deadline": format_deadline(deadline)}
+
+
 def waitlist_promote(
     *, slots: set[tuple[Unit, int | None, dt.date]], now: dt.datetime | None = None
 ) -> list[int]:
@@ -739,6 +849,8 @@ def waitlist_promote(
     Called when a booking is cancelled and when staff raise a capacity. Returns the promoted
     booking ids (each gets an audit row).
     """
+    from .tasks import booking_promotion_notify_task
+
     now = now or timezone.now()
     promoted: list[int] = []
     with transaction.atomic():
@@ -755,8 +867,14 @@ def waitlist_promote(
                 continue
             Booking.objects.filter(
                 id__in=[b for b, _c in chosen], status=Booking.Status.WAITING
-            ).update(status=Booking.Status.BOOKED, updated_at=now)
+            ).update(
+                status=Booking.Status.BOOKED,
+                updated_at=now,
+                promoted_at=now,
+                promotion_notified_at=None,
+            )
             for booking_id, child_id in chosen:
+                enqueue(booking_promotion_notify_task, booking_id)
                 audit_record(
                     action="canteen.booking.promote",
                     actor=None,
@@ -767,6 +885,55 @@ def waitlist_promote(
                 )
                 promoted.append(booking_id)
     return promoted
+
+
+def booking_promotion_notify(*, booking_id: int) -> bool:
+    """Tell the family that a waiting request got a seat (in the app and by email), once per
+    promotion: a second delivery of the task, or a booking cancelled meanwhile, does nothing.
+    Stored as keys + parameters, rendered in each reader's language."""
+    with transaction.atomic():
+        booking = (
+            Booking.objects.select_for_update(of=("self",))
+            .select_related("child", "child__household", "service", "unit")
+            .filter(pk=booking_id)
+            .first()
+        )
+        if (
+            booking is None
+            or booking.status != Booking.Status.BOOKED
+            or booking.promoted_at is None
+            or booking.promotion_notified_at is not None
+        ):
+            return False
+        child = booking.child
+        params = {
+            "child": child.first_name,
+            "service": booking.service.name,
+            "unit": booking.unit.name,
+            "day": _fmt(booking.day),
+        }
+        subject_key = gettext_noop("Place libérée : %(service)s le %(day)s pour %(child)s")
+        body_key = gettext_noop(
+            "Une place s'est libérée : la demande %(de_child)s en liste d'attente pour "
+            "%(service)s (%(unit)s) le %(day)s est maintenant réservée. Si vous n'en avez plus "
+            "besoin, annulez-la avant le délai d'annulation."
+        )
+        notify_guardians(
+            household=child.household,
+            child=child,
+            subject=render_text(subject_key, params),
+            body=render_text(body_key, params),
+            url=reverse(
+                "canteen:services-calendar", args=[child.id, booking.day.year, booking.day.month]
+            ),
+            subject_key=subject_key,
+            body_key=body_key,
+            params=params,
+            category=NotificationCategory.CANTEEN,
+        )
+        booking.promotion_notified_at = timezone.now()
+        booking.save(update_fields=["promotion_notified_at"])
+    return True
 
 
 def booking_cancel(
@@ -805,7 +972,7 @@ def roll_day_check(*, school: School, day: dt.date, now: dt.datetime | None = No
         )
 
 
-def roll_take(  # noqa: C901 - to split (known debt, docs/architecture.md)
+def roll_take(
     *,
     school: School,
     day: dt.date,
@@ -824,18 +991,7 @@ def roll_take(  # noqa: C901 - to split (known debt, docs/architecture.md)
     now = now or timezone.now()
     if service is None:
         service = Service.objects.get(pk=canteen_service_id())
-    if service.site_id and service.site_id != school.id:
-        raise ApplicationError(_("Ce service n'est pas accueilli dans cette école."))
-    if service.kind == Service.Kind.CANTEEN:
-        roll_day_check(school=school, day=day, now=now)  # never a Saturday, holiday or day off
-    elif day > timezone.localdate(now):
-        raise ApplicationError(_("L'appel ne peut pas être pris pour un jour futur."))
-    valid = set(AttendanceRecord.Status.values)
-    bad = {k: v for k, v in statuses.items() if v not in valid}
-    if bad:
-        raise ApplicationError(
-            _("Présence inconnue : %(v)s.") % {"v": ", ".join(sorted(set(bad.values())))}
-        )
+    _roll_request_check(service=service, school=school, day=day, statuses=statuses, now=now)
     booked_qs = Booking.objects.filter(service=service, day=day, status=Booking.Status.BOOKED)
     if not service.site_id:
         booked_qs = booked_qs.filter(child__school=school)
@@ -878,29 +1034,17 @@ def roll_take(  # noqa: C901 - to split (known debt, docs/architecture.md)
             plans[plan.child_id].append(plan)
         ranks = sibling_ranks(household_sibling_rows({c.household_id for c in children.values()}))
         records = []
-        for child_id, status in statuses.items():
+        for child_id, asked in statuses.items():
             booking = booked.get(child_id)
-            if booking is None:
-                if status in (
-                    AttendanceRecord.Status.ABSENT_JUSTIFIED,
-                    AttendanceRecord.Status.ABSENT_UNJUSTIFIED,
-                ):
-                    continue  # not booked, not there: nothing to record
-                status = AttendanceRecord.Status.PRESENT_UNBOOKED
-            elif status == AttendanceRecord.Status.PRESENT_UNBOOKED:
-                status = AttendanceRecord.Status.PRESENT
+            status = _record_status(booking, asked)
+            if status is None:
+                continue  # not booked, not there: nothing to record
             child = children[child_id]
             unit = booking.unit if booking else default_unit
             if unit is None:
                 raise ApplicationError(_("Ce service n'a aucune unité."))
             variant = (
-                booking.variant
-                if booking
-                else child_variant(
-                    diet=child.diet, packed_lunch_pai=active_packed_lunch(plans[child_id], day)
-                )
-                if unit.includes_meal
-                else Variant.STANDARD
+                booking.variant if booking else _unbooked_variant(child, unit, plans[child_id], day)
             )
             records.append(
                 AttendanceRecord(
@@ -930,6 +1074,50 @@ def roll_take(  # noqa: C901 - to split (known debt, docs/architecture.md)
             },
         )
     return roll
+
+
+def _roll_request_check(
+    *,
+    service: Service,
+    school: School,
+    day: dt.date,
+    statuses: dict[int, str],
+    now: dt.datetime,
+) -> None:
+    """The service is held at this site, the day can be rolled, every status is known."""
+    if service.site_id and service.site_id != school.id:
+        raise ApplicationError(_("Ce service n'est pas accueilli dans cette école."))
+    if service.kind == Service.Kind.CANTEEN:
+        roll_day_check(school=school, day=day, now=now)  # never a Saturday, holiday or day off
+    elif day > timezone.localdate(now):
+        raise ApplicationError(_("L'appel ne peut pas être pris pour un jour futur."))
+    valid = set(AttendanceRecord.Status.values)
+    bad = {k: v for k, v in statuses.items() if v not in valid}
+    if bad:
+        raise ApplicationError(
+            _("Présence inconnue : %(v)s.") % {"v": ", ".join(sorted(set(bad.values())))}
+        )
+
+
+def _record_status(booking: Booking | None, status: str) -> str | None:
+    """The status recorded for a child marked ``status``: an unbooked child present is "present
+    without booking", an unbooked child absent is not recorded (``None``)."""
+    if booking is None:
+        if status in (
+            AttendanceRecord.Status.ABSENT_JUSTIFIED,
+            AttendanceRecord.Status.ABSENT_UNJUSTIFIED,
+        ):
+            return None
+        return AttendanceRecord.Status.PRESENT_UNBOOKED
+    if status == AttendanceRecord.Status.PRESENT_UNBOOKED:
+        return AttendanceRecord.Status.PRESENT
+    return status
+
+
+def _unbooked_variant(child: Child, unit: Unit, plans: list, day: dt.date) -> str:
+    if not unit.includes_meal:
+        return Variant.STANDARD
+    return child_variant(diet=child.diet, packed_lunch_pai=active_packed_lunch(plans, day))
 
 
 # --- menus ---------------------------------------------------------------------------------------

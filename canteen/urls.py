@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import service_views, views
+from . import service_views, setup_views, views
 
 app_name = "canteen"
 
@@ -21,6 +21,12 @@ urlpatterns = [
         name="services-calendar",
     ),
     path("personnel/services/", service_views.staff_services, name="services-staff"),
+    path("personnel/services/reglages/", setup_views.setup_list, name="setup-list"),
+    path(
+        "personnel/services/reglages/<int:service_id>/",
+        setup_views.setup_service,
+        name="setup-service",
+    ),
     path(
         "personnel/services/<int:service_id>/appel/<int:school_id>/",
         service_views.service_roll,

@@ -95,75 +95,22 @@ class RangeForm(forms.Form):
 
 @role_required("parent", "staff", "admin")
 @require_http_methods(["GET", "POST"])
-def child_calendar(request, child_id: int, year: int | None = None, month: int | None = None):  # noqa: C901 - to split (known debt, docs/architecture.md)
+def child_calendar(request, child_id: int, year: int | None = None, month: int | None = None):
     child = child_for_user(request.user, child_id)
     today = timezone.localdate()
     year, month = year or today.year, month or today.month
     if not (2000 <= year <= 2100 and 1 <= month <= 12):
         raise Http404
     here = reverse("canteen:calendar", args=[child.id, year, month])
-    pattern_form, copy_form, range_form = (
-        PatternForm(prefix="p"),
-        CopyWeekForm(prefix="c"),
-        RangeForm(prefix="r"),
-    )
+    page_forms = {
+        "pattern": PatternForm(prefix="p"),
+        "copy": CopyWeekForm(prefix="c"),
+        "cancel_range": RangeForm(prefix="r"),
+    }
     if request.method == "POST":
-        action = request.POST.get("action")
-        try:
-            if action in ("book", "cancel"):
-                day = _parse_date(request.POST.get("day"))
-                if day is None:
-                    raise ApplicationError(_("Jour invalide."))
-                if action == "book":
-                    services.booking_create(child=child, day=day, actor=request.user)
-                    messages.success(
-                        request, _("Repas réservé le %(d)s.") % {"d": day.strftime("%d/%m/%Y")}
-                    )
-                else:
-                    services.booking_cancel(child=child, day=day, actor=request.user)
-                    messages.success(
-                        request, _("Repas annulé le %(d)s.") % {"d": day.strftime("%d/%m/%Y")}
-                    )
-                return redirect(here)
-            if action == "pattern":
-                pattern_form = PatternForm(request.POST, prefix="p")
-                if pattern_form.is_valid():
-                    v = pattern_form.cleaned_data
-                    result = services.bookings_create_pattern(
-                        children=[child],
-                        start=v["start"],
-                        end=v["end"],
-                        weekdays=v["weekdays"],
-                        actor=request.user,
-                    )
-                    _report(request, result, _("%(n)s repas réservés."))
-                    return redirect(here)
-            elif action == "copy":
-                copy_form = CopyWeekForm(request.POST, prefix="c")
-                if copy_form.is_valid():
-                    v = copy_form.cleaned_data
-                    result = services.bookings_copy_week(
-                        child=child,
-                        source_monday=v["source_week"],
-                        target_monday=v["target_week"],
-                        actor=request.user,
-                    )
-                    _report(request, result, _("%(n)s repas réservés."))
-                    return redirect(here)
-            elif action == "cancel_range":
-                range_form = RangeForm(request.POST, prefix="r")
-                if range_form.is_valid():
-                    v = range_form.cleaned_data
-                    result = services.bookings_cancel_range(
-                        child=child, start=v["start"], end=v["end"], actor=request.user
-                    )
-                    _report(request, result, _("%(n)s repas annulés."))
-                    return redirect(here)
-            else:
-                raise ApplicationError(_("Action inconnue."))
-        except ApplicationError as exc:
-            messages.error(request, exc.message)
-            return redirect(here)
+        response = _calendar_post(request, child=child, here=here, page_forms=page_forms)
+        if response is not None:
+            return response
         messages.error(request, _("Vérifiez le formulaire ci-dessous."))
     days = selectors.child_month_calendar(child=child, year=year, month=month)
     services.staff_read_record(
@@ -173,13 +120,7 @@ def child_calendar(request, child_id: int, year: int | None = None, month: int |
         household_id=child.household_id,
         data={"month": f"{year}-{month:02d}"},
     )
-    weeks: list[list] = []
-    for d in days:
-        if d.day.weekday() >= 5:
-            continue
-        if not weeks or d.day.weekday() == 0:
-            weeks.append([None] * 5)
-        weeks[-1][d.day.weekday()] = d
+    weeks = _school_weeks(days)
     first = dt.date(year, month, 1)
     prev_month = (first - dt.timedelta(days=1)).replace(day=1)
     next_month = (first + dt.timedelta(days=32)).replace(day=1)
@@ -198,15 +139,86 @@ def child_calendar(request, child_id: int, year: int | None = None, month: int |
             "level_tags": LEVEL_TAGS,
             "prev": prev_month,
             "next": next_month,
-            "pattern_form": pattern_form,
-            "copy_form": copy_form,
-            "range_form": range_form,
+            "pattern_form": page_forms["pattern"],
+            "copy_form": page_forms["copy"],
+            "range_form": page_forms["cancel_range"],
             "booked_count": len(booked),
             "booked_total": sum(d.price.amount_cents for d in booked),  # type: ignore[union-attr,misc]  # booked keeps days with a price
             "warnings": warnings,
             "month_label": f"{MONTH_NAMES[month - 1]} {year}",
         },
     )
+
+
+def _school_weeks(days: list) -> list[list]:
+    """The month's days as weeks of Monday–Friday (``None`` where the week is cut by the month)."""
+    weeks: list[list] = []
+    for d in days:
+        if d.day.weekday() >= 5:
+            continue
+        if not weeks or d.day.weekday() == 0:
+            weeks.append([None] * 5)
+        weeks[-1][d.day.weekday()] = d
+    return weeks
+
+
+def _calendar_day_action(request, *, child: Child, action: str) -> None:
+    """Book or cancel the one day posted (strict: a refusal raises ``ApplicationError``)."""
+    day = _parse_date(request.POST.get("day"))
+    if day is None:
+        raise ApplicationError(_("Jour invalide."))
+    if action == "book":
+        services.booking_create(child=child, day=day, actor=request.user)
+        messages.success(request, _("Repas réservé le %(d)s.") % {"d": day.strftime("%d/%m/%Y")})
+    else:
+        services.booking_cancel(child=child, day=day, actor=request.user)
+        messages.success(request, _("Repas annulé le %(d)s.") % {"d": day.strftime("%d/%m/%Y")})
+
+
+def _run_pattern(child: Child, v: dict, actor) -> services.BookingResult:
+    return services.bookings_create_pattern(
+        children=[child], start=v["start"], end=v["end"], weekdays=v["weekdays"], actor=actor
+    )
+
+
+def _run_copy(child: Child, v: dict, actor) -> services.BookingResult:
+    return services.bookings_copy_week(
+        child=child, source_monday=v["source_week"], target_monday=v["target_week"], actor=actor
+    )
+
+
+def _run_cancel_range(child: Child, v: dict, actor) -> services.BookingResult:
+    return services.bookings_cancel_range(child=child, start=v["start"], end=v["end"], actor=actor)
+
+
+# action → (form class, prefix, service call, message with %(n)s)
+CALENDAR_FORM_ACTIONS = {
+    "pattern": (PatternForm, "p", _run_pattern, gettext_lazy("%(n)s repas réservés.")),
+    "copy": (CopyWeekForm, "c", _run_copy, gettext_lazy("%(n)s repas réservés.")),
+    "cancel_range": (RangeForm, "r", _run_cancel_range, gettext_lazy("%(n)s repas annulés.")),
+}
+
+
+def _calendar_post(request, *, child: Child, here: str, page_forms: dict):
+    """Handle a POST of the month calendar: a redirect when done or refused, ``None`` when a
+    form has errors (``page_forms`` then holds the bound form to show again)."""
+    action = request.POST.get("action")
+    try:
+        if action in ("book", "cancel"):
+            _calendar_day_action(request, child=child, action=action)
+            return redirect(here)
+        if action not in CALENDAR_FORM_ACTIONS:
+            raise ApplicationError(_("Action inconnue."))
+        form_class, prefix, run, done = CALENDAR_FORM_ACTIONS[action]
+        form = page_forms[action] = form_class(request.POST, prefix=prefix)
+        if not form.is_valid():
+            return None
+        result = run(child, form.cleaned_data, request.user)
+        _report(request, result, str(done))
+        return redirect(here)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect(here)
 
 
 # --- home ----------------------------------------------------------------------------------------

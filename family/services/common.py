@@ -60,6 +60,7 @@ def notify_guardians(
     body_key: str = "",
     params: dict | None = None,
     exclude_user: User | None = None,
+    category: str = "registrations",
 ) -> int:
     """Notify the household's guardians; for a child, only those who receive its notifications."""
     if child is not None:
@@ -80,7 +81,7 @@ def notify_guardians(
             body=body,
             url=url,
             email=email,
-            category="registrations",
+            category=category,
             subject_key=subject_key,
             body_key=body_key,
             params=params,

@@ -240,6 +240,8 @@ ROUTES: dict[str, str] = {
     "api/v1/services/roll/": "signed-in",
     "cantine/personnel/services/": "signed-in",
     "cantine/personnel/services/<int:service_id>/appel/<int:school_id>/": "object",
+    "cantine/personnel/services/reglages/": "signed-in",
+    "cantine/personnel/services/reglages/<int:service_id>/": "object",
     "cantine/services/enfant/<int:child_id>/": "object",
     "cantine/services/enfant/<int:child_id>/<int:year>/<int:month>/": "object",
     "compte/compte-citoyen/": "signed-in",
