@@ -59,3 +59,16 @@ from .school_years import (  # noqa: F401
     school_year_following,
     school_year_switch,
 )
+from .messages import (  # noqa: F401
+    appointment_cancel,
+    appointment_confirm,
+    appointment_decline,
+    appointment_request,
+    message_post,
+    office_slot_create,
+    thread_assign,
+    thread_close,
+    thread_mark_read,
+    thread_reopen,
+    thread_start,
+)
