@@ -236,6 +236,9 @@ APPOINTMENT_TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "cancel": (frozenset({_A.REQUESTED, _A.CONFIRMED}), _A.CANCELLED),
 }
 APPOINTMENT_STAFF_ACTIONS = ("confirm", "decline")
+# The API's "action" choices (named in the OpenAPI schema through ENUM_NAME_OVERRIDES).
+THREAD_ACTIONS = ["close", "reopen"]
+APPOINTMENT_ACTIONS = ["confirm", "decline", "cancel"]
 APPOINTMENT_FAMILY_ACTIONS = ("cancel",)
 
 

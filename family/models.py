@@ -1080,6 +1080,8 @@ class IllnessReport(TimeStampedModel):
 
 # Messages between families and schools (their own module, same app and migrations).
 from .message_models import (  # noqa: E402, F401
+    APPOINTMENT_ACTIONS,
+    THREAD_ACTIONS,
     AppointmentRequest,
     Message,
     MessageThread,
