@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -14,7 +15,29 @@ from .models import School, SchoolApplication
 ATTACHMENT_HELP = _("Facultatif : un fichier PDF, JPEG ou PNG.")
 
 
-class TokenForm(forms.Form):
+class ChoiceFieldsMixin:
+    fields: dict[str, Any]
+
+    def _choice(self, name: str) -> forms.ModelChoiceField:
+        return cast(forms.ModelChoiceField, self.fields[name])
+
+
+class ApplicationChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.tracking_code_display} · {obj.child.first_name} · {obj.school.name}"
+
+
+class PersonChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return obj.get_full_name() or obj.email
+
+
+class SlotChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.date:%d/%m/%Y} {obj.start_time:%H:%M}–{obj.end_time:%H:%M}"
+
+
+class TokenForm(ChoiceFieldsMixin, forms.Form):
     """A fresh token per rendered form: the same form sent twice stores one message."""
 
     client_token = forms.UUIDField(widget=forms.HiddenInput, required=False)
@@ -27,7 +50,7 @@ class TokenForm(forms.Form):
 
 class ThreadStartForm(TokenForm):
     school = forms.ModelChoiceField(label=_("École"), queryset=School.objects.none())
-    application = forms.ModelChoiceField(
+    application = ApplicationChoiceField(
         label=_("Au sujet de la demande d'inscription"),
         queryset=SchoolApplication.objects.none(),
         required=False,
@@ -41,12 +64,9 @@ class ThreadStartForm(TokenForm):
 
     def __init__(self, *args, schools=None, applications=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["school"].queryset = schools if schools is not None else School.objects.none()
-        self.fields["application"].queryset = (
+        self._choice("school").queryset = schools if schools is not None else School.objects.none()
+        self._choice("application").queryset = (
             applications if applications is not None else SchoolApplication.objects.none()
-        )
-        self.fields["application"].label_from_instance = lambda a: (
-            f"{a.tracking_code_display} · {a.child.first_name} · {a.school.name}"
         )
         self.order_fields(["school", "application", "subject", "body", "attachment"])
 
@@ -59,21 +79,23 @@ class MessageForm(TokenForm):
 
 
 class AssignForm(forms.Form):
-    assignee = forms.ModelChoiceField(
-        label=_("Suivie par"), queryset=None, required=False, empty_label=_("Personne")
+    assignee = PersonChoiceField(
+        label=_("Suivie par"),
+        queryset=School.objects.none(),
+        required=False,
+        empty_label=_("Personne"),
     )
 
     def __init__(self, *args, thread: MessageThread, **kwargs):
         super().__init__(*args, **kwargs)
-        field = self.fields["assignee"]
+        field = cast(forms.ModelChoiceField, self.fields["assignee"])
         field.queryset = thread.school.staff.filter(is_active=True).order_by(
             "last_name", "first_name"
         )
-        field.label_from_instance = lambda u: u.get_full_name() or u.email
         field.initial = thread.assigned_to_id
 
 
-class OfficeSlotForm(forms.Form):
+class OfficeSlotForm(ChoiceFieldsMixin, forms.Form):
     school = forms.ModelChoiceField(label=_("École"), queryset=School.objects.none())
     date = forms.DateField(label=_("Date"), widget=DateInput())
     start_time = forms.TimeField(
@@ -88,17 +110,14 @@ class OfficeSlotForm(forms.Form):
 
     def __init__(self, *args, schools, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["school"].queryset = schools
+        self._choice("school").queryset = schools
         if schools.count() == 1:
             self.fields["school"].initial = schools.first()
 
 
-class AppointmentRequestForm(forms.Form):
-    slot = forms.ModelChoiceField(label=_("Créneau"), queryset=OfficeSlot.objects.none())
+class AppointmentRequestForm(ChoiceFieldsMixin, forms.Form):
+    slot = SlotChoiceField(label=_("Créneau"), queryset=OfficeSlot.objects.none())
 
     def __init__(self, *args, slots: list[OfficeSlot], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["slot"].queryset = OfficeSlot.objects.filter(pk__in=[s.pk for s in slots])
-        self.fields["slot"].label_from_instance = lambda s: (
-            f"{s.date:%d/%m/%Y} {s.start_time:%H:%M}–{s.end_time:%H:%M}"
-        )
+        self._choice("slot").queryset = OfficeSlot.objects.filter(pk__in=[s.pk for s in slots])
