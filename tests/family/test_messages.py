@@ -440,3 +440,12 @@ def test_staff_sees_unread_marker_until_read(world):
     client.get(reverse("family:message-thread", args=[thread.pk]))
     assert marker not in client.get(reverse("family:message-inbox")).content.decode()
     assert timezone.now() >= NOW
+
+
+def test_notification_is_rendered_in_the_reader_language(world, django_capture_on_commit_callbacks):
+    world.staff.language = "en"
+    world.staff.save(update_fields=["language"])
+    with django_capture_on_commit_callbacks(execute=True):
+        start(world, subject="Sortie")
+    assert [m.subject for m in mail.outbox] == ["New message from a family: Sortie"]
+    assert "A family wrote in the conversation “Sortie”" in mail.outbox[0].body
