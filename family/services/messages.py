@@ -325,7 +325,7 @@ def message_post(
     token = _token(client_token)
     with transaction.atomic():
         thread = (
-            MessageThread.objects.select_for_update()
+            MessageThread.objects.select_for_update(of=("self",))
             .select_related("school", "household")
             .get(pk=thread.pk)
         )
@@ -472,7 +472,9 @@ def appointment_request(
     clicking at once never get more requests than its capacity."""
     with transaction.atomic():
         thread = (
-            MessageThread.objects.select_for_update().select_related("school").get(pk=thread.pk)
+            MessageThread.objects.select_for_update(of=("self",))
+            .select_related("school")
+            .get(pk=thread.pk)
         )
         if not _is_guardian(actor, thread.household_id):
             raise ApplicationError(_("Seule la famille demande un rendez-vous."))

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 import uuid
 
 import pytest
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
 from backend.core.exceptions import ApplicationError
@@ -26,6 +27,8 @@ def run_in_threads(functions):
 
     def worker(fn):
         try:
+            # Connect first, so that the calls really start together at the barrier.
+            connection.ensure_connection()
             barrier.wait(timeout=10)
             results.append(fn())
         except ApplicationError as exc:
@@ -59,21 +62,48 @@ def future_slot(school, capacity):
 
 
 def test_two_parents_at_once_on_a_one_place_slot_one_wins(transactional_db):
+    """Made deterministic: a third connection holds the slot while both parents ask for it, so
+    both requests are in flight together; released, exactly one of them gets the place."""
     school = SchoolFactory()
     slot = future_slot(school, capacity=1)
     (p1, t1), (p2, t2) = families_writing_to(school, 2)
-    results, errors = run_in_threads(
-        [
-            lambda: services.appointment_request(
-                actor=p1, thread=MessageThread(pk=t1.pk), slot=OfficeSlot(pk=slot.pk)
-            ),
-            lambda: services.appointment_request(
-                actor=p2, thread=MessageThread(pk=t2.pk), slot=OfficeSlot(pk=slot.pk)
-            ),
-        ]
-    )
-    assert len(results) == 1
-    assert [str(e.message) for e in errors] == [
+    held, release = threading.Event(), threading.Event()
+
+    def hold_the_slot():
+        try:
+            with transaction.atomic():
+                OfficeSlot.objects.select_for_update().get(pk=slot.pk)
+                held.set()
+                release.wait(timeout=20)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_slot)
+    holder.start()
+    assert held.wait(timeout=10)
+    outcome: dict[str, list] = {}
+
+    def requests():
+        outcome["results"], outcome["errors"] = run_in_threads(
+            [
+                lambda: services.appointment_request(
+                    actor=p1, thread=MessageThread(pk=t1.pk), slot=OfficeSlot(pk=slot.pk)
+                ),
+                lambda: services.appointment_request(
+                    actor=p2, thread=MessageThread(pk=t2.pk), slot=OfficeSlot(pk=slot.pk)
+                ),
+            ]
+        )
+
+    parents = threading.Thread(target=requests)
+    parents.start()
+    time.sleep(1)  # both requests reach the slot while it is held
+    release.set()
+    parents.join(timeout=60)
+    holder.join(timeout=60)
+    close_old_connections()
+    assert len(outcome["results"]) == 1
+    assert [str(e.message) for e in outcome["errors"]] == [
         "Ce créneau vient d'être pris : choisissez-en un autre."
     ]
     assert AppointmentRequest.objects.filter(slot=slot, state="requested").count() == 1
