@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import apis
+from . import apis, message_apis
 
 app_name = "family-api"
 
@@ -127,5 +127,43 @@ urlpatterns = [
         "activities/<int:activity_id>/capacity/",
         apis.ActivityCapacityApi.as_view(),
         name="activity-capacity",
+    ),
+    # Messages between families and schools, office appointments.
+    path("messages/threads/", message_apis.ThreadListApi.as_view(), name="message-threads"),
+    path(
+        "messages/threads/<int:thread_id>/",
+        message_apis.ThreadDetailApi.as_view(),
+        name="message-thread",
+    ),
+    path(
+        "messages/threads/<int:thread_id>/messages/",
+        message_apis.MessagePostApi.as_view(),
+        name="message-post",
+    ),
+    path(
+        "messages/threads/<int:thread_id>/assign/",
+        message_apis.ThreadAssignApi.as_view(),
+        name="message-thread-assign",
+    ),
+    path(
+        "messages/threads/<int:thread_id>/status/",
+        message_apis.ThreadStatusApi.as_view(),
+        name="message-thread-status",
+    ),
+    path(
+        "messages/threads/<int:thread_id>/appointments/",
+        message_apis.AppointmentRequestApi.as_view(),
+        name="appointment-request",
+    ),
+    path(
+        "messages/<int:message_id>/attachment/",
+        message_apis.MessageAttachmentApi.as_view(),
+        name="message-attachment",
+    ),
+    path("messages/slots/", message_apis.OfficeSlotListApi.as_view(), name="office-slots"),
+    path(
+        "messages/appointments/<int:appointment_id>/",
+        message_apis.AppointmentActionApi.as_view(),
+        name="appointment-action",
     ),
 ]

@@ -121,6 +121,31 @@ def seed(*, progress) -> None:
         today=today,
     )
     _seed_extensions(today=today, schools=schools, progress=progress)
+    _seed_messages(today=today, school=schools[0])
+
+
+def _seed_messages(*, today: dt.date, school: School) -> None:
+    """A conversation of the Martin family with their school, answered, and two office slots."""
+    from .message_models import MessageThread, OfficeSlot
+    from .services import messages
+
+    parent = User.objects.get(email="parent@example.org")
+    staff = User.objects.get(email="staff@example.org")
+    if not MessageThread.objects.filter(household__guardians__user=parent).exists():
+        thread = messages.thread_start(
+            actor=parent,
+            school=school,
+            subject="Sortie scolaire de jeudi",
+            body="Bonjour, faut-il prévoir un pique-nique pour la sortie de jeudi ?",
+        )
+        messages.message_post(
+            actor=staff, thread=thread, body="Bonjour, oui : un pique-nique et une gourde."
+        )
+    for days, hour in ((2, 16), (3, 8)):
+        day = today + dt.timedelta(days=days)
+        OfficeSlot.objects.get_or_create(
+            school=school, date=day, start_time=dt.time(hour, 30), defaults={"created_by": staff}
+        )
 
 
 def _household(*, email, name, address, quotient, children, today) -> Household:

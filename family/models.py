@@ -1076,3 +1076,14 @@ class IllnessReport(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.child} · {self.first_day} → {self.last_day}"
+
+
+# Messages between families and schools (their own module, same app and migrations).
+from .message_models import (  # noqa: E402, F401
+    APPOINTMENT_ACTIONS,
+    THREAD_ACTIONS,
+    AppointmentRequest,
+    Message,
+    MessageThread,
+    OfficeSlot,
+)

@@ -25,6 +25,11 @@ def items(user) -> list[NavItem]:
                 _("Accueil du matin, étude, mercredis : places et liste d'attente."),
             ),
             NavItem(
+                _("Messages"),
+                reverse("family:message-inbox"),
+                _("Écrire à l'école de vos enfants, lire ses réponses, demander un rendez-vous."),
+            ),
+            NavItem(
                 _("Calendrier scolaire"),
                 reverse("family:calendar"),
                 _("Rentrée, périodes, vacances et jours sans école."),
@@ -48,6 +53,17 @@ def items(user) -> list[NavItem]:
                 _("Modifications"),
                 reverse("family:change-requests"),
                 _("Changements d'adresse, de santé, de droits et quotients à valider."),
+            ),
+            NavItem(
+                _("Messages"),
+                reverse("family:message-inbox"),
+                _("Messages des familles : à traiter, en attente, suivis ; rendez-vous."),
+            ),
+            NavItem(
+                _("Créneaux de rendez-vous"),
+                reverse("family:office-slots"),
+                _("Publier les créneaux où l'école reçoit les familles."),
+                in_header=False,
             ),
             NavItem(
                 _("Guichet"),

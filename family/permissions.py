@@ -27,6 +27,7 @@ from backend.core.access import (
 from .models import (
     Activity,
     ActivityRegistration,
+    AppointmentRequest,
     ChangeRequest,
     Child,
     Document,
@@ -34,6 +35,9 @@ from .models import (
     GuardianInvitation,
     Household,
     IncomeAssessment,
+    Message,
+    MessageThread,
+    OfficeSlot,
     School,
     SchoolApplication,
 )
@@ -242,4 +246,73 @@ def contact_for_user(user: User | AnonymousUser, contact_id: Any) -> EmergencyCo
     """An emergency contact of a household the user reaches, or 404."""
     return get_or_404(
         EmergencyContact.objects.filter(household__in=households_for_user(user)), contact_id
+    )
+
+
+# --- messages between families and schools ------------------------------------------------------
+
+
+def threads_for_user(user: User | AnonymousUser) -> QuerySet[MessageThread]:
+    """A parent: their household's threads. Staff: threads with their schools, of households
+    they reach. City administrators: all. Anyone else (technicians): none."""
+    reached = households_reached_by(user)
+    threads = MessageThread.objects.filter(household__in=reached)
+    if is_parent(user):
+        return threads
+    ids = staff_school_ids(user)
+    if ids is None:
+        return threads
+    return threads.filter(school_id__in=ids) if ids else MessageThread.objects.none()
+
+
+def thread_for_user(user: User | AnonymousUser, thread_id: Any) -> MessageThread:
+    return get_or_404(threads_for_user(user).select_related("school", "household"), thread_id)
+
+
+def thread_for_staff(user: User | AnonymousUser, thread_id: Any) -> MessageThread:
+    if not is_family_staff(user):
+        raise Http404
+    return thread_for_user(user, thread_id)
+
+
+def thread_for_parent(user: User | AnonymousUser, thread_id: Any) -> MessageThread:
+    if not is_parent(user):
+        raise Http404
+    return thread_for_user(user, thread_id)
+
+
+def message_for_user(user: User | AnonymousUser, message_id: Any) -> Message:
+    return get_or_404(
+        Message.objects.filter(thread__in=threads_for_user(user)).select_related("thread"),
+        message_id,
+    )
+
+
+def office_slots_for_user(user: User | AnonymousUser) -> QuerySet[OfficeSlot]:
+    """Staff: the slots of their schools. Parents: the slots of the schools they may write to."""
+    if is_parent(user):
+        return OfficeSlot.objects.filter(school__in=message_schools_for_parent(user))
+    ids = staff_school_ids(user)
+    if ids is None:
+        return OfficeSlot.objects.all()
+    return OfficeSlot.objects.filter(school_id__in=ids)
+
+
+def message_schools_for_parent(user: User | AnonymousUser) -> QuerySet[School]:
+    """The schools a parent may write to: those their children attend or apply to."""
+    if not is_parent(user):
+        return School.objects.none()
+    household = households_reached_by(user)
+    return School.objects.filter(
+        Q(children__household__in=household) | Q(applications__household__in=household)
+    ).distinct()
+
+
+def appointments_for_user(user: User | AnonymousUser) -> QuerySet[AppointmentRequest]:
+    return AppointmentRequest.objects.filter(thread__in=threads_for_user(user))
+
+
+def appointment_for_user(user: User | AnonymousUser, appointment_id: Any) -> AppointmentRequest:
+    return get_or_404(
+        appointments_for_user(user).select_related("slot", "thread__school"), appointment_id
     )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import privacy_views, views
+from . import message_views, privacy_views, views
 
 app_name = "family"
 
@@ -126,4 +126,26 @@ urlpatterns = [
         views.reenrolment_counter,
         name="reenrolment-counter",
     ),
+    # Messages between families and schools, office appointments.
+    path("messages/", message_views.inbox, name="message-inbox"),
+    path("messages/ecrire/", message_views.thread_start, name="message-start"),
+    path("messages/<int:thread_id>/", message_views.thread, name="message-thread"),
+    path("messages/<int:thread_id>/suivi/", message_views.thread_assign, name="message-assign"),
+    path("messages/<int:thread_id>/etat/", message_views.thread_status, name="message-status"),
+    path(
+        "messages/<int:thread_id>/rendez-vous/",
+        message_views.appointment_request,
+        name="appointment-request",
+    ),
+    path(
+        "messages/pieces-jointes/<int:message_id>/",
+        message_views.attachment,
+        name="message-attachment",
+    ),
+    path(
+        "rendez-vous/<int:appointment_id>/",
+        message_views.appointment_action,
+        name="appointment-action",
+    ),
+    path("rendez-vous/creneaux/", message_views.office_slots, name="office-slots"),
 ]

@@ -21,7 +21,7 @@ from backend.core.access import is_city_admin, is_parent, role_required
 from backend.core.confirm import confirmation_page, needs_confirmation
 from backend.core.exceptions import ApplicationError
 
-from . import forms, selectors, services
+from . import forms, message_selectors, selectors, services
 from . import permissions as perms
 from .downloads import document_file_response
 from .models import (
@@ -931,6 +931,7 @@ def counter_household(request, household_id: int):
             .filter(household=household)
             .select_related("child")
             .order_by("-created_at")[:20],
+            "threads": message_selectors.inbox(request.user, household_id=household.pk)[:20],
             "form": form,
         },
     )

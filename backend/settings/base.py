@@ -356,9 +356,20 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
             ("ChildDiet", "Child.Diet"),
             ("ChildCustody", "Child.Custody"),
             ("CustodyWeeks", "ChildGuardian.Weeks"),
+            ("MessageThreadStatus", "MessageThread.Status"),
+            ("AppointmentState", "AppointmentRequest.State"),
+            ("MessageThreadAction", "THREAD_ACTIONS"),
+            ("AppointmentAction", "APPOINTMENT_ACTIONS"),
         ]
     }
 )
+# The registrations' bulk "action" keeps its name next to the messages' "action" fields.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["ActionEnum"] = [
+    "review",
+    "accept",
+    "waitlist",
+    "refuse",
+]
 
 # --- payments: stable OpenAPI names for the payments module's choice sets (drf-spectacular) ----
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(

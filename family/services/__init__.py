@@ -41,6 +41,19 @@ from .households import (  # noqa: F401
     invitation_token,
 )
 from .illness import illness_report  # noqa: F401
+from .messages import (  # noqa: F401
+    appointment_cancel,
+    appointment_confirm,
+    appointment_decline,
+    appointment_request,
+    message_post,
+    office_slot_create,
+    thread_assign,
+    thread_close,
+    thread_mark_read,
+    thread_reopen,
+    thread_start,
+)
 from .privacy import household_export_zip  # noqa: F401
 from .registrations import (  # noqa: F401
     application_bulk_action,
