@@ -21,7 +21,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from . import context
 from .models import OutgoingEmail
@@ -142,19 +142,26 @@ def email_report_failure(*, email_id: int) -> None:
     from backend.accounts.models import Role, User
 
     from .services import notification_send
+    from .text import render_text
 
     email = OutgoingEmail.objects.get(pk=email_id)
     logger.error("mail: gave up on email %s to %s: %s", email.pk, email.to, email.last_error)
     admins = User.objects.filter(Q(is_superuser=True) | Q(role=Role.ADMIN), is_active=True)
+    subject_key = gettext_noop("Email non envoyé après %(hours)d h : %(subject)s")
+    body_key = gettext_noop("Destinataires : %(to)s\nDernière erreur : %(error)s")
+    params = {
+        "hours": settings.MINOT_EMAIL_RETRY_HOURS,
+        "subject": email.subject,
+        "to": ", ".join(email.to),
+        "error": email.last_error,
+    }
     for admin in admins:
         notification_send(
             user=admin,
-            subject=(
-                _("Email non envoyé après %(hours)d h : %(subject)s")
-                % {"hours": settings.MINOT_EMAIL_RETRY_HOURS, "subject": email.subject}
-            )[:200],
-            body=_("Destinataires : %(to)s\nDernière erreur : %(error)s")
-            % {"to": ", ".join(email.to), "error": email.last_error},
+            subject=render_text(subject_key, params)[:200],
             url=f"/admin/core/outgoingemail/{email.pk}/change/",
             email=False,
+            subject_key=subject_key,
+            body_key=body_key,
+            params=params,
         )

@@ -12,10 +12,12 @@ from django.db.models import ProtectedError
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from backend.core.access import is_parent
 from backend.core.exceptions import ApplicationError
 from backend.core.ratelimit import email_rate_limit, normalise_email
+from backend.core.text import render_text
 
 from ..models import (
     Child,
@@ -192,24 +194,33 @@ def invitation_email(*, invitation_id: int) -> bool:
         if invitation.invited_by
         else ""
     )
-    subject = _("Invitation à rejoindre le foyer %(name)s") % {"name": invitation.household.name}
-    body = _(
+    subject_key = gettext_noop("Invitation à rejoindre le foyer %(name)s")
+    body_key = gettext_noop(
         "%(inviter)s vous invite à rejoindre le foyer « %(name)s » sur le portail famille, avec votre "
         "propre compte. Ce lien expire le %(date)s."
-    ) % {
+    )
+    params = {
         "inviter": inviter,
         "name": invitation.household.name,
         "date": f"{invitation.expires_at:%d/%m/%Y}",
     }
     send_mail(
-        subject=subject,
-        message=f"{body}\n\n{settings.MINOT_SITE_URL}{url}",
+        subject=render_text(subject_key, params),
+        message=f"{render_text(body_key, params)}\n\n{settings.MINOT_SITE_URL}{url}",
         from_email=settings.DEFAULT_FROM_EMAIL,
         recipient_list=[invitation.email],
     )
     user = User.objects.filter(email__iexact=invitation.email).first()
     if user is not None:
-        notification_send(user=user, subject=subject, body=body, url=url, email=False)
+        notification_send(
+            user=user,
+            subject=render_text(subject_key, params),
+            url=url,
+            email=False,
+            subject_key=subject_key,
+            body_key=body_key,
+            params=params,
+        )
     return True
 
 
@@ -271,16 +282,18 @@ def invitation_accept(*, invitation: GuardianInvitation, user: User) -> Guardian
             household_id=locked.household_id,
         )
         # Every guardian (and the inviter, when staff) hears of the new member.
+        joined_key = gettext_noop("%(email)s a rejoint votre foyer")
         notify_guardians(
             household=locked.household,
-            subject=_("%(email)s a rejoint votre foyer") % {"email": user.email},
-            body=_(
-                "%(email)s fait désormais partie de votre foyer et voit le dossier des enfants. "
-                "Si vous n'êtes pas d'accord, contactez la mairie."
-            )
-            % {"email": user.email},
+            subject=render_text(joined_key, {"email": user.email}),
             url=reverse("family:household"),
             exclude_user=user,
+            subject_key=joined_key,
+            body_key=gettext_noop(
+                "%(email)s fait désormais partie de votre foyer et voit le dossier des enfants. "
+                "Si vous n'êtes pas d'accord, contactez la mairie."
+            ),
+            params={"email": user.email},
         )
         if (
             locked.invited_by is not None
@@ -290,11 +303,14 @@ def invitation_accept(*, invitation: GuardianInvitation, user: User) -> Guardian
         ):
             from backend.core.services import notification_send
 
+            inviter_key = gettext_noop("%(email)s a rejoint le foyer %(name)s")
+            inviter_params = {"email": user.email, "name": locked.household.name}
             notification_send(
                 user=locked.invited_by,
-                subject=_("%(email)s a rejoint le foyer %(name)s")
-                % {"email": user.email, "name": locked.household.name},
+                subject=render_text(inviter_key, inviter_params),
                 email=False,
+                subject_key=inviter_key,
+                params=inviter_params,
             )
     return guardian
 

@@ -247,3 +247,30 @@ def test_household_page_renders_for_parent_and_creation_form_without_household(w
     assert "Inviter un autre responsable" in page
     client.force_login(ParentFactory())
     assert "Créer mon foyer" in client.get(reverse("family:household")).content.decode()
+
+
+def test_join_and_invitation_notices_are_rendered_in_each_readers_language(world):
+    """Stored as keys plus parameters: the English reader reads English, the French reader
+    French, whatever language the writer used."""
+    from django.utils.translation import override
+
+    from backend.core.models import Notification
+    from family.services.households import invitation_email
+
+    other = ParentFactory(email="second@example.test")
+    with override("fr"):
+        invitation = services.guardian_invite(
+            actor=world.parent, household=world.household, email=other.email
+        )
+        invitation_email(invitation_id=invitation.pk)
+        services.invitation_accept(invitation=invitation, user=other)
+
+    invited = Notification.objects.get(user=other, subject_key__startswith="Invitation")
+    joined = Notification.objects.get(user=world.parent, subject_key__contains="a rejoint")
+    with override("en"):
+        assert invited.subject_text == f"Invitation to join the {world.household.name} household"
+        assert joined.subject_text == "second@example.test has joined your household"
+        assert "second@example.test" in joined.body_text
+        assert "rejoint" not in joined.body_text
+    with override("fr"):
+        assert joined.subject_text == "second@example.test a rejoint votre foyer"
