@@ -21,7 +21,7 @@ from backend.core.access import (
 from family.models import Child, School
 from family.permissions import children_for_user
 
-from .models import Booking, Menu, Service
+from .models import Service
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -38,15 +38,6 @@ def visible_children(user: User | AnonymousUser) -> QuerySet[Child]:
 def child_for_user(user: User | AnonymousUser, child_id: Any) -> Child:
     """A child whose meals ``user`` may see and book (parents: theirs; staff: their schools')."""
     return get_or_404(visible_children(user).select_related("household", "school"), child_id)
-
-
-def booking_for_user(user: User | AnonymousUser, booking_id: Any) -> Booking:
-    return get_or_404(
-        Booking.objects.select_related("child", "child__household", "child__school").filter(
-            child__in=visible_children(user)
-        ),
-        booking_id,
-    )
 
 
 def school_ids_for_staff(user: User | AnonymousUser) -> list[int] | None:
@@ -68,17 +59,6 @@ def school_for_staff(user: User | AnonymousUser, school_id: Any) -> School:
 
 def can_edit_citywide_menus(user: User | AnonymousUser) -> bool:
     return is_city_admin(user)
-
-
-def menu_for_editor(user: User | AnonymousUser, menu_id: Any) -> Menu:
-    """A menu ``user`` may edit: their schools' menus; city-wide menus for administrators."""
-    menu = get_or_404(Menu.objects.select_related("school"), menu_id)
-    ids = school_ids_for_staff(user)
-    if ids is None:
-        return menu
-    if menu.school_id is None or menu.school_id not in ids:
-        raise Http404
-    return menu
 
 
 def setup_services(user: User | AnonymousUser) -> QuerySet[Service]:

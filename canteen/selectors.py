@@ -57,9 +57,7 @@ from .safety import (
 )
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AnonymousUser
-
-    from backend.accounts.models import User
+    pass
 
 __all__ = [
     "BillableMeal",
@@ -805,12 +803,6 @@ def roll_sheet(*, school: School, day: dt.date) -> tuple[AttendanceRoll | None, 
         )
     rows.sort(key=lambda r: (not r["booked"], r["child"].class_name, r["child"].last_name))  # type: ignore[attr-defined]
     return roll, rows
-
-
-def bookings_for_user_qs(user: User | AnonymousUser) -> QuerySet[Booking]:
-    from .permissions import visible_children
-
-    return Booking.objects.filter(child__in=visible_children(user))
 
 
 def booking_prices(bookings: list[Booking]) -> dict[int, PriceQuote | None]:
