@@ -69,7 +69,6 @@ KNOWN_FAILURES = {
     "tests/reliability/test_outbox.py::test_inviting_a_guardian_with_the_broker_down_answers_201_and_mails_after_recovery": "guardians' notices counted (issues 12 and 19)",
     "tests/reliability/test_workers.py::test_a_worker_killed_mid_task_has_it_redelivered_and_run_once": "real worker timing after the merges",
     "tests/payments/test_celery_worker.py::test_event_is_processed_by_a_real_worker_after_commit": "real worker with the outbox relay (issues 11 and 19)",
-    "tests/citizen/test_browser.py::test_logout_ends_both_sessions": "logout view merge (issues 12 and 13)",
     "tests/payments/test_browser.py::test_staff_runs_billing_records_cash_refunds_and_exports": "finance scope and confirmation step in the browser story",
     "tests/pages/test_confirmations.py::test_issuing_invoices_shows_the_count_and_that_families_are_emailed_first": "issuing needs the finance permission (issue 11)",
     "tests/payments/test_money_summary.py::test_summary_after_a_refund_does_not_say_there_is_something_to_pay": "money summary vs payments state machine (issues 11 and 17)",
