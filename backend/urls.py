@@ -13,9 +13,8 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    # First: its /deconnexion/ also ends the identity provider's session.
-    path("", include("backend.citizen.urls")),
     path("", include("backend.core.urls")),
+    path("", include("backend.citizen.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("compte/", include("backend.core.account.urls")),
     path("admin/", admin.site.urls),

@@ -546,11 +546,17 @@ def _derogation_context(user, application, staff: bool) -> dict:
         and pending
         and perms.derogations_for_catchment_staff(user).filter(pk=application.pk).exists()
     )
+    # Own ids: the registration's decision form on the same page also has a "reason" field.
+    auto_id = "id_derogation_%s"
     return {
         "derogation": review,
-        "derogation_opinion_form": forms.DerogationOpinionForm() if can_opine else None,
+        "derogation_opinion_form": (
+            forms.DerogationOpinionForm(auto_id=auto_id) if can_opine else None
+        ),
         "derogation_decision_form": (
-            forms.DerogationDecisionForm() if is_city_admin(user) and pending else None
+            forms.DerogationDecisionForm(auto_id=auto_id)
+            if is_city_admin(user) and pending
+            else None
         ),
     }
 

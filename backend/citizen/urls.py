@@ -8,6 +8,4 @@ urlpatterns = [
     path("oidc/callback/", views.callback, name="citizen-callback"),
     path("oidc/confirmer/", views.confirm, name="citizen-confirm"),
     path("compte/compte-citoyen/", views.account, name="citizen-account"),
-    # Before backend.core's route of the same path: also ends the provider's session.
-    path("deconnexion/", views.LogoutView.as_view(), name="citizen-logout"),
 ]

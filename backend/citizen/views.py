@@ -1,5 +1,6 @@
 """Sign-in with the city's identity providers, the password confirmation before linking an
-existing account, the citizen-account page and the logout that also ends the provider session."""
+existing account and the citizen-account page (the logout that also ends the provider session:
+logout.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, get_user_model, login, update_session_auth_hash
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import SetPasswordForm
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from backend.core.exceptions import ApplicationError
 
 from . import providers, selectors, services
+from .logout import remember_sign_in
 from .providers import CITIZEN, STAFF, SignInError
 
 if TYPE_CHECKING:
@@ -34,8 +35,6 @@ logger = logging.getLogger(__name__)
 
 NEXT_KEY = "citizen_next"
 PENDING_KEY = "citizen_pending"
-SESSION_PROVIDER = "citizen_provider"
-SESSION_ID_TOKEN = "citizen_id_token"
 PENDING_SECONDS = 10 * 60
 
 # reason → (HTTP status, title, message). Nothing is created on any of these paths.
@@ -198,8 +197,7 @@ def authenticate_staff(request: HttpRequest) -> HttpResponse:
 def _login(request: HttpRequest, user, p: providers.Provider, id_token: str) -> HttpResponse:
     target = _safe_next(request, request.session.pop(NEXT_KEY, None))
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-    request.session[SESSION_PROVIDER] = p.name
-    request.session[SESSION_ID_TOKEN] = id_token
+    remember_sign_in(request, p, id_token)
     return HttpResponseRedirect(target)
 
 
@@ -301,20 +299,3 @@ def account(request: HttpRequest) -> HttpResponse:
             "configured": bool(providers.configured_providers()),
         },
     )
-
-
-class LogoutView(auth_views.LogoutView):
-    """``POST /deconnexion/``: ends the Minot session, then, when the user signed in through a
-    provider that announces an ``end_session_endpoint``, sends the browser there so the
-    provider's session ends too (OpenID Connect RP-Initiated Logout 1.0)."""
-
-    def post(self, request, *args, **kwargs):
-        name = request.session.get(SESSION_PROVIDER)
-        id_token = request.session.get(SESSION_ID_TOKEN)
-        response = super().post(request, *args, **kwargs)
-        p = providers.provider(name) if name else None
-        if p is None or not id_token:
-            return response
-        back = request.build_absolute_uri(reverse(settings.LOGOUT_REDIRECT_URL))
-        url = providers.end_session_url(p, id_token, back)
-        return HttpResponseRedirect(url) if url else response

@@ -13,7 +13,7 @@ urlpatterns = [
     path("ville/", views.home_admin, name="home-admin"),
     path("technicien/", views.home_technician, name="home-technician"),
     path("connexion/", views.LoginView.as_view(), name="login"),
-    path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
+    path("deconnexion/", views.LogoutView.as_view(), name="logout"),
     path(
         "mot-de-passe/oubli/",
         auth_views.PasswordResetView.as_view(form_class=RateLimitedPasswordResetForm),

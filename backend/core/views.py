@@ -1,4 +1,5 @@
 import logging
+from functools import cache
 
 from django.conf import settings
 from django.contrib import messages
@@ -6,8 +7,9 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -82,6 +84,25 @@ class LoginView(auth_views.LoginView):
     form_class = LoginForm
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+
+
+@cache
+def _logout_redirects():
+    return [import_string(path) for path in settings.MINOT_LOGOUT_REDIRECTS]
+
+
+class LogoutView(auth_views.LogoutView):
+    """``POST /deconnexion/``, the only logout of the site: ends the Minot session, then sends the
+    browser where the first of ``settings.MINOT_LOGOUT_REDIRECTS`` says, if one does (the citizen
+    app: the identity provider's end-session endpoint, so its session ends too), else to the
+    login page. Each entry is ``(request) -> str | None``, asked while the session still holds
+    what it needs. API tokens are the devices' own sessions: they stay (``/compte/`` and
+    ``POST /api/v1/auth/logout-all/`` revoke them)."""
+
+    def post(self, request, *args, **kwargs):
+        target = next(filter(None, (hook(request) for hook in _logout_redirects())), None)
+        response = super().post(request, *args, **kwargs)
+        return HttpResponseRedirect(target) if target else response
 
 
 def lockout(request, credentials, *args, **kwargs) -> HttpResponse:

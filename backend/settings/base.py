@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "backend.citizen.logout.EndSessionFormActionMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "backend.core.account.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -279,6 +280,10 @@ MINOT_NAVIGATION_PROVIDERS = [
     "payments.navigation.items",
     "fleet.navigation.items",
 ]
+# Where the browser goes after « Se déconnecter » (dotted paths of ``(request) -> str | None``,
+# asked before the session ends; the first URL wins, else the login page). The citizen app sends
+# a person who signed in through the city's identity provider to its end-session endpoint.
+MINOT_LOGOUT_REDIRECTS = ["backend.citizen.logout.end_session_redirect"]
 # What each role's home page shows first: "what needs doing" (see backend/core/homes.py).
 MINOT_HOME_PANELS = [
     "payments.home.panels",
@@ -396,7 +401,8 @@ REST_KNOX = {"AUTH_HEADER_PREFIX": "Token"}
 
 # Content-Security-Policy on every response (django-csp): only our own files, inline scripts
 # only with the per-response nonce (`<script nonce="{{ request.csp_nonce }}">`), no inline style.
-# The payment page adds Stripe's origins for itself (payments/views.py), nothing else does.
+# The payment page adds Stripe's origins for itself (payments/views.py); after a sign-in through
+# the city's identity provider, form-action also names its end-session origin (citizen/logout.py).
 MINOT_CSP_REPORT_URI = "/csp-report/"
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

@@ -89,7 +89,8 @@ def household_export_data(*, household: Household) -> dict[str, Any]:
         {
             "created_at": e.created_at,
             "action": e.action,
-            "actor": e.actor_label or (e.actor.email if e.actor else ""),
+            # named as on the access-log page (audit rows keep only "user:<id>")
+            "actor": (e.actor.get_full_name() or e.actor.email) if e.actor else e.actor_label,
             "actor_kind": e.actor_kind,
             "target": f"{e.target_type}:{e.target_id}",
         }

@@ -195,3 +195,40 @@ def test_logout_also_ends_the_provider_session(client, mock_provider):
     assert query["post_logout_redirect_uri"] == ["http://testserver/connexion/"]
     assert query["client_id"] == [CLIENT_ID]
     assert "_auth_user_id" not in client.session
+
+
+def _form_action(response) -> list[str]:
+    policy = response["Content-Security-Policy"]
+    directive = next(d.strip() for d in policy.split(";") if d.strip().startswith("form-action"))
+    return directive.split()[1:]
+
+
+def test_the_pages_let_the_logout_form_reach_the_provider_and_no_further(client, mock_provider):
+    """Browsers apply a page's CSP form-action to the redirects after a form submission: without
+    the provider's origin, « Se déconnecter » would stop at the redirect (seen in Chromium)."""
+    set_mock_user(mock_provider, "citizen-10", {"email": "c10@example.org", "email_verified": True})
+    sign_in(client, sub="citizen-10")
+
+    assert _form_action(client.get("/parent/")) == ["'self'", mock_provider]
+
+    client.post("/deconnexion/")
+    assert _form_action(client.get("/connexion/")) == ["'self'"]
+    parent = ParentFactory()
+    client.post("/connexion/", {"username": parent.email, "password": PASSWORD})
+    assert _form_action(client.get("/parent/")) == ["'self'"]
+
+
+def test_the_logout_leaves_the_devices_api_tokens_alone(client, api_client, mock_provider):
+    """The web logout ends the browser's session (and the provider's); API tokens are the devices'
+    own sessions, revoked on /compte/ or by POST /api/v1/auth/logout[-all]/ (docs/security.md)."""
+    parent = ParentFactory()
+    token = api_client.post(
+        "/api/v1/auth/token/", {"email": parent.email, "password": PASSWORD}, format="json"
+    ).json()["token"]
+    client.post("/connexion/", {"username": parent.email, "password": PASSWORD})
+
+    assert client.post("/deconnexion/")["Location"] == "/connexion/"
+
+    assert "_auth_user_id" not in client.session
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert api_client.get("/api/v1/me/").status_code == 200

@@ -1,6 +1,7 @@
 """The demo story in Chromium: parent@example.org invites a second guardian, registers a child
 with a derogation and a document; staff@example.org requests a missing document, checks the
-documents and accepts; the parent sees the timeline move; parent2 cannot see any of it."""
+documents, gives the catchment school's opinion on the derogation, admin@example.org
+grants it and staff accepts; the parent sees the timeline move; parent2 cannot see any of it."""
 
 import datetime as dt
 
@@ -11,6 +12,7 @@ from django.utils import timezone
 from backend.core.demo_accounts import DEMO_PASSWORD
 from family.models import GuardianInvitation, SchoolApplication
 from tests.conftest import browser_login
+from tests.core.test_browser import axe_violations
 from tests.family.factories import PDF_BYTES
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -25,7 +27,7 @@ def upload(page, kind, name, issued_on=None):
     if issued_on:
         page.fill("#id_issued_on", issued_on.isoformat())
     page.set_input_files("#id_file", pdf_file(name))
-    page.click("text=Envoyer le document")
+    page.click("text=Ajouter ce document")
     page.wait_for_load_state()
 
 
@@ -70,6 +72,8 @@ def test_registration_story(live_server, browser):
     assert application.tracking_code_display in parent.content()
     upload(parent, "proof_of_address", "domicile.pdf", issued_on=today - dt.timedelta(days=7))
     assert "Document envoyé" in parent.content()
+    # the derogation's reason has its own document (a certificate of the sibling's schooling)
+    upload(parent, "sibling_certificate", "certificat-hugo.pdf", issued_on=today)
     parent.click("text=Envoyer la demande")
     parent.wait_for_load_state()
     assert parent.locator("#application-state").inner_text() == "Envoyée"
@@ -98,11 +102,32 @@ def test_registration_story(live_server, browser):
     upload(parent, "vaccinations", "vaccins.pdf")
     assert parent.locator("#application-state").inner_text() == "Envoyée"
 
-    # staff checks the three documents and accepts
+    # staff checks the documents and gives the catchment school's opinion on the derogation
     staff.reload()
     while staff.locator("button[name=decision][value=accept]").count():
         staff.locator("button[name=decision][value=accept]").first.click()
         staff.wait_for_load_state()
+    assert axe_violations(staff) == []  # the opinion form beside the registration's forms
+    staff.select_option("#id_derogation_favourable", "1")
+    staff.fill("#id_derogation_comment", "Le frère est déjà inscrit à Jean Jaurès.")
+    staff.click("text=Donner l'avis")
+    staff.wait_for_load_state()
+    assert "Avis enregistré." in staff.content()
+
+    # the city grants the derogation
+    admin_ctx = browser.new_context()
+    admin = admin_ctx.new_page()
+    browser_login(admin, live_server, "admin@example.org", DEMO_PASSWORD)
+    admin.goto(f"{live_server.url}/famille/inscriptions/{application.pk}/")
+    assert axe_violations(admin) == []
+    admin.select_option("#id_derogation_granted", "1")
+    admin.fill("#id_derogation_commission_date", today.isoformat())
+    admin.click("#derogation-title ~ form button:has-text('Enregistrer la décision')")
+    admin.wait_for_load_state()
+    assert "Décision enregistrée ; la famille est prévenue." in admin.content()
+
+    # staff accepts the registration
+    staff.reload()
     staff.select_option("#id_decision", "accept")
     staff.click("text=Enregistrer la décision")
     staff.wait_for_load_state()
@@ -130,5 +155,5 @@ def test_registration_story(live_server, browser):
     )
     listing = other_ctx.request.get(f"{live_server.url}/api/v1/registrations/").json()
     assert application.pk not in [row["id"] for row in listing["results"]]
-    for ctx in (parent_ctx, staff_ctx, other_ctx):
+    for ctx in (parent_ctx, staff_ctx, admin_ctx, other_ctx):
         ctx.close()

@@ -127,3 +127,22 @@ def test_registration_cannot_be_accepted_before_the_derogation_is_granted(deroga
     # staff of a school are not the city: they cannot decide a derogation
     with pytest.raises(Exception, match="ville"):
         services.derogation_decide(actor=derogation.staff_b, application=app, granted=True)
+
+
+def test_the_derogation_forms_share_no_id_with_the_registration_forms(derogation):
+    """The city administrator sees the derogation's opinion and decision forms and the
+    registration's decision form on one page: every label must name its own field (WCAG 1.3.1),
+    so no two elements share an id."""
+    import re
+    from collections import Counter
+
+    page = (
+        client_for(derogation.admin)
+        .get(reverse("family:application-detail", args=[derogation.application.pk]))
+        .content.decode()
+    )
+    assert "Décision de la ville" in page
+    ids = Counter(re.findall(r'\sid="([^"]+)"', page))
+    assert [i for i, n in ids.items() if n > 1] == []
+    for target in re.findall(r'<label[^>]*\sfor="([^"]+)"', page):
+        assert ids[target] == 1, target

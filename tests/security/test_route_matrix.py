@@ -3,9 +3,10 @@
 For every object route (a URL with an id), each signed-in role — parent, another household's
 parent, staff of the school, staff of another school, technician, admin — asking for an object
 out of its reach gets exactly 404 (or 405 when the method does not exist), a denied write changes
-nothing, and anonymous visitors are sent to sign in (401/403 on the API). Pages with real objects
-for each role are covered app by app (tests/family/test_permissions_matrix.py, the fleet and
-payments page tests); this test makes sure no route escapes the rule and none is forgotten.
+nothing, and anonymous visitors are sent to sign in (401/403 on the API). Unknown ids make sure
+no route escapes the rule and none is forgotten; real objects of the other household and the
+other school (``test_real_objects_of_the_other_side_...``), each shown reachable by its own
+side first, make sure the 404 is an authorization denial and not a missing object.
 """
 
 from __future__ import annotations
@@ -336,6 +337,254 @@ def test_objects_out_of_reach_are_404_and_denied_writes_change_nothing(people, r
         if status not in (404, 405):
             wrong.append((url, status))
     assert wrong == [], "\n".join(f"{u} {s}" for u, s in wrong)
+    assert row_counts() == before
+
+
+# --- real objects of the other side -------------------------------------------------------------
+#
+# Unknown ids prove that no route answers for an object that does not exist; they do not prove
+# the authorization check, since a lookup by id alone also answers 404. Here every object route
+# whose ids name a family's things gets real objects of one side (a household and its school) and
+# is asked by the people of the other side: parent and staff of school A for household B's
+# objects, parent and staff of school B for household A's, and the technician for both. Each
+# route is first shown to reach its object for someone of the owning side (its parent, its
+# school's staff or a city administrator: anything but 404; a POST is rolled back), so the 404
+# the others get is an authorization denial, not a missing object.
+# Not here (unknown ids above only): the fleet (technicians' objects, not a family's), a user's
+# own API tokens and notifications, menus by scope and day, and routes without an object id.
+
+SIDE_PARAMS = {
+    "household_id": "household",
+    "child_id": "child",
+    "application_id": "application",
+    "document_id": "document",
+    "invitation_id": "invitation",
+    "contact_id": "contact",
+    "change_request_id": "change",
+    "guardianship_id": "guardianship",
+    "assessment_id": "income",
+    "activity_id": "activity",
+    "registration_id": "registration",
+    "account_id": "account",
+    "school_id": "school",
+    "service_id": "service",
+}
+CALENDAR = {"year": "2026", "month": "10"}
+# Routes whose object exists here but which answer only in a state these objects are not in (no
+# derogation asked, no re-enrolment campaign open): the owners' check is skipped, the denial kept.
+OWNER_CHECK_SKIPPED = {
+    "famille/inscriptions/<int:application_id>/derogation/avis/": "no derogation asked",
+    "famille/inscriptions/<int:application_id>/derogation/lettre.pdf": "no derogation decided",
+    "famille/guichet/foyers/<int:household_id>/reinscription/": "no re-enrolment campaign",
+}
+# What the owners post (their own child for an activity registration).
+OWNER_POST = {"famille/activites/<int:activity_id>/inscrire/": {"child": "child"}}
+
+
+def _pk_object(route: str) -> str:
+    payment_routes = ("api/v1/payments/", "paiements/historique/", "paiements/gestion/paiements/")
+    return "payment" if route.startswith(payment_routes) else "invoice"
+
+
+def side_url(route: str, objects: dict[str, int]) -> str | None:
+    """The route filled with one side's real objects, or None if it names no family object."""
+    import re
+
+    if route.startswith(("parc/", "api/v1/fleet/")):
+        return None
+    params = re.findall(r"<(?:\w+:)?(\w+)>", route)
+    if not params or all(p in CALENDAR for p in params):
+        return None
+    values = {}
+    for param in params:
+        if param in CALENDAR:
+            values[param] = CALENDAR[param]
+        elif param == "pk":
+            values[param] = str(objects[_pk_object(route)])
+        elif param in SIDE_PARAMS:
+            values[param] = str(objects[SIDE_PARAMS[param]])
+        else:
+            return None
+    return "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m.group(1)], route)
+
+
+def side_objects(*, school, service) -> dict:
+    """One side: a household (parent, child at ``school``) with every kind of family object."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from family import services
+    from family.models import ChildGuardian
+    from tests.factories import StaffFactory, household_with_parent
+    from tests.family.factories import ActivityFactory, next_year, pdf_io
+
+    household, parent, (child,) = household_with_parent(children=1, school=school)
+    staff = StaffFactory()
+    staff.staff_schools.add(school)
+    application = services.application_create(
+        actor=parent, child=child, school_year=next_year(), school=school
+    )
+    services.application_submit(actor=parent, application=application)
+    document = services.document_upload(
+        actor=parent,
+        household=household,
+        kind="vaccinations",
+        uploaded_file=pdf_io(),
+        application=application,
+    )
+    change = services.change_request_create(
+        actor=parent,
+        household=household,
+        child=child,
+        category="health",
+        changes={"diet": "vegetarian"},
+    )
+    activity = ActivityFactory(school=school)
+    registration = services.activity_register(actor=parent, activity=activity, child=child)
+    today = timezone.localdate()
+    income = services.income_assessment_declare(
+        actor=parent,
+        household=household,
+        quotient=800,
+        source="caf",
+        valid_from=today,
+        valid_until=today + dt.timedelta(days=300),
+        uploaded_file=pdf_io(),
+    )
+    contact = services.emergency_contact_create(
+        actor=parent, household=household, name="Mamie", phone="0600000000"
+    )
+    invitation = services.guardian_invite(
+        actor=parent, household=household, email=f"invite-{household.pk}@example.test"
+    )
+    return {
+        "owners": [parent, staff],
+        "parent": parent,
+        "household": household.pk,
+        "child": child.pk,
+        "application": application.pk,
+        "document": document.pk,
+        "change": change.pk,
+        "guardianship": ChildGuardian.objects.get(child=child).pk,
+        "activity": activity.pk,
+        "registration": registration.pk,
+        "income": income.pk,
+        "contact": contact.pk,
+        "invitation": invitation.pk,
+        "school": school.pk,
+        "service": service.pk,
+    }
+
+
+def bill(sides: list[dict]) -> None:
+    """October 2026 invoices for both sides, and a cash payment each."""
+    from family.models import Child
+    from payments.models import Account, Invoice, Payment
+    from payments.services.billing import billing_run_for_period, invoices_issue
+    from payments.services.payments import payment_record_counter
+    from payments.sources import use_meal_source
+    from tests.payments.factories import PERIOD, MealSource, meals_for, school_days
+
+    kids = list(Child.objects.filter(pk__in=[side["child"] for side in sides]))
+    with use_meal_source(MealSource(meals_for(kids, school_days(2026, 10, 4)))):
+        billing_run_for_period(period=PERIOD)
+    for side in sides:
+        account = Account.objects.get(guardian__user=side["parent"])
+        invoice = Invoice.objects.get(account=account, period=PERIOD)
+        invoices_issue(invoice_ids=[invoice.pk])
+        invoice.refresh_from_db()
+        payment = payment_record_counter(
+            actor=None,
+            account=account,
+            method=Payment.Provider.CASH,
+            amount_cents=invoice.total_cents,
+            invoices=[invoice],
+        )
+        side.update(account=account.pk, invoice=invoice.pk, payment=payment.pk)
+
+
+@pytest.fixture
+def two_sides(people):
+    from canteen.models import Service, Unit
+    from tests.canteen.factories import make_service
+    from tests.factories import AdminFactory, SchoolFactory
+
+    school_a, school_b = SchoolFactory(), SchoolFactory()
+    service, _units = make_service(
+        code="GARD-MATIN",
+        kind=Service.Kind.MORNING_CARE,
+        units=[("MATIN", Unit.Kind.MORNING, None, False)],
+    )
+    a = side_objects(school=school_a, service=service)
+    b = side_objects(school=school_b, service=service)
+    bill([a, b])
+    admin = AdminFactory()
+    a["owners"].append(admin)
+    b["owners"].append(admin)
+    technician = people["technician"]
+    return {
+        # who asks → the objects out of their reach
+        "parent of A": (a["parent"], [b]),
+        "staff of A": (a["owners"][1], [b]),
+        "parent of B": (b["parent"], [a]),
+        "staff of B": (b["owners"][1], [a]),
+        "technician": (technician, [a, b]),
+    }
+
+
+def _status(client: Client, url: str, data: dict) -> int:
+    from django.db import transaction
+
+    status = client.get(url).status_code
+    if status == 405:
+        with transaction.atomic():
+            status = client.post(url, data).status_code
+            transaction.set_rollback(True)
+    return status
+
+
+def side_routes(side: dict) -> list[tuple[str, str]]:
+    """(route, url) of every object route filled with this side's objects."""
+    pairs = [(route, side_url(route, side)) for route, kind in ROUTES.items() if kind == "object"]
+    return [(route, url) for route, url in pairs if url is not None]
+
+
+def unreachable_for_owners(side: dict) -> list[str]:
+    unreachable = []
+    for route, url in side_routes(side):
+        if route in OWNER_CHECK_SKIPPED:
+            continue
+        data = {k: side[v] for k, v in OWNER_POST.get(route, {}).items()}
+        statuses = []
+        for owner in side["owners"]:
+            client = Client()
+            client.force_login(owner)
+            statuses.append(_status(client, url, data))
+        if all(s == 404 for s in statuses):
+            unreachable.append(url)
+    return unreachable
+
+
+def test_real_objects_of_the_other_side_are_404_and_reachable_by_their_own(two_sides):
+    sides = {id(side): side for _user, out in two_sides.values() for side in out}
+    assert len(side_routes(next(iter(sides.values())))) > 40
+    unreachable = [url for side in sides.values() for url in unreachable_for_owners(side)]
+    assert unreachable == [], "the owning side should reach these:\n" + "\n".join(unreachable)
+
+    before = row_counts()
+    wrong = []
+    for who, (user, out_of_reach) in two_sides.items():
+        client = Client()
+        client.force_login(user)
+        for side in out_of_reach:
+            for _route, url in side_routes(side):
+                status = client.get(url).status_code
+                if status == 405:
+                    status = client.post(url, {}).status_code
+                if status not in (404, 405):
+                    wrong.append(f"{who}: {url} {status}")
+    assert wrong == [], "\n".join(wrong)
     assert row_counts() == before
 
 
