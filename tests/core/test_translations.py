@@ -127,3 +127,26 @@ def test_pages_render_in_english_when_chosen(path, english, french):
     assert '<html lang="en"' in html
     assert english in html
     assert french not in html.replace("&#x27;", "\u2019").replace("'", "\u2019")
+
+
+@pytest.mark.django_db
+def test_the_weekly_fleet_report_reaches_each_technician_in_their_language(
+    mailoutbox, django_capture_on_commit_callbacks
+):
+    """Observed: the report body was built with French f-strings, so English readers got French."""
+    from fleet.services.reporting import weekly_report_send
+    from tests.factories import TechnicianFactory
+    from tests.fleet.factories import DeviceFactory
+
+    TechnicianFactory(email="tech-fr@example.org", language="fr")
+    TechnicianFactory(email="tech-en@example.org", language="en")
+    DeviceFactory(status="online")
+    DeviceFactory(status="missing")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert weekly_report_send() == 2
+    mail = {m.to[0]: m for m in mailoutbox}
+    assert "Appareils : 2 — en ligne : 1 — disparus : 1" in mail["tech-fr@example.org"].body
+    english = mail["tech-en@example.org"]
+    assert "Devices: 2 — online: 1 — missing: 1" in english.body
+    assert "Appareils" not in english.body
+    assert english.subject.startswith("Weekly fleet report")
