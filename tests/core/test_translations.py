@@ -150,3 +150,49 @@ def test_the_weekly_fleet_report_reaches_each_technician_in_their_language(
     assert "Devices: 2 — online: 1 — missing: 1" in english.body
     assert "Appareils" not in english.body
     assert english.subject.startswith("Weekly fleet report")
+
+
+def _eager_gettext_at_import_time(path: Path) -> list[str]:
+    import ast
+
+    tree = ast.parse(path.read_text())
+    eager = {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module == "django.utils.translation"
+        for alias in node.names
+        if alias.name in {"gettext", "ngettext", "pgettext", "npgettext"}
+    }
+    found: list[str] = []
+
+    def visit(node, in_function: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            inside = in_function or isinstance(
+                child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+            )
+            if (
+                not inside
+                and isinstance(child, ast.Call)
+                and isinstance(child.func, ast.Name)
+                and child.func.id in eager
+            ):
+                found.append(f"{path}:{child.lineno}: {ast.unparse(child)[:80]}")
+            visit(child, inside)
+
+    if eager:
+        visit(tree, False)
+    return found
+
+
+def test_no_eager_gettext_at_import_time():
+    """Observed: the access log showed "Dossier du foyer" in the English interface (a module-level gettext runs
+    once, in French, when the module is imported). Module and class level labels use gettext_lazy."""
+    base = Path(settings.BASE_DIR)
+    skip = {".venv", "node_modules", "var", "tests", "migrations", "bench", "agents"}
+    found = [
+        line
+        for path in sorted(base.rglob("*.py"))
+        if not skip & set(path.relative_to(base).parts)
+        for line in _eager_gettext_at_import_time(path)
+    ]
+    assert not found, "\n".join(found)
