@@ -15,6 +15,7 @@ import polib
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.utils.translation import override
 
 from tests.factories import ParentFactory
 
@@ -196,3 +197,22 @@ def test_no_eager_gettext_at_import_time():
         for line in _eager_gettext_at_import_time(path)
     ]
     assert not found, "\n".join(found)
+
+
+@pytest.mark.django_db
+def test_a_household_invitation_notice_reaches_each_guardian_in_their_language():
+    """Observed: the notice was stored already translated in the inviter's language."""
+    from backend.core.models import Notification
+    from family.services.households import guardian_invite
+    from tests.factories import GuardianFactory
+
+    inviter = GuardianFactory(user__language="fr", user__first_name="Camille")
+    other = GuardianFactory(household=inviter.household, user__language="en")
+    guardian_invite(actor=inviter.user, household=inviter.household, email="new@example.test")
+    notice = Notification.objects.get(user=other.user)
+    with override("en"):  # pages and emails render in the reader's language
+        assert notice.subject_text == "New invitation to your household: new@example.test"
+        assert "Camille" in notice.body_text
+        assert "invited new@example.test to join your household" in notice.body_text
+    with override("fr"):
+        assert notice.subject_text == "Nouvelle invitation dans votre foyer : new@example.test"
