@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from .models import (
     AttendanceRecord,
@@ -40,13 +42,17 @@ class ServiceAdmin(admin.ModelAdmin):
     inlines = [UnitInline, DeadlineRuleInline]
 
 
-@admin.action(description="Promouvoir la liste d'attente (places libres)")
+@admin.action(description=_("Promouvoir la liste d'attente (places libres)"))
 def promote_waiting_list(modeladmin, request, queryset):
     from .services import waitlist_promote
 
     slots = {(d.unit, d.site_id, d.day) for d in queryset.select_related("unit__service")}
     promoted = waitlist_promote(slots=slots)
-    modeladmin.message_user(request, f"{len(promoted)} réservation(s) confirmée(s).")
+    modeladmin.message_user(
+        request,
+        ngettext("%(n)s réservation confirmée.", "%(n)s réservations confirmées.", len(promoted))
+        % {"n": len(promoted)},
+    )
 
 
 @admin.register(UnitDay)

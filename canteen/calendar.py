@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from family.models import Child
 
@@ -27,7 +28,10 @@ from .selectors import (
     state_label,
 )
 
-EXTRA_STATES = {"waiting": _("Liste d'attente"), "not_eligible": _("Non accessible")}
+EXTRA_STATES = {
+    "waiting": gettext_lazy("Liste d'attente"),
+    "not_eligible": gettext_lazy("Non accessible"),
+}
 
 
 @dataclass

@@ -818,7 +818,10 @@ def queue_bulk(request):
     if result["done"]:
         messages.success(request, _("%(n)s dossier(s) traité(s).") % {"n": len(result["done"])})
     for failure in result["failed"]:
-        messages.error(request, f"{failure['code']} : {failure['message']}")
+        messages.error(
+            request,
+            _("%(code)s : %(message)s") % {"code": failure["code"], "message": failure["message"]},
+        )
     return redirect("family:queue")
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from . import selectors
 from .models import Alert, Device, DeviceStatus, RepairTicket
@@ -127,15 +128,35 @@ def _count_by_school(queryset: QuerySet[Any], field: str) -> Iterator[tuple[Any,
         yield (row[field] or "—"), row["n"]
 
 
-def weekly_report_text(frame: pd.DataFrame) -> str:
+WEEKLY_REPORT_EMPTY = gettext_noop("Aucun appareil inscrit.")
+WEEKLY_REPORT_BODY = gettext_noop(
+    "Appareils : %(devices)s — en ligne : %(online)s — disparus : %(missing)s\n"
+    "Alertes ouvertes cette semaine : %(opened)s, résolues : %(resolved)s\n"
+    "Tickets de réparation en cours : %(tickets)s\n\n%(table)s"
+)
+
+
+def weekly_report_message(frame: pd.DataFrame) -> tuple[str, dict[str, Any]]:
+    """The report as a French source key and its parameters, rendered in each reader's language."""
     if frame.empty:
-        return "Aucun appareil inscrit."
+        return WEEKLY_REPORT_EMPTY, {}
     totals = frame[
         ["devices", "online", "missing", "alerts_opened", "alerts_resolved", "tickets_open"]
     ].sum()
-    head = (
-        f"Appareils : {int(totals['devices'])} — en ligne : {int(totals['online'])} — disparus : {int(totals['missing'])}\n"
-        f"Alertes ouvertes cette semaine : {int(totals['alerts_opened'])}, résolues : {int(totals['alerts_resolved'])}\n"
-        f"Tickets de réparation en cours : {int(totals['tickets_open'])}\n\n"
-    )
-    return head + frame.to_string()
+    return WEEKLY_REPORT_BODY, {
+        "devices": int(totals["devices"]),
+        "online": int(totals["online"]),
+        "missing": int(totals["missing"]),
+        "opened": int(totals["alerts_opened"]),
+        "resolved": int(totals["alerts_resolved"]),
+        "tickets": int(totals["tickets_open"]),
+        "table": frame.to_string(),
+    }
+
+
+def weekly_report_text(frame: pd.DataFrame) -> str:
+    """The report in the active language."""
+    from backend.core.text import render_text
+
+    key, params = weekly_report_message(frame)
+    return render_text(key, params)

@@ -155,7 +155,7 @@ class PaymentListApi(APIView):
 
         if not is_parent(request.user):
             raise ApplicationError(
-                "Seul un parent paie en ligne ; au guichet, enregistrez un paiement.",
+                _("Seul un parent paie en ligne ; au guichet, enregistrez un paiement."),
                 status_code=403,
             )
         data = self.InputSerializer(data=request.data)
@@ -209,7 +209,7 @@ class RefundCreateApi(APIView):
         data.is_valid(raise_exception=True)
         key = (request.headers.get("Idempotency-Key") or "").strip()
         if len(key) > 80:
-            raise ApplicationError("Idempotency-Key : 80 caractères au plus.")
+            raise ApplicationError(_("Idempotency-Key : 80 caractères au plus."))
         refund = refund_create(
             actor=request.user,
             payment=payment,

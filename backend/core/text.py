@@ -5,7 +5,9 @@ with ``gettext_noop``) and its parameters; pages and emails render it at read ti
 reader's language, so an English reader sees English whatever language the writer used.
 
 French elision: "Inscription de Léa" but "Inscription d'Inès", "d'Hugo" (h muet by default).
-Every key can use ``%(de_child)s`` next to ``%(child)s``; the English translation uses ``child``.
+Every key can use ``%(de_child)s`` next to ``%(child)s``. A translation may only use the
+placeholders of its msgid (``msgfmt --check-format`` rejects others once ``makemessages`` flags the
+entry ``python-format``), so English keeps ``%(de_child)s``, which reads "of Inès".
 """
 
 from __future__ import annotations

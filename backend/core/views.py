@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import redirect, render
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -193,9 +194,9 @@ def accessibility_statement(request):
 
 
 READ_LABELS = {
-    "family.child.read": _("Dossier d'un enfant"),
-    "family.household.read": _("Dossier du foyer"),
-    "family.document.read": _("Document"),
+    "family.child.read": gettext_lazy("Dossier d'un enfant"),
+    "family.household.read": gettext_lazy("Dossier du foyer"),
+    "family.document.read": gettext_lazy("Document"),
 }
 
 

@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from backend.core.access import is_city_admin
 from backend.core.exceptions import ApplicationError
+from backend.core.text import render_text, source_text
 
 from ..models import (
     DEROGATION_DOCUMENTS,
@@ -139,16 +141,22 @@ def derogation_decide(
         )
         from .registrations import application_url
 
+        # Stored as keys + parameters, rendered in each reader's language (core/text.py).
+        params = {
+            "code": application.tracking_code_display,
+            "decision_key": source_text(DerogationReview.Decision(review.decision).label),
+        }
+        subject_key = gettext_noop("Dérogation %(code)s : %(decision)s")
+        body_key = gettext_noop("La lettre de décision est disponible dans votre espace.")
         notify_guardians(
             household=application.household,
             child=application.child,
-            subject=_("Dérogation %(code)s : %(decision)s")
-            % {
-                "code": application.tracking_code_display,
-                "decision": review.get_decision_display(),
-            },
-            body=_("La lettre de décision est disponible dans votre espace."),
+            subject=render_text(subject_key, params),
+            body=_(body_key),
             url=application_url(application),
+            subject_key=subject_key,
+            body_key=body_key,
+            params=params,
         )
     return review
 

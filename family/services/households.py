@@ -155,15 +155,21 @@ def guardian_invite(
             household_id=household.pk,
             data={"acting_for_family": bool(acting_for_family)},
         )
+        # Stored as keys + parameters, rendered in each reader's language (core/text.py).
+        params = {"actor": actor.get_full_name() or actor.email, "email": email}
+        subject_key = gettext_noop("Nouvelle invitation dans votre foyer : %(email)s")
+        body_key = gettext_noop(
+            "%(actor)s a invité %(email)s à rejoindre votre foyer comme responsable. "
+            "Si vous n'êtes pas d'accord, annulez l'invitation depuis la page du foyer."
+        )
         notify_guardians(
             household=household,
-            subject=_("Nouvelle invitation dans votre foyer : %(email)s") % {"email": email},
-            body=_(
-                "%(actor)s a invité %(email)s à rejoindre votre foyer comme responsable. "
-                "Si vous n'êtes pas d'accord, annulez l'invitation depuis la page du foyer."
-            )
-            % {"actor": actor.get_full_name() or actor.email, "email": email},
+            subject=_(subject_key) % params,
+            body=_(body_key) % params,
             url=reverse("family:household"),
+            subject_key=subject_key,
+            body_key=body_key,
+            params=params,
         )
         from backend.core.outbox import enqueue
 

@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from backend.accounts.models import Role, User
 from backend.core.allergens import Allergen
@@ -98,12 +99,12 @@ def _read(
             path, dtype=str, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=True
         )
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        report.add(label, 1, "", f"fichier illisible : {exc}")
+        report.add(label, 1, "", _("fichier illisible : %(error)s") % {"error": exc})
         return None
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     missing = [c for c in required if c not in frame.columns]
     for column in missing:
-        report.add(label, 1, column, "colonne obligatoire absente")
+        report.add(label, 1, column, _("colonne obligatoire absente"))
     if missing:
         return None
     for column in columns:
@@ -131,7 +132,7 @@ def _check_required(
     for index, row in frame.iterrows():
         for column in required:
             if not row[column]:
-                report.add(label, _line(index), column, "valeur obligatoire manquante")
+                report.add(label, _line(index), column, _("valeur obligatoire manquante"))
 
 
 def _validate_schools(frame: pd.DataFrame, report: ImportReport) -> dict[str, dict]:
@@ -145,22 +146,29 @@ def _validate_schools(frame: pd.DataFrame, report: ImportReport) -> dict[str, di
                 label,
                 line,
                 "code",
-                f"code UAI invalide « {row['code']} » (7 chiffres et une lettre)",
+                _("code UAI invalide « %(value)s » (7 chiffres et une lettre)")
+                % {"value": row["code"]},
             )
         elif code in schools:
-            report.add(label, line, "code", f"code en double (déjà ligne {schools[code]['_line']})")
+            report.add(
+                label,
+                line,
+                "code",
+                _("code en double (déjà ligne %(line)s)") % {"line": schools[code]["_line"]},
+            )
         if row["kind"] and row["kind"] not in School.Kind.values:
             report.add(
                 label,
                 line,
                 "kind",
-                f"type inconnu « {row['kind']} » ({', '.join(School.Kind.values)})",
+                _("type inconnu « %(value)s » (%(choices)s)")
+                % {"value": row["kind"], "choices": ", ".join(School.Kind.values)},
             )
         if row["email"]:
             try:
                 validate_email(row["email"])
             except ValidationError:
-                report.add(label, line, "email", "adresse e-mail invalide")
+                report.add(label, line, "email", _("adresse e-mail invalide"))
         if code:
             schools.setdefault(
                 code, {**{c: row[c] for c in SCHOOL_COLUMNS}, "code": code, "_line": line}
@@ -179,7 +187,9 @@ def _validate_families(frame: pd.DataFrame, report: ImportReport) -> dict[str, d
     for index, row in frame.iterrows():
         line, ref, email = _line(index), row["family_ref"], row["guardian_email"].lower()
         if ref and ref in existing_refs:
-            report.add(label, line, "family_ref", f"famille « {ref} » déjà importée")
+            report.add(
+                label, line, "family_ref", _("famille « %(ref)s » déjà importée") % {"ref": ref}
+            )
         if email:
             try:
                 validate_email(email)
@@ -188,7 +198,7 @@ def _validate_families(frame: pd.DataFrame, report: ImportReport) -> dict[str, d
                     label,
                     line,
                     "guardian_email",
-                    f"adresse e-mail invalide « {row['guardian_email']} »",
+                    _("adresse e-mail invalide « %(value)s »") % {"value": row["guardian_email"]},
                 )
             else:
                 if email in emails:
@@ -196,11 +206,11 @@ def _validate_families(frame: pd.DataFrame, report: ImportReport) -> dict[str, d
                         label,
                         line,
                         "guardian_email",
-                        f"adresse en double (déjà ligne {emails[email]})",
+                        _("adresse en double (déjà ligne %(line)s)") % {"line": emails[email]},
                     )
                 elif User.objects.filter(email__iexact=email).exists():
                     report.add(
-                        label, line, "guardian_email", "un compte existe déjà avec cette adresse"
+                        label, line, "guardian_email", _("un compte existe déjà avec cette adresse")
                     )
                 emails.setdefault(email, line)
         if not ref:
@@ -222,7 +232,8 @@ def _validate_families(frame: pd.DataFrame, report: ImportReport) -> dict[str, d
                         label,
                         line,
                         column,
-                        f"différent de la ligne {family['_line']} pour la même famille",
+                        _("différent de la ligne %(line)s pour la même famille")
+                        % {"line": family["_line"]},
                     )
         family["guardians"].append(
             {
@@ -253,7 +264,8 @@ def _validate_children(
                 label,
                 line,
                 "family_ref",
-                f"famille « {row['family_ref']} » absente du fichier des familles",
+                _("famille « %(ref)s » absente du fichier des familles")
+                % {"ref": row["family_ref"]},
             )
         birth = None
         if row["birth_date"]:
@@ -263,26 +275,45 @@ def _validate_children(
                     label,
                     line,
                     "birth_date",
-                    f"date invalide « {row['birth_date']} » (AAAA-MM-JJ ou JJ/MM/AAAA)",
+                    _("date invalide « %(value)s » (AAAA-MM-JJ ou JJ/MM/AAAA)")
+                    % {"value": row["birth_date"]},
                 )
             elif birth > today or birth.year < today.year - 18:
-                report.add(label, line, "birth_date", "date de naissance hors de la plage 0–18 ans")
+                report.add(
+                    label, line, "birth_date", _("date de naissance hors de la plage 0–18 ans")
+                )
         code = row["school_code"].upper()
         if code and code not in school_codes:
-            report.add(label, line, "school_code", f"école « {row['school_code']} » inconnue")
+            report.add(
+                label,
+                line,
+                "school_code",
+                _("école « %(code)s » inconnue") % {"code": row["school_code"]},
+            )
         allergies = [a.strip() for a in re.split(r"[;|,]", row["allergies"]) if a.strip()]
         for allergen in allergies:
             if allergen not in Allergen.values:
-                report.add(label, line, "allergies", f"allergène inconnu « {allergen} »")
+                report.add(
+                    label,
+                    line,
+                    "allergies",
+                    _("allergène inconnu « %(value)s »") % {"value": allergen},
+                )
         if row["diet"] and row["diet"] not in Child.Diet.values:
             report.add(
                 label,
                 line,
                 "diet",
-                f"régime inconnu « {row['diet']} » ({', '.join(Child.Diet.values)})",
+                _("régime inconnu « %(value)s » (%(choices)s)")
+                % {"value": row["diet"], "choices": ", ".join(Child.Diet.values)},
             )
         if row["custody"] and row["custody"] not in Child.Custody.values:
-            report.add(label, line, "custody", f"garde inconnue « {row['custody']} »")
+            report.add(
+                label,
+                line,
+                "custody",
+                _("garde inconnue « %(value)s »") % {"value": row["custody"]},
+            )
         key = (
             row["family_ref"],
             row["first_name"].lower(),
@@ -290,7 +321,12 @@ def _validate_children(
             row["birth_date"],
         )
         if all(key) and key in seen:
-            report.add(label, line, "first_name", f"enfant en double (déjà ligne {seen[key]})")
+            report.add(
+                label,
+                line,
+                "first_name",
+                _("enfant en double (déjà ligne %(line)s)") % {"line": seen[key]},
+            )
         seen.setdefault(key, line)
         children.append(
             {
@@ -440,7 +476,10 @@ def schools_import(
                 code = row["school_code"].upper()
                 if code and code not in known:
                     report.add(
-                        "catchment", line, "school_code", f"école « {row['school_code']} » inconnue"
+                        "catchment",
+                        line,
+                        "school_code",
+                        _("école « %(code)s » inconnue") % {"code": row["school_code"]},
                     )
                 numbers: dict[str, Any] = {}
                 for column, default in (("number_from", 1), ("number_to", None)):
@@ -450,20 +489,25 @@ def schools_import(
                     elif value.isdigit() and int(value) > 0:
                         numbers[column] = int(value)
                     else:
-                        report.add("catchment", line, column, f"numéro invalide « {value} »")
+                        report.add(
+                            "catchment",
+                            line,
+                            column,
+                            _("numéro invalide « %(value)s »") % {"value": value},
+                        )
                 if (
                     numbers.get("number_to")
                     and numbers.get("number_from")
                     and numbers["number_to"] < numbers["number_from"]
                 ):
-                    report.add("catchment", line, "number_to", "inférieur au numéro de début")
+                    report.add("catchment", line, "number_to", _("inférieur au numéro de début"))
                 parity = row["parity"] or "all"
                 if parity not in CatchmentArea.Parity.values:
                     report.add(
                         "catchment",
                         line,
                         "parity",
-                        f"côté inconnu « {row['parity']} » (all, odd, even)",
+                        _("côté inconnu « %(value)s » (all, odd, even)") % {"value": row["parity"]},
                     )
                 areas.append({"code": code, "street": row["street"], "parity": parity, **numbers})
     report.counts = {"schools": len(schools), "catchment_areas": len(areas)}
@@ -503,15 +547,13 @@ def _staging_dir(token: str) -> Path:
     from django.conf import settings
 
     if not re.fullmatch(r"[0-9a-f]{32}", token or ""):
-        raise ValidationError("jeton d'import invalide")
+        raise ValidationError(_("jeton d'import invalide"))
     return Path(settings.MEDIA_ROOT) / "family-imports" / token
 
 
 def import_stage(*, kind: str, files: dict[str, Any]) -> str:
     """Keep the uploaded CSV files (outside the web root) until staff confirm; answer a token."""
     import secrets
-
-    from django.utils.translation import gettext as _
 
     from backend.core.exceptions import ApplicationError
 
@@ -549,7 +591,7 @@ def import_staged_run(
     directory = _staging_dir(token)
     if not directory.is_dir() or kind not in IMPORT_FILES:
         report = ImportReport()
-        report.add("", 0, "", "fichiers expirés : déposez-les à nouveau")
+        report.add("", 0, "", _("fichiers expirés : déposez-les à nouveau"))
         return report
 
     def path(name: str) -> str | None:

@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from backend.core.exceptions import ApplicationError
 from backend.core.models import ActorKind
@@ -517,26 +518,31 @@ def _issue_batch(
         for invoice in invoices:
             if invoice.total_cents <= 0:
                 continue
-            body = _(
-                "Votre facture %(number)s de %(amount)s est disponible. Échéance : %(due)s."
-            ) % {
+            # Stored as keys + parameters, rendered in the reader's language (core/text.py).
+            params = {
                 "number": invoice.number,
                 "amount": format_cents(invoice.total_cents, invoice.currency),
                 "due": due.strftime("%d/%m/%Y"),
+                "date": invoice.debit_date.strftime("%d/%m/%Y") if invoice.debit_date else "",
             }
             if invoice.debit_date:
-                body += " " + _(
+                body_key = gettext_noop(
+                    "Votre facture %(number)s de %(amount)s est disponible. Échéance : %(due)s. "
                     "Elle sera prélevée sur votre compte (mandat SEPA) le %(date)s."
-                ) % {"date": invoice.debit_date.strftime("%d/%m/%Y")}
+                )
+            else:
+                body_key = gettext_noop(
+                    "Votre facture %(number)s de %(amount)s est disponible. Échéance : %(due)s."
+                )
+            subject_key = gettext_noop("Facture %(number)s : %(amount)s")
             notification_send(
                 user=invoice.account.guardian.user,
-                subject=_("Facture %(number)s : %(amount)s")
-                % {
-                    "number": invoice.number,
-                    "amount": format_cents(invoice.total_cents, invoice.currency),
-                },
-                body=body,
+                subject=_(subject_key) % params,
+                body=_(body_key) % params,
                 url=f"/paiements/factures/{invoice.pk}/",
+                subject_key=subject_key,
+                body_key=body_key,
+                params=params,
             )
     return len(invoices)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from backend.core.exceptions import ApplicationError
 
@@ -34,7 +35,7 @@ def ledger_entry_add(
     Returns ``(entry, created)``.
     """
     if not isinstance(amount_cents, int) or isinstance(amount_cents, bool):
-        raise ApplicationError("Les montants sont des nombres entiers de centimes.")
+        raise ApplicationError(_("Les montants sont des nombres entiers de centimes."))
     if amount_cents == 0:
         return None, False
     entry = LedgerEntry(
@@ -73,11 +74,11 @@ def ledger_adjustment_add(
 
     reason = (reason or "").strip()
     if not reason:
-        raise ApplicationError("Indiquez le motif de la régularisation.")
+        raise ApplicationError(_("Indiquez le motif de la régularisation."))
     if amount_cents == 0:
-        raise ApplicationError("Le montant de la régularisation ne peut pas être nul.")
+        raise ApplicationError(_("Le montant de la régularisation ne peut pas être nul."))
     with transaction.atomic():
-        entry, _ = ledger_entry_add(
+        entry, _created = ledger_entry_add(
             account=account,
             kind=LedgerEntry.Kind.ADJUSTMENT,
             amount_cents=amount_cents,

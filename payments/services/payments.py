@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from backend.core.exceptions import ApplicationError
 from backend.core.models import ActorKind, AuditEvent
@@ -297,15 +298,23 @@ def payment_apply_status(*, payment_id: int, status: str, failure_message: str =
         user = payment.account.guardian.user
         if status == Payment.Status.SUCCEEDED:
             _on_success(payment)
+            # Stored as keys + parameters, rendered in the reader's language (core/text.py).
+            params = {
+                "amount": _fmt(payment.amount_cents, payment.currency),
+                "number": payment.receipt_number,
+            }
+            subject_key = gettext_noop("Paiement reçu : %(amount)s")
+            body_key = gettext_noop(
+                "Merci. Votre reçu %(number)s est disponible dans l'historique des paiements."
+            )
             notification_send(
                 user=user,
-                subject=_("Paiement reçu : %(amount)s")
-                % {"amount": _fmt(payment.amount_cents, payment.currency)},
-                body=_(
-                    "Merci. Votre reçu %(number)s est disponible dans l'historique des paiements."
-                )
-                % {"number": payment.receipt_number},
+                subject=_(subject_key) % params,
+                body=_(body_key) % params,
                 url=f"/paiements/historique/{payment.pk}/",
+                subject_key=subject_key,
+                body_key=body_key,
+                params=params,
             )
         elif status == Payment.Status.FAILED:
             body = _(
