@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from backend.core.exceptions import ApplicationError
 
@@ -134,8 +135,8 @@ def activity_waiting_list_promote(*, activity: Activity) -> list[ActivityRegistr
             notify_guardians(
                 household=registration.child.household,
                 child=registration.child,
-                subject=_("Place obtenue : %(child)s est inscrit(e) à %(activity)s")
-                % {"child": registration.child.first_name, "activity": activity.name},
+                subject_key=gettext_noop("Place obtenue : %(child)s est inscrit(e) à %(activity)s"),
+                params={"child": registration.child.first_name, "activity": activity.name},
                 url=reverse("family:activities"),
             )
             promoted.append(registration)

@@ -10,10 +10,12 @@ from dateutil.relativedelta import relativedelta
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from backend.core.access import is_parent
 from backend.core.allergens import Allergen
 from backend.core.exceptions import ApplicationError
+from backend.core.text import source_text
 
 from ..models import CarePlan, ChangeRequest, Child, ChildGuardian, Document, Guardian, Household
 from .common import audit, notify_guardians
@@ -360,8 +362,8 @@ def change_request_approve(*, actor: User, change_request: ChangeRequest) -> Cha
         )
         notify_guardians(
             household=locked.household,
-            subject=_("Modification validée : %(category)s")
-            % {"category": locked.get_category_display()},
+            subject_key=gettext_noop("Modification validée : %(category)s"),
+            params={"category_key": source_text(ChangeRequest.Category(locked.category).label)},
         )
     return locked
 
@@ -438,8 +440,8 @@ def change_request_reject(
         )
         notify_guardians(
             household=locked.household,
-            subject=_("Modification refusée : %(category)s")
-            % {"category": locked.get_category_display()},
+            subject_key=gettext_noop("Modification refusée : %(category)s"),
+            params={"category_key": source_text(ChangeRequest.Category(locked.category).label)},
             body=reason,
         )
     return locked

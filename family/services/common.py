@@ -51,7 +51,7 @@ def audit(
 def notify_guardians(
     *,
     household: Household,
-    subject: str,
+    subject: str = "",
     body: str = "",
     url: str = "",
     child: Child | None = None,
@@ -62,7 +62,13 @@ def notify_guardians(
     exclude_user: User | None = None,
     category: str = "registrations",
 ) -> int:
-    """Notify the household's guardians; for a child, only those who receive its notifications."""
+    """Notify the household's guardians; for a child, only those who receive its notifications.
+
+    Prefer ``subject_key``/``body_key`` + ``params`` (French source marked ``gettext_noop``): each
+    reader gets their own language; ``subject`` then defaults to the key rendered now."""
+    from backend.core.text import render_text
+
+    subject = subject or render_text(subject_key, params)
     if child is not None:
         guardians = Guardian.objects.filter(
             guardianships__child=child, guardianships__receives_notifications=True

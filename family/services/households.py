@@ -431,7 +431,8 @@ def guardian_leave(*, actor: User, guardian: Guardian) -> None:
             )
         notify_guardians(
             household=Household.objects.get(pk=household_id),
-            subject=_("%(email)s a quitté le foyer") % {"email": guardian.user.email},
+            subject_key=gettext_noop("%(email)s a quitté le foyer"),
+            params={"email": guardian.user.email},
             email=False,
         )
 
@@ -560,7 +561,8 @@ def income_assessment_validate(*, actor: User, assessment: IncomeAssessment) -> 
         )
         notify_guardians(
             household=locked.household,
-            subject=_("Quotient familial validé : tranche %(n)s") % {"n": bracket.number},
+            subject_key=gettext_noop("Quotient familial validé : tranche %(n)s"),
+            params={"n": bracket.number},
         )
     return locked
 
@@ -597,7 +599,9 @@ def income_assessment_reject(
             family_side=False,
         )
         notify_guardians(
-            household=locked.household, subject=_("Quotient familial refusé"), body=reason
+            household=locked.household,
+            subject_key=gettext_noop("Quotient familial refusé"),
+            body=reason,
         )
     return locked
 

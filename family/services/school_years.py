@@ -20,6 +20,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from backend.core.exceptions import ApplicationError
 
@@ -298,8 +299,8 @@ def reenrolment_remind(*, campaign: ReenrolmentCampaign, day: dt.date | None = N
             continue
         notify_guardians(
             household=household,
-            subject=_("Réinscription %(y)s : merci de confirmer avant le %(d)s")
-            % {"y": campaign.school_year.label, "d": campaign.closes_on.strftime("%d/%m/%Y")},
+            subject_key=gettext_noop("Réinscription %(y)s : merci de confirmer avant le %(d)s"),
+            params={"y": campaign.school_year.label, "d": campaign.closes_on.strftime("%d/%m/%Y")},
             url=reverse("family:reenrolment"),
         )
         sent += 1

@@ -274,3 +274,29 @@ def test_join_and_invitation_notices_are_rendered_in_each_readers_language(world
         assert "rejoint" not in joined.body_text
     with override("fr"):
         assert joined.subject_text == "second@example.test a rejoint votre foyer"
+
+
+def test_income_assessment_notice_reaches_an_english_reader_in_english(world):
+    from django.utils.translation import override
+
+    from backend.core.models import Notification
+
+    Notification.objects.all().delete()
+    with override("fr"):
+        today = timezone.localdate()
+        assessment = services.income_assessment_declare(
+            actor=world.parent,
+            household=world.household,
+            quotient=500,
+            source="caf",
+            valid_from=today,
+            valid_until=today + dt.timedelta(days=200),
+            uploaded_file=pdf(),
+        )
+        services.income_assessment_reject(
+            actor=world.staff, assessment=assessment, reason="Illisible"
+        )
+    notice = Notification.objects.filter(user=world.parent).latest("id")
+    with override("en"):
+        assert notice.subject_text == "Family quotient refused"
+        assert notice.body_text == "Illisible"
