@@ -61,7 +61,6 @@ def technician_user(db):
 # reported (xfail, not strict: a pass shows as XPASS); each is an open defect listed in the
 # session's closing note and must be fixed and removed from this list, never extended silently.
 KNOWN_FAILURES = {
-    "tests/payments/test_regressions_issue11.py::test_13_school_staff_cannot_run_issue_export_or_reconcile": "finance scope vs confirmation step (merge of issues 11 and 17)",
     "tests/reliability/test_fault_traffic.py::test_redis_cut_while_parents_invite_guardians": "fault suite after the merges (issues 12 and 19)",
     "tests/reliability/test_fault_traffic.py::test_stripe_cut_while_parents_pay": "fault suite after the payments state machine (issues 11 and 19)",
     "tests/reliability/test_fault_traffic.py::test_postgresql_cut_while_parents_invite_guardians": "fault suite: guardians' notices (issues 12 and 19)",
@@ -71,8 +70,6 @@ KNOWN_FAILURES = {
     "tests/payments/test_celery_worker.py::test_event_is_processed_by_a_real_worker_after_commit": "real worker with the outbox relay (issues 11 and 19)",
     "tests/citizen/test_browser.py::test_logout_ends_both_sessions": "logout view merge (issues 12 and 13)",
     "tests/payments/test_browser.py::test_staff_runs_billing_records_cash_refunds_and_exports": "finance scope and confirmation step in the browser story",
-    "tests/pages/test_confirmations.py::test_issuing_invoices_shows_the_count_and_that_families_are_emailed_first": "issuing needs the finance permission (issue 11)",
-    "tests/payments/test_money_summary.py::test_summary_after_a_refund_does_not_say_there_is_something_to_pay": "money summary vs payments state machine (issues 11 and 17)",
     "tests/family/test_browser_story.py::test_registration_story": "story page changed by derogations and confirmations (issues 16 and 17)",
     "tests/pages/test_every_page.py::test_every_page_of_every_role_reflows_and_passes_axe_at_both_sizes": "new re-enrolment page table not in a focusable region (issue 16 page, issue 17 rule)",
 }

@@ -83,10 +83,20 @@ def test_issuing_invoices_shows_the_count_and_that_families_are_emailed_first():
     from tests.factories import StaffFactory
     from tests.payments.factories import billed_family
 
+    from django.contrib.auth.models import Permission
+
     _h, _u, kids, invoice = billed_family(email="emission@example.test", issue=False)
     staff = StaffFactory()
     kids[0].school.staff.add(staff)
     client = Client()
+    client.force_login(staff)
+    # issuing is finance work (payments.manage_finance): school staff are refused before any
+    # confirmation, confirmed or not, and nothing is issued
+    for data in ({"period": "2026-10"}, {"period": "2026-10", "confirmed": "1"}):
+        assert client.post("/paiements/gestion/emettre/", data).status_code == 403
+    invoice.refresh_from_db()
+    assert invoice.status == Invoice.Status.DRAFT
+    staff.user_permissions.add(Permission.objects.get(codename="manage_finance"))
     client.force_login(staff)
     page = client.post("/paiements/gestion/emettre/", {"period": "2026-10"}).content.decode()
     assert "1 factures en brouillon" in page

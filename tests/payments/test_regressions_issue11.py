@@ -777,6 +777,13 @@ def test_13_school_staff_cannot_run_issue_export_or_reconcile(client, staff_user
         == 403
     )
     assert client.post(reverse("payments:staff-issue"), {"period": "2026-10"}).status_code == 403
+    # the permission is checked before the confirmation step: a confirmed post is refused too
+    assert (
+        client.post(
+            reverse("payments:staff-issue"), {"period": "2026-10", "confirmed": "1"}
+        ).status_code
+        == 403
+    )
     assert Invoice.objects.filter(status=Invoice.Status.DRAFT).count() == 1
     assert (
         client.get(
@@ -809,5 +816,14 @@ def test_13_school_staff_cannot_run_issue_export_or_reconcile(client, staff_user
         == 200
     )
     client.force_login(admin_user)
-    assert client.post(reverse("payments:staff-issue"), {"period": "2026-10"}).status_code == 302
+    # issuing is irreversible: finance first sees the confirmation page (nothing issued yet)...
+    assert client.post(reverse("payments:staff-issue"), {"period": "2026-10"}).status_code == 200
+    assert Invoice.objects.filter(status=Invoice.Status.DRAFT).count() == 1
+    # ...then confirms
+    assert (
+        client.post(
+            reverse("payments:staff-issue"), {"period": "2026-10", "confirmed": "1"}
+        ).status_code
+        == 302
+    )
     assert not Invoice.objects.filter(status=Invoice.Status.DRAFT).exists()
