@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from django import forms
@@ -52,13 +53,15 @@ class PeriodField(forms.CharField):
 
 
 def next_month() -> str:
+    """The coming month as ``YYYY-MM`` (the value a ``PeriodField`` accepts)."""
     first = timezone.localdate().replace(day=1)
-    return first + timezone.timedelta(days=32)  # type: ignore[attr-defined]  # datetime's, re-exported.strftime("%Y-%m")
+    return f"{first + dt.timedelta(days=32):%Y-%m}"
 
 
 def previous_month() -> str:
+    """The month before this one as ``YYYY-MM`` (the billing and export forms' default)."""
     first = timezone.localdate().replace(day=1)
-    return first - timezone.timedelta(days=1)  # type: ignore[attr-defined]  # datetime's, re-exported.strftime("%Y-%m")
+    return f"{first - dt.timedelta(days=1):%Y-%m}"
 
 
 class BillingRunForm(forms.Form):

@@ -69,7 +69,6 @@ KNOWN_FAILURES = {
     "tests/reliability/test_workers.py::test_a_worker_killed_mid_task_has_it_redelivered_and_run_once": "real worker timing after the merges",
     "tests/payments/test_celery_worker.py::test_event_is_processed_by_a_real_worker_after_commit": "real worker with the outbox relay (issues 11 and 19)",
     "tests/citizen/test_browser.py::test_logout_ends_both_sessions": "logout view merge (issues 12 and 13)",
-    "tests/payments/test_browser.py::test_staff_runs_billing_records_cash_refunds_and_exports": "finance scope and confirmation step in the browser story",
     "tests/family/test_browser_story.py::test_registration_story": "story page changed by derogations and confirmations (issues 16 and 17)",
     "tests/pages/test_every_page.py::test_every_page_of_every_role_reflows_and_passes_axe_at_both_sizes": "new re-enrolment page table not in a focusable region (issue 16 page, issue 17 rule)",
 }

@@ -62,7 +62,8 @@ def test_summary_after_a_refund_of_paid_money_says_what_is_due_again_once():
     )
     refund_create(actor=staff, payment=payment, amount_cents=100, reason="Repas non servi")
     invoice.refresh_from_db()
-    assert invoice.is_open and invoice.outstanding_cents == 100
+    assert invoice.is_open
+    assert invoice.outstanding_cents == 100
     page, lead = _home(user)
     assert "Reste à payer : 1,00\xa0€ (1 facture)" in lead
     assert "Aucune facture à payer" not in page
