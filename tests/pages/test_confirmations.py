@@ -79,11 +79,11 @@ def test_roll_and_withdrawal_ask_for_confirmation_and_saturday_is_refused(
 
 @pytest.mark.django_db
 def test_issuing_invoices_shows_the_count_and_that_families_are_emailed_first():
+    from django.contrib.auth.models import Permission
+
     from payments.models import Invoice
     from tests.factories import StaffFactory
     from tests.payments.factories import billed_family
-
-    from django.contrib.auth.models import Permission
 
     _h, _u, kids, invoice = billed_family(email="emission@example.test", issue=False)
     staff = StaffFactory()
