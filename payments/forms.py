@@ -105,6 +105,24 @@ class RefundForm(forms.Form):
             self.initial["token"] = uuid.uuid4().hex
 
 
+class AdjustmentForm(forms.Form):
+    """A finance correction of one payer's balance (a new ledger entry with its reason)."""
+
+    direction = forms.ChoiceField(
+        label=_("Sens"),
+        choices=[
+            ("credit", _("En faveur de la famille (avoir)")),
+            ("debit", _("À la charge de la famille")),
+        ],
+    )
+    amount = EurosField(label=_("Montant (€)"), max_length=12)
+    reason = forms.CharField(label=_("Motif"), max_length=255)
+
+    def signed_cents(self) -> int:
+        cents = self.cleaned_data["amount"]
+        return cents if self.cleaned_data["direction"] == "credit" else -cents
+
+
 class BillingModeForm(forms.Form):
     mode = forms.ChoiceField(label=_("Mode de facturation"), choices=PaymentSettings.Mode.choices)
     effective_from = PeriodField(label=_("À partir du mois (AAAA-MM)"))

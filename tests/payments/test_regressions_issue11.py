@@ -640,9 +640,8 @@ def test_9_certificate_per_payer_childcare_only_refunds_deducted(staff_user):
 
 
 @pytest.mark.django_db
-def test_10_exports_neutralise_formulas_and_services_add_up(staff_user):
+def test_10_exports_neutralise_formulas_and_services_add_up(client, staff_user, admin_user):
     from payments.services.accounting import SERVICES, treasury_export_csv
-    from payments.services.ledger import ledger_adjustment_add
 
     household, user, _k, invoice = billed_family()
     household.name = '=HYPERLINK("http://evil.example","x")'
@@ -658,7 +657,18 @@ def test_10_exports_neutralise_formulas_and_services_add_up(staff_user):
         invoices=[invoice],
     )
     invoice_cancel(invoice=invoice, actor=staff_user, reason="-1+1")
-    ledger_adjustment_add(account=account, amount_cents=-120, reason="=1+2", actor=staff_user)
+    # a finance adjustment through its page (debit of 1,20 €, a formula as its reason)
+    client.force_login(admin_user)
+    response = client.post(
+        reverse("payments:staff-adjustment", args=[account.pk]),
+        {
+            f"adj{account.pk}-direction": "debit",
+            f"adj{account.pk}-amount": "1,20",
+            f"adj{account.pk}-reason": "=1+2",
+        },
+    )
+    assert response.status_code == 302
+    assert LedgerEntry.objects.get(kind=LedgerEntry.Kind.ADJUSTMENT).amount_cents == -120
     period = dt.date.today().replace(day=1)
     text = treasury_export_csv(period=period, service="all").decode("utf-8-sig")
     assert "=HYPERLINK" not in text.replace("'=HYPERLINK", "")
@@ -827,3 +837,39 @@ def test_13_school_staff_cannot_run_issue_export_or_reconcile(client, staff_user
         == 302
     )
     assert not Invoice.objects.filter(status=Invoice.Status.DRAFT).exists()
+
+
+@pytest.mark.django_db
+def test_13_adjustments_are_finance_only_and_out_of_reach_accounts_answer_404(
+    client, staff_user, admin_user
+):
+    """A school staff member of the family's school is refused (403, nothing written); an
+    account out of reach answers 404; finance records a credit with its reason, audited."""
+    from backend.core.models import AuditEvent
+    from tests.factories import StaffFactory
+
+    household, user, kids, _invoice = billed_family()
+    kids[0].school.staff.add(staff_user)
+    account = Account.objects.get(guardian__user=user)
+    url = reverse("payments:staff-adjustment", args=[account.pk])
+    data = {
+        f"adj{account.pk}-direction": "credit",
+        f"adj{account.pk}-amount": "5,00",
+        f"adj{account.pk}-reason": "Litige gagné",
+    }
+    client.force_login(staff_user)
+    assert client.post(url, data).status_code == 403
+    stranger = StaffFactory()
+    client.force_login(stranger)
+    assert client.post(url, data).status_code == 404
+    assert not LedgerEntry.objects.filter(kind=LedgerEntry.Kind.ADJUSTMENT).exists()
+    client.force_login(admin_user)
+    page = client.get(reverse("payments:staff-household", args=[household.pk])).content.decode()
+    assert "Enregistrer la régularisation" in page
+    assert client.post(url, data).status_code == 302
+    entry = LedgerEntry.objects.get(kind=LedgerEntry.Kind.ADJUSTMENT)
+    assert (entry.amount_cents, entry.reason) == (500, "Litige gagné")
+    assert AuditEvent.objects.filter(action="payments.adjustment").count() == 1
+    # an empty reason is refused with nothing written
+    client.post(url, {**data, f"adj{account.pk}-reason": " "})
+    assert LedgerEntry.objects.filter(kind=LedgerEntry.Kind.ADJUSTMENT).count() == 1
