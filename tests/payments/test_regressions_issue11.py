@@ -757,7 +757,12 @@ def test_11_reconciliation_from_balance_transactions_lists_every_mismatch_side_b
     row = by_ref[fine.provider_reference]
     assert row["problem"] == "refund_mismatch"
     assert (row["provider_refunded"], row["ledger_refunded"]) == (150, 100)
-    assert len(report.mismatches) == 3
+    # localstripe lives for the whole session: payments of earlier tests (whose rows are gone)
+    # can only show up as money the books do not know
+    ours = {stranger.id, drifted.provider_reference, fine.provider_reference}
+    others = [row for row in report.mismatches if row["reference"] not in ours]
+    assert {row["problem"] for row in others} <= {"missing_in_ledger"}
+    assert len(report.mismatches) == len(others) + 3
     assert not report.ok
 
     client.force_login(admin_user)
