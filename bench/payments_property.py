@@ -27,10 +27,15 @@ def main() -> int:
     parser.add_argument("--examples", type=int, default=500)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: fixed)")
+    parser.add_argument(
+        "--progress",
+        type=Path,
+        default=ROOT / "bench" / "results" / "payments_property.json",
+        help="where the running tally is written (one file per concurrent run)",
+    )
     args = parser.parse_args()
-    results = ROOT / "bench" / "results"
-    results.mkdir(parents=True, exist_ok=True)
-    progress = results / "payments_property.json"
+    progress = args.progress.resolve()
+    progress.parent.mkdir(parents=True, exist_ok=True)
     env = dict(
         os.environ,
         MINOT_MONEY_EXAMPLES=str(args.examples),

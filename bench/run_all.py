@@ -81,6 +81,15 @@ BENCHES = [
         env_full=(("DATABASE_URL", PG + "minot_payments_bench"),),
     ),
     Bench(
+        "payments_property",
+        "Payments state machine (hypothesis) against localstripe with lost responses: about "
+        "10,000 steps in full (850 sequences of up to 20), every books invariant after every step",
+        [PY, "bench/payments_property.py", "--examples", "850", "--steps", "20"],
+        [PY, "bench/payments_property.py", "--examples", "3", "--steps", "10"],
+        env_full=(("DATABASE_URL", PG + "minot_payments_property"),),
+        env_quick=(("DATABASE_URL", PG + "minot_payments_property"),),
+    ),
+    Bench(
         "fleet",
         "osquery endpoints over HTTP with every report stored (bench/fleet_bench.sh)",
         ["bash", "bench/fleet_bench.sh"],

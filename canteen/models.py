@@ -468,6 +468,15 @@ class Tariff(models.Model):
     unbooked_surcharge_cents = models.PositiveIntegerField(
         _("majoration non réservé (centimes)"), default=0
     )
+    supervision_cents = models.PositiveIntegerField(
+        _("dont surveillance de la pause méridienne (centimes)"),
+        default=0,
+        help_text=_(
+            "Part de chaque repas qui rémunère la garde des enfants (hors nourriture) : "
+            "facturée sur sa propre ligne et comptée dans l'attestation fiscale des moins de "
+            "6 ans. 0 : le tarif ne distingue pas les deux."
+        ),
+    )
 
     class Meta:
         ordering = ["-valid_from"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from django import forms
@@ -52,13 +53,15 @@ class PeriodField(forms.CharField):
 
 
 def next_month() -> str:
+    """The coming month as ``YYYY-MM`` (the value a ``PeriodField`` accepts)."""
     first = timezone.localdate().replace(day=1)
-    return first + timezone.timedelta(days=32)  # type: ignore[attr-defined]  # datetime's, re-exported.strftime("%Y-%m")
+    return f"{first + dt.timedelta(days=32):%Y-%m}"
 
 
 def previous_month() -> str:
+    """The month before this one as ``YYYY-MM`` (the billing and export forms' default)."""
     first = timezone.localdate().replace(day=1)
-    return first - timezone.timedelta(days=1)  # type: ignore[attr-defined]  # datetime's, re-exported.strftime("%Y-%m")
+    return f"{first - dt.timedelta(days=1):%Y-%m}"
 
 
 class BillingRunForm(forms.Form):
@@ -100,6 +103,24 @@ class RefundForm(forms.Form):
         super().__init__(*args, **kwargs)
         if not self.is_bound:
             self.initial["token"] = uuid.uuid4().hex
+
+
+class AdjustmentForm(forms.Form):
+    """A finance correction of one payer's balance (a new ledger entry with its reason)."""
+
+    direction = forms.ChoiceField(
+        label=_("Sens"),
+        choices=[
+            ("credit", _("En faveur de la famille (avoir)")),
+            ("debit", _("À la charge de la famille")),
+        ],
+    )
+    amount = EurosField(label=_("Montant (€)"), max_length=12)
+    reason = forms.CharField(label=_("Motif"), max_length=255)
+
+    def signed_cents(self) -> int:
+        cents = self.cleaned_data["amount"]
+        return cents if self.cleaned_data["direction"] == "credit" else -cents
 
 
 class BillingModeForm(forms.Form):

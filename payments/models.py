@@ -218,6 +218,7 @@ class InvoiceLine(models.Model):
         PACKED_LUNCH = "packed_lunch", _("Panier-repas")
         UNBOOKED_MEAL = "unbooked_meal", _("Repas non réservé")
         ACTIVITY = "activity", _("Activité")
+        SUPERVISION = "supervision", _("Surveillance de la pause méridienne")
 
     # No separate index on invoice: the unique (invoice, source, source_id) index starts with it.
     invoice = models.ForeignKey(

@@ -85,7 +85,8 @@ def receipt_pdf(*, payment: Payment) -> bytes:
 
 def _eligible_by_invoice(invoice_ids: set[int], year: int) -> dict[int, dict[int, int]]:
     """Per invoice, per child: the cents of its lines that are childcare (activity sessions whose
-    tariff is childcare supervision, never food) for a child under 6 on 1 January of ``year``."""
+    tariff is childcare supervision, and the lunch-supervision lines of canteen meals; never food)
+    for a child under 6 on 1 January of ``year``."""
     from .models import ActivityTariff
     from .sources import ACTIVITY_SOURCE_FACTOR
 
@@ -113,6 +114,13 @@ def _eligible_by_invoice(invoice_ids: set[int], year: int) -> dict[int, dict[int
     for invoice_id, child_id, cents, source_id in lines:
         if source_id // ACTIVITY_SOURCE_FACTOR in childcare:
             out[invoice_id][child_id] += cents
+    # the lunch-supervision part of canteen meals, on its own lines (the food never is)
+    for invoice_id, child_id, cents in InvoiceLine.objects.filter(
+        invoice_id__in=invoice_ids,
+        kind=InvoiceLine.Kind.SUPERVISION,
+        child__birth_date__gt=limit,
+    ).values_list("invoice_id", "child_id", "amount_cents"):
+        out[invoice_id][child_id] += cents
     return out
 
 

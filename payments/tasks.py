@@ -44,16 +44,6 @@ def billing_run_previous_month_task() -> int:
 
 
 @shared_task(acks_late=True)
-def invoices_issue_task(period: str, user_id: int | None = None) -> int:
-    from backend.accounts.models import User
-
-    from .services.billing import invoices_issue, parse_period
-
-    actor = User.objects.filter(pk=user_id).first() if user_id else None
-    return invoices_issue(period=parse_period(period), actor=actor)
-
-
-@shared_task(acks_late=True)
 def sepa_debits_task() -> int:
     from .services.sepa import sepa_debits_create_due
 

@@ -32,4 +32,9 @@ urlpatterns = [
         views.staff_billing_mode,
         name="staff-billing-mode",
     ),
+    path(
+        "gestion/comptes/<int:account_id>/regularisation/",
+        views.staff_adjustment,
+        name="staff-adjustment",
+    ),
 ]

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from backend.core.access import is_parent, role_required
+from backend.core.access import get_or_404, is_parent, role_required
 from backend.core.confirm import confirmation_page, needs_confirmation
 from backend.core.exceptions import ApplicationError
 from backend.core.money import format_money
@@ -27,6 +27,7 @@ from backend.core.services import audit_record
 from . import permissions as perms
 from .declines import decline_reason
 from .forms import (
+    AdjustmentForm,
     BillingModeForm,
     BillingRunForm,
     CancelInvoiceForm,
@@ -426,6 +427,7 @@ def staff_household(request, household_id):
             invoices=account.open_invoices,  # type: ignore[attr-defined]
             prefix=f"a{account.pk}",
         )
+        account.adjustment_form = AdjustmentForm(prefix=f"adj{account.pk}")  # type: ignore[attr-defined]
     invoices = Invoice.objects.filter(household=household).order_by("-period")
     payments = Payment.objects.filter(household=household).prefetch_related("refunds")
     return _no_store(
@@ -445,6 +447,7 @@ def staff_household(request, household_id):
                 ),
                 "mode_changes": household.billing_mode_changes.order_by("-effective_from"),
                 "mode_form": BillingModeForm(initial={"effective_from": next_month()}),
+                "is_finance": perms.is_finance(request.user),
             },
         )
     )
@@ -656,3 +659,32 @@ def staff_billing_mode(request, household_id):
     else:
         messages.error(request, _("Changement non enregistré : %(e)s") % {"e": _form_errors(form)})
     return redirect("payments:staff-household", household_id=household.pk)
+
+
+@role_required("staff", "admin")
+@require_POST
+def staff_adjustment(request, account_id):
+    """Finance records a correction on a payer's balance (a won dispute, a late correction):
+    a new ``adjustment`` ledger entry with its reason, never an edit."""
+    from .services.ledger import ledger_adjustment_add
+
+    account = get_or_404(perms.accounts_for_user(request.user), account_id)
+    perms.require_finance(request.user)
+    form = AdjustmentForm(request.POST, prefix=f"adj{account.pk}")
+    if form.is_valid():
+        try:
+            ledger_adjustment_add(
+                account=account,
+                amount_cents=form.signed_cents(),
+                reason=form.cleaned_data["reason"],
+                actor=request.user,
+            )
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Régularisation enregistrée."))
+    else:
+        messages.error(
+            request, _("Régularisation non enregistrée : %(e)s") % {"e": _form_errors(form)}
+        )
+    return redirect("payments:staff-household", household_id=account.household_id)

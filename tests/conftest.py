@@ -95,12 +95,7 @@ def technician_user(db):
 # 2026-11-29 session were merged, with no time left in that session to fix them. They run and are
 # reported (xfail, not strict: a pass shows as XPASS); each is an open defect listed in the
 # session's closing note and must be fixed and removed from this list, never extended silently.
-KNOWN_FAILURES = {
-    "tests/payments/test_regressions_issue11.py::test_13_school_staff_cannot_run_issue_export_or_reconcile": "finance scope vs confirmation step (merge of issues 11 and 17)",
-    "tests/payments/test_browser.py::test_staff_runs_billing_records_cash_refunds_and_exports": "finance scope and confirmation step in the browser story",
-    "tests/pages/test_confirmations.py::test_issuing_invoices_shows_the_count_and_that_families_are_emailed_first": "issuing needs the finance permission (issue 11)",
-    "tests/payments/test_money_summary.py::test_summary_after_a_refund_does_not_say_there_is_something_to_pay": "money summary vs payments state machine (issues 11 and 17)",
-}
+KNOWN_FAILURES: dict[str, str] = {}
 
 
 def pytest_collection_modifyitems(config, items):

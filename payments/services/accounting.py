@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 import stripe
 from django.db import IntegrityError, transaction
@@ -16,7 +17,7 @@ from backend.core.exports import csv_bytes
 from backend.core.money import plain_amount
 from backend.core.services import notification_send
 
-from ..models import DunningReminder, Invoice, LedgerEntry, Payment, PaymentSettings
+from ..models import DunningReminder, Invoice, LedgerEntry, Payment, PaymentSettings, Refund
 from ..providers import as_dict, stripe_configure
 from ..selectors import format_cents
 from .billing import period_bounds
@@ -130,7 +131,12 @@ class ReconciliationReport:
         default_factory=list
     )  # we say succeeded, provider does not
     amount_mismatch: list[dict] = field(default_factory=list)
+    refund_mismatch: list[dict] = field(default_factory=list)  # refunded there ≠ refunded here
     provider_error: str = ""
+    # "balance_transactions" (money that moved through the provider's balance) or
+    # "payment_intents" (the fallback when the balance history cannot be read)
+    source: str = "payment_intents"
+    payouts: list[dict] = field(default_factory=list)  # the provider's payouts of the period
 
     @property
     def ok(self) -> bool:
@@ -138,8 +144,33 @@ class ReconciliationReport:
             self.missing_in_ledger
             or self.missing_at_provider
             or self.amount_mismatch
+            or self.refund_mismatch
             or self.provider_error
         )
+
+    @property
+    def mismatches(self) -> list[dict]:
+        """Every difference, provider and ledger side by side, each with its ``problem``."""
+        rows = []
+        for problem, items in (
+            ("missing_in_ledger", self.missing_in_ledger),
+            ("missing_at_provider", self.missing_at_provider),
+            ("amount_mismatch", self.amount_mismatch),
+            ("refund_mismatch", self.refund_mismatch),
+        ):
+            rows += [
+                {
+                    # rows of the PaymentIntent fallback carry only ``amount`` and ``ours``
+                    "provider_charged": row.get("amount", 0),
+                    "ledger_charged": row.get("ours", 0),
+                    "provider_refunded": 0,
+                    "ledger_refunded": 0,
+                    **row,
+                    "problem": problem,
+                }
+                for row in items
+            ]
+        return rows
 
 
 def reconcile(*, provider_items: list[dict], payments: list[Payment]) -> ReconciliationReport:
@@ -179,12 +210,148 @@ def reconcile(*, provider_items: list[dict], payments: list[Payment]) -> Reconci
     return report
 
 
-def reconcile_stripe_period(*, period: dt.date) -> ReconciliationReport:
-    """Compare the PaymentIntents Stripe knows for the period with our Stripe/SEPA payments."""
+def _period_window(period: dt.date) -> tuple[dt.datetime, dt.datetime]:
     start, end = period_bounds(period)
     tz = timezone.get_current_timezone()
     since = dt.datetime.combine(start, dt.time.min, tzinfo=tz)
     until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+    return since, until
+
+
+def _list_created_between(resource: Any, gte: int, lt: int, **params: Any) -> list[dict]:
+    """``resource.list(created=…)``; localstripe refuses the ``created`` filter (and
+    ``expand``) with "Unexpected …": then list everything and filter here."""
+    try:
+        listing = resource.list(created={"gte": gte, "lt": lt}, limit=100, **params)
+    except stripe.InvalidRequestError:
+        listing = resource.list(limit=100)
+    items = (as_dict(x) for x in listing.auto_paging_iter())
+    return [i for i in items if gte <= int(i.get("created") or 0) < lt]
+
+
+def _intent_of_source(source: Any, cache: dict[str, str]) -> str:
+    """The PaymentIntent behind a balance transaction's source (a charge ``ch_`` or a refund
+    ``re_``, expanded by Stripe, an id with localstripe)."""
+    if isinstance(source, dict):
+        if source.get("payment_intent"):
+            return str(source["payment_intent"])
+        source = source.get("id") or ""
+    source = str(source or "")
+    if source in cache:
+        return cache[source]
+    intent = ""
+    if source.startswith("ch_"):
+        intent = str(as_dict(stripe.Charge.retrieve(source)).get("payment_intent") or "")
+    elif source.startswith(("re_", "pyr_")):
+        refund = as_dict(stripe.Refund.retrieve(source))
+        intent = str(refund.get("payment_intent") or "")
+        if not intent and refund.get("charge"):
+            intent = _intent_of_source(str(refund["charge"]), cache)
+    cache[source] = intent
+    return intent
+
+
+def _balance_by_intent(gte: int, lt: int) -> dict[str, dict[str, int]]:
+    """Money that moved through the provider's balance in the window, per PaymentIntent:
+    ``{"charged": gross charges, "refunded": refunds (positive), "fee": fees}``."""
+    out: dict[str, dict[str, int]] = {}
+    cache: dict[str, str] = {}
+    for txn in _list_created_between(stripe.BalanceTransaction, gte, lt, expand=["data.source"]):
+        kind = txn.get("type")
+        if kind not in ("charge", "payment", "refund", "payment_refund"):
+            continue  # payouts, fees, adjustments: not a family's payment
+        intent = _intent_of_source(txn.get("source"), cache)
+        if not intent:
+            continue
+        row = out.setdefault(intent, {"charged": 0, "refunded": 0, "fee": 0})
+        amount = int(txn.get("amount") or 0)
+        if kind in ("charge", "payment"):
+            row["charged"] += amount
+        else:
+            row["refunded"] += -amount
+        row["fee"] += int(txn.get("fee") or 0)
+    return out
+
+
+def _payouts(gte: int, lt: int) -> list[dict]:
+    """The provider's payouts of the window (for the treasury: what reached the bank)."""
+    try:
+        rows = _list_created_between(stripe.Payout, gte, lt)
+    except stripe.StripeError:
+        return []
+    return [
+        {
+            "reference": p.get("id"),
+            "amount": int(p.get("amount") or 0),
+            "status": p.get("status"),
+            "arrival_date": p.get("arrival_date"),
+        }
+        for p in rows
+    ]
+
+
+def reconcile_balance(
+    *,
+    balance: dict[str, dict[str, int]],
+    payments: list[Payment],
+    refunded_here: dict[str, tuple[int, int]],
+) -> ReconciliationReport:
+    """Match the provider's balance movements of a period (per PaymentIntent: charged, refunded)
+    against our Stripe/SEPA payments created in the period and the refunds made in the period
+    (``refunded_here``: reference → (payment id, cents), whatever the payment's period). Every
+    difference keeps both sides (``provider_*`` and ``ledger_*``)."""
+    report = ReconciliationReport(source="balance_transactions")
+    ours = {p.provider_reference: p for p in payments if p.provider_reference}
+    for ref in sorted(set(balance) | set(ours) | set(refunded_here)):
+        there = balance.get(ref, {"charged": 0, "refunded": 0, "fee": 0})
+        payment = ours.get(ref)
+        charged_here = (
+            payment.amount_cents if payment and payment.status in Payment.MONEY_STATUSES else 0
+        )
+        payment_id, refunded = refunded_here.get(ref, (payment.pk if payment else None, 0))
+        row = {
+            "reference": ref,
+            "payment": payment_id,
+            "provider_charged": there["charged"],
+            "provider_refunded": there["refunded"],
+            "provider_fee": there["fee"],
+            "ledger_charged": charged_here,
+            "ledger_refunded": refunded,
+            # the keys of the PaymentIntent listing, for the same template and callers
+            "amount": there["charged"],
+            "ours": payment.amount_cents if payment else 0,
+        }
+        if charged_here and not there["charged"]:
+            report.missing_at_provider.append(row)
+        elif there["charged"] and not charged_here:
+            report.missing_in_ledger.append(row)
+        elif there["charged"] != charged_here:
+            report.amount_mismatch.append(row)
+        elif there["refunded"] != refunded:
+            report.refund_mismatch.append(row)
+        elif charged_here or refunded:
+            report.matched.append(row)
+    return report
+
+
+def _reconcile_intents(gte: int, lt: int, payments: list[Payment]) -> ReconciliationReport:
+    """The fallback: PaymentIntents created in the period against our payments."""
+    items = [
+        {"reference": i["id"], "amount": i["amount"], "status": i["status"]}
+        for i in _list_created_between(stripe.PaymentIntent, gte, lt)
+    ]
+    return reconcile(provider_items=items, payments=payments)
+
+
+def reconcile_stripe_period(*, period: dt.date) -> ReconciliationReport:
+    """Compare what moved through the provider in the period with our Stripe/SEPA payments.
+
+    Real Stripe: the balance transactions of the period (charges and refunds, each traced back to
+    its PaymentIntent) against our payments and the refunds made in the period, and the payouts
+    of the period. When the balance history cannot be read, the PaymentIntents created in the
+    period against our payments (what the demo's localstripe always supports)."""
+    since, until = _period_window(period)
+    gte, lt = int(since.timestamp()), int(until.timestamp())
     payments = list(
         Payment.objects.filter(
             provider__in=[Payment.Provider.STRIPE, Payment.Provider.SEPA],
@@ -192,27 +359,30 @@ def reconcile_stripe_period(*, period: dt.date) -> ReconciliationReport:
             created_at__lt=until,
         )
     )
-    items: list[dict] = []
+    refunded_here: dict[str, tuple[int, int]] = {}
+    for ref, payment_id, cents in Refund.objects.filter(
+        payment__provider__in=[Payment.Provider.STRIPE, Payment.Provider.SEPA],
+        payment__provider_reference__isnull=False,
+        status=Refund.Status.SUCCEEDED,
+        created_at__gte=since,
+        created_at__lt=until,
+    ).values_list("payment__provider_reference", "payment_id", "amount_cents"):
+        before = refunded_here.get(str(ref), (payment_id, 0))[1]
+        refunded_here[str(ref)] = (payment_id, before + cents)
     stripe_configure()
-    gte, lt = int(since.timestamp()), int(until.timestamp())
     try:
         try:
-            listing = stripe.PaymentIntent.list(created={"gte": gte, "lt": lt}, limit=100)
-        except stripe.InvalidRequestError:
-            # localstripe (the demo) refuses the ``created`` filter: list and filter here.
-            listing = stripe.PaymentIntent.list(limit=100)
-        for item in listing.auto_paging_iter():
-            intent = as_dict(item)
-            if not gte <= int(intent.get("created") or 0) < lt:
-                continue
-            items.append(
-                {"reference": intent["id"], "amount": intent["amount"], "status": intent["status"]}
-            )
+            balance = _balance_by_intent(gte, lt)
+        except stripe.StripeError as exc:
+            logger.info("balance history unavailable (%s): PaymentIntents instead", exc)
+            return _reconcile_intents(gte, lt, payments)
+        report = reconcile_balance(balance=balance, payments=payments, refunded_here=refunded_here)
+        report.payouts = _payouts(gte, lt)
+        return report
     except stripe.StripeError as exc:
         report = reconcile(provider_items=[], payments=[])
         report.provider_error = str(exc)
         return report
-    return reconcile(provider_items=items, payments=payments)
 
 
 def dunning_send_reminders(*, today: dt.date | None = None) -> int:

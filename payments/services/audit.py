@@ -74,11 +74,31 @@ def _expected_ledger() -> dict[str, int]:
     return expected
 
 
-def audit_books(*, provider: bool = False) -> AuditReport:  # noqa: C901 - to split (known debt, docs/architecture.md)
+def audit_books(*, provider: bool = False) -> AuditReport:
     report = AuditReport()
     problems = report.problems
+    _check_money_entries(problems)  # 1. ledger = documents (payments, refunds, reversals)
+    invoices = list(
+        Invoice.objects.values_list(
+            "pk", "number", "status", "total_cents", "paid_cents", "issued_at"
+        )
+    )
+    _check_invoice_entries(problems, invoices)  # 1. ledger = documents (invoices)
+    _check_invoices_paid(problems, invoices)  # 2 + 3. paid = applied; never over-paid
+    _check_allocations(problems)
+    payments = _check_refunds(problems)  # 4. refunds never exceed what was captured
+    report.checked = {
+        "invoices": len(invoices),
+        "payments": payments,
+        "ledger_entries": LedgerEntry.objects.count(),
+    }
+    if provider:
+        _audit_provider(report)
+    return report
 
-    # 1. ledger = documents
+
+def _check_money_entries(problems: list[str]) -> None:
+    """Each payment, refund and reversal has exactly its ledger entry."""
     expected = _expected_ledger()
     entries = dict(
         LedgerEntry.objects.filter(
@@ -93,6 +113,10 @@ def audit_books(*, provider: bool = False) -> AuditReport:  # noqa: C901 - to sp
                 _("ledger %(key)s: expected %(exp)s, ledger has %(got)s")
                 % {"key": key, "exp": expected.get(key), "got": entries.get(key)}
             )
+
+
+def _check_invoice_entries(problems: list[str], invoices: list[tuple]) -> None:
+    """An issued invoice is charged its total; a cancelled one is credited it back."""
     invoice_sums: dict[int, dict[str, int]] = defaultdict(lambda: {"charge": 0, "credit": 0})
     for invoice_id, kind, total in (
         LedgerEntry.objects.filter(source_key__startswith="invoice:")
@@ -102,11 +126,6 @@ def audit_books(*, provider: bool = False) -> AuditReport:  # noqa: C901 - to sp
     ):
         bucket = "credit" if kind == LedgerEntry.Kind.CREDIT_NOTE else "charge"
         invoice_sums[invoice_id][bucket] += total
-    invoices = list(
-        Invoice.objects.values_list(
-            "pk", "number", "status", "total_cents", "paid_cents", "issued_at"
-        )
-    )
     for pk, number, status, total, _paid, issued_at in invoices:
         sums = invoice_sums.get(pk, {"charge": 0, "credit": 0})
         issued = issued_at is not None and total > 0
@@ -122,7 +141,9 @@ def audit_books(*, provider: bool = False) -> AuditReport:  # noqa: C901 - to sp
                 % {"n": number, "got": sums["credit"], "exp": want_credit}
             )
 
-    # 2 + 3. invoice paid = applied allocations; never over-paid; status agrees
+
+def _check_invoices_paid(problems: list[str], invoices: list[tuple]) -> None:
+    """Invoice paid = applied allocations; never over-paid; its status agrees."""
     applied = dict(
         PaymentAllocation.objects.values("invoice_id")
         .annotate(t=Sum("applied_cents"))
@@ -152,6 +173,10 @@ def audit_books(*, provider: bool = False) -> AuditReport:  # noqa: C901 - to sp
                 _("invoice %(n)s: marked paid with %(paid)s of %(total)s")
                 % {"n": number, "paid": paid, "total": total}
             )
+
+
+def _check_allocations(problems: list[str]) -> None:
+    """One open attempt per invoice at most; only succeeded payments pay invoices."""
     for row in (
         PaymentAllocation.objects.filter(is_open_attempt=True)
         .values("invoice_id")
@@ -170,7 +195,9 @@ def audit_books(*, provider: bool = False) -> AuditReport:  # noqa: C901 - to sp
             _("payment #%(p)s: not succeeded but applied to an invoice") % {"p": payment_id}
         )
 
-    # 4. refunds never exceed what was captured
+
+def _check_refunds(problems: list[str]) -> int:
+    """Refunds never exceed what was captured; returns how many payments were checked."""
     refunds: dict[int, dict[str, int]] = defaultdict(lambda: {"pending": 0, "succeeded": 0})
     for payment_id, status, total in (
         Refund.objects.values("payment_id", "status")
@@ -204,41 +231,53 @@ def audit_books(*, provider: bool = False) -> AuditReport:  # noqa: C901 - to sp
                 _("payment #%(p)s: applied + refunded + reversed = %(u)s > %(a)s")
                 % {"p": pk, "u": used, "a": amount}
             )
-    report.checked = {
-        "invoices": len(invoices),
-        "payments": len(payments),
-        "ledger_entries": LedgerEntry.objects.count(),
-    }
-    if provider:
-        _audit_provider(report)
-    return report
+    return len(payments)
 
 
-def _audit_provider(report: AuditReport) -> None:  # noqa: C901 - to split (known debt, docs/architecture.md)
+def _audit_provider(report: AuditReport) -> None:
     """Money at Stripe = money recorded (PaymentIntents and refunds)."""
     import stripe
     from django.conf import settings
 
-    from ..providers import STRIPE_STATUS, as_dict, stripe_configure
+    from ..providers import stripe_configure
 
     if not settings.STRIPE_SECRET_KEY:
         report.provider_error = "no STRIPE_SECRET_KEY"
         return
     stripe_configure()
     try:
-        intents = {
-            i["id"]: i
-            for i in (as_dict(x) for x in stripe.PaymentIntent.list(limit=100).auto_paging_iter())
-        }
-        refunds_at: dict[str, int] = defaultdict(int)
-        for item in stripe.Refund.list(limit=100).auto_paging_iter():
-            r = as_dict(item)
-            if r.get("status") == "succeeded" and r.get("payment_intent"):
-                refunds_at[r["payment_intent"]] += int(r.get("amount") or 0)
+        intents, refunds_at = _provider_money()
     except stripe.StripeError as exc:
         report.provider_error = str(exc)
         return
     report.provider_checked = True
+    _compare_recorded_payments(report.problems, intents, refunds_at)
+    _find_unrecorded_intents(report.problems, intents)
+
+
+def _provider_money() -> tuple[dict[str, dict], dict[str, int]]:
+    """Every PaymentIntent at Stripe by id, and its succeeded refunds' total."""
+    import stripe
+
+    from ..providers import as_dict
+
+    intents = {
+        i["id"]: i
+        for i in (as_dict(x) for x in stripe.PaymentIntent.list(limit=100).auto_paging_iter())
+    }
+    refunds_at: dict[str, int] = defaultdict(int)
+    for item in stripe.Refund.list(limit=100).auto_paging_iter():
+        r = as_dict(item)
+        if r.get("status") == "succeeded" and r.get("payment_intent"):
+            refunds_at[r["payment_intent"]] += int(r.get("amount") or 0)
+    return intents, refunds_at
+
+
+def _compare_recorded_payments(
+    problems: list[str], intents: dict[str, dict], refunds_at: dict[str, int]
+) -> None:
+    """Each of our Stripe/SEPA payments: known at Stripe, same amount, same outcome, same
+    refunds."""
     ours: dict[str, Payment] = {
         str(p.provider_reference): p
         for p in Payment.objects.filter(
@@ -246,38 +285,63 @@ def _audit_provider(report: AuditReport) -> None:  # noqa: C901 - to split (know
             provider_reference__isnull=False,
         )
     }
-    refunded_here = dict(
-        Refund.objects.filter(
+    refunded_here: dict[str, int] = {
+        str(ref): total
+        for ref, total in Refund.objects.filter(
             status=Refund.Status.SUCCEEDED, payment__provider_reference__isnull=False
         )
         .values("payment__provider_reference")
         .annotate(t=Sum("amount_cents"))
         .values_list("payment__provider_reference", "t")
-    )
+    }
     for ref, payment in ours.items():
-        if ref is None:
-            continue
         intent = intents.get(ref)
         if intent is None:
             if payment.status in Payment.MONEY_STATUSES:
-                report.problems.append(f"payment #{payment.pk}: {ref} unknown at Stripe")
+                problems.append(f"payment #{payment.pk}: {ref} unknown at Stripe")
             continue
-        there = STRIPE_STATUS.get(str(intent.get("status")), Payment.Status.PENDING)
-        if intent.get("amount") != payment.amount_cents:
-            report.problems.append(
-                f"payment #{payment.pk}: amount {payment.amount_cents} ≠ Stripe {intent.get('amount')}"
-            )
-        captured_there = there == Payment.Status.SUCCEEDED
-        captured_here = payment.status in Payment.MONEY_STATUSES
-        if captured_there != captured_here:
-            report.problems.append(
-                f"payment #{payment.pk}: {payment.status} here, {intent.get('status')} at Stripe ({ref})"
-            )
-        if refunds_at.get(ref, 0) != (refunded_here.get(ref) or 0):
-            report.problems.append(
-                f"payment #{payment.pk}: refunded {refunded_here.get(ref) or 0} here, "
-                f"{refunds_at.get(ref, 0)} at Stripe ({ref})"
-            )
+        problems.extend(_payment_differences(payment, intent, ref, refunds_at, refunded_here))
+
+
+def _payment_differences(
+    payment: Payment,
+    intent: dict,
+    ref: str,
+    refunds_at: dict[str, int],
+    refunded_here: dict[str, int],
+) -> list[str]:
+    from ..providers import STRIPE_STATUS
+
+    problems: list[str] = []
+    there = STRIPE_STATUS.get(str(intent.get("status")), Payment.Status.PENDING)
+    if intent.get("amount") != payment.amount_cents:
+        problems.append(
+            f"payment #{payment.pk}: amount {payment.amount_cents} ≠ Stripe {intent.get('amount')}"
+        )
+    captured_there = there == Payment.Status.SUCCEEDED
+    captured_here = payment.status in Payment.MONEY_STATUSES
+    if captured_there != captured_here:
+        problems.append(
+            f"payment #{payment.pk}: {payment.status} here, {intent.get('status')} at Stripe ({ref})"
+        )
+    if refunds_at.get(ref, 0) != (refunded_here.get(ref) or 0):
+        problems.append(
+            f"payment #{payment.pk}: refunded {refunded_here.get(ref) or 0} here, "
+            f"{refunds_at.get(ref, 0)} at Stripe ({ref})"
+        )
+    return problems
+
+
+def _find_unrecorded_intents(problems: list[str], intents: dict[str, dict]) -> None:
+    """A PaymentIntent carrying one of our nonces that succeeded at Stripe for one of our payment
+    rows but is not recorded as that payment's reference."""
+    ours = {
+        str(ref)
+        for ref in Payment.objects.filter(
+            provider__in=[Payment.Provider.STRIPE, Payment.Provider.SEPA],
+            provider_reference__isnull=False,
+        ).values_list("provider_reference", flat=True)
+    }
     mine = {str(p) for p in Payment.objects.values_list("pk", flat=True)}
     nonces = set(Payment.objects.exclude(nonce="").values_list("nonce", flat=True))
     for ref, intent in intents.items():
@@ -285,7 +349,7 @@ def _audit_provider(report: AuditReport) -> None:  # noqa: C901 - to split (know
         if ref in ours or metadata.get("minot_nonce") not in nonces:
             continue
         if intent.get("status") == "succeeded" and metadata.get("minot_payment_id") in mine:
-            report.problems.append(
+            problems.append(
                 f"{ref}: succeeded at Stripe for payment #{metadata.get('minot_payment_id')} but not recorded"
             )
 

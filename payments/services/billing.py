@@ -312,7 +312,193 @@ def _line_text(meal: Any) -> str:
     return text[:255]
 
 
-def _bill_batch(  # noqa: C901 - to split (known debt, docs/architecture.md)
+def _payers_to_bill(
+    batch: list[int], accounts: dict[int, int], start: dt.date, stats: dict[str, int]
+) -> tuple[dict[int, Any], set[int]]:
+    """Per account of the batch: its invoices of the period (latest version, how many still
+    active); and the payers with no active invoice for the period (the others are skipped)."""
+    batch_accounts = [accounts[g] for g in batch]
+    existing = {
+        row["account_id"]: row
+        for row in Invoice.objects.filter(account_id__in=batch_accounts, period=start)
+        .values("account_id")
+        .annotate(
+            version=Max("version"),
+            active=Count("id", filter=~Q(status=Invoice.Status.CANCELLED)),
+        )
+    }
+    to_bill = set()
+    for g in batch:
+        row = existing.get(accounts[g])
+        if row and row["active"]:
+            stats["skipped_existing"] += 1
+        else:
+            to_bill.add(g)
+    return existing, to_bill
+
+
+def _meal_is_billable(
+    meal: Any,
+    *,
+    start: dt.date,
+    end: dt.date,
+    child_payers: dict[int, list[tuple[int, str, int]]],
+    currency: str,
+    stats: dict[str, int],
+) -> bool:
+    """In the period, for a child with a payer, in the run's currency, of a known kind."""
+    if not (start <= meal.day <= end) or meal.child_id not in child_payers:
+        return False
+    if meal.currency != currency:
+        stats["other_currency"] += 1
+        return False
+    if meal.kind not in LINE_KINDS:
+        stats["unknown_kind"] += 1
+        return False
+    return True
+
+
+def _meal_shares(meal: Any, payers: list[tuple[int, str, int]]) -> list[tuple[int, int, int]]:
+    """``[(guardian_id, cents, percent)]``: the payers present that day share the price."""
+    present = payers_for_day(payers, meal.day)
+    if len(present) == 1:
+        return [(present[0][0], int(meal.amount_cents), 100)]
+    shares = [s for _g, s in present]
+    parts = split_amount(int(meal.amount_cents), shares)
+    total_share = sum(shares)
+    return [
+        (guardian_id, cents, round(100 * share / total_share))
+        for (guardian_id, share), cents in zip(present, parts, strict=True)
+    ]
+
+
+SUPERVISION_CODE = "SURV-MIDI"
+SUPERVISION_SOURCES = ("attendance", "booking")  # a meal priced per day (not a monthly flat)
+
+
+def _supervision_tariffs(start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date, int]]:
+    """The canteen tariffs in force in [start, end] whose meal price carries a lunch-supervision
+    part: ``[(valid_from, valid_until, supervision_cents)]``."""
+    from canteen.models import Tariff
+    from canteen.selectors import CANTEEN_CODE
+
+    return list(
+        Tariff.objects.filter(
+            service__code=CANTEEN_CODE,
+            mode=Tariff.Mode.PER_UNIT,
+            supervision_cents__gt=0,
+            valid_from__lte=end,
+            valid_until__gte=start,
+        ).values_list("valid_from", "valid_until", "supervision_cents")
+    )
+
+
+def _supervision_part(meal: Any, tariffs: list[tuple[dt.date, dt.date, int]]) -> int:
+    """The supervision cents inside a canteen meal's price (0: nothing to separate)."""
+    if (
+        meal.kind != InvoiceLine.Kind.MEAL
+        or getattr(meal, "service_kind", "canteen") != "canteen"
+        or meal.source not in SUPERVISION_SOURCES
+    ):
+        return 0
+    for valid_from, valid_until, cents in tariffs:
+        if valid_from <= meal.day <= valid_until:
+            return min(cents, int(meal.amount_cents))
+    return 0
+
+
+def _meal_lines(meal: Any, cents: int, percent: int, text: str, supervision: int) -> list[tuple]:
+    """One payer's line(s) for a meal: the whole price, or, when the tariff separates them, the
+    food and the lunch supervision (its own line, kind and service code) sharing the price."""
+    line = (meal.child_id, meal.day, meal.kind, cents, percent, text, meal.source, meal.source_id)
+    if not supervision:
+        return [line]
+    food, watched = split_amount(cents, [int(meal.amount_cents) - supervision, supervision])
+    label = f"[{SUPERVISION_CODE}] " + str(_("Surveillance de la pause méridienne"))
+    return [
+        (*line[:3], food, *line[4:]),
+        (
+            meal.child_id,
+            meal.day,
+            InvoiceLine.Kind.SUPERVISION.value,
+            watched,
+            percent,
+            label[:255],
+            f"sup_{meal.source}",
+            meal.source_id,
+        ),
+    ]
+
+
+def _lines_by_payer(
+    meals: list[Any],
+    *,
+    start: dt.date,
+    end: dt.date,
+    to_bill: set[int],
+    child_payers: dict[int, list[tuple[int, str, int]]],
+    currency: str,
+    stats: dict[str, int],
+) -> tuple[dict[int, list[tuple]], dict[int, int]]:
+    """Line tuples per payer to bill, without the invoice id:
+    ``(child, day, kind, cents, percent, text, source, source_id)``, and each payer's total."""
+    supervision_tariffs = _supervision_tariffs(start, end)
+    lines_by_payer: dict[int, list[tuple]] = defaultdict(list)
+    totals: dict[int, int] = defaultdict(int)
+    single_payer = {c: p[0][0] for c, p in child_payers.items() if len(p) == 1}
+    for meal in meals:
+        if not _meal_is_billable(
+            meal, start=start, end=end, child_payers=child_payers, currency=currency, stats=stats
+        ):
+            continue
+        stats["meals"] += 1
+        text = _line_text(meal)
+        only = single_payer.get(meal.child_id)
+        if only is not None:  # the common case: one payer, the whole price
+            shares = [(only, int(meal.amount_cents), 100)]
+        else:
+            shares = _meal_shares(meal, child_payers[meal.child_id])
+        supervision = _supervision_part(meal, supervision_tariffs)
+        for guardian_id, cents, percent in shares:
+            if guardian_id not in to_bill:
+                continue
+            lines_by_payer[guardian_id] += _meal_lines(meal, cents, percent, text, supervision)
+            totals[guardian_id] += cents
+    return lines_by_payer, totals
+
+
+def _invoice_rows(
+    payers_billed: list[int],
+    *,
+    start: dt.date,
+    run: BillingRun,
+    accounts: dict[int, int],
+    payer_household: dict[int, int],
+    existing: dict[int, Any],
+    totals: dict[int, int],
+    currency: str,
+) -> list[dict[str, Any]]:
+    """One draft invoice per payer billed: the next version after the period's cancelled ones."""
+    rows: list[dict[str, Any]] = []
+    for g in payers_billed:
+        account_id = accounts[g]
+        version = (existing[account_id]["version"] + 1) if account_id in existing else 1
+        rows.append(
+            {
+                "account_id": account_id,
+                "household_id": payer_household[g],
+                "period": start,
+                "version": version,
+                "number": f"{start:%Y%m}-{account_id:06d}" + (f"-{version}" if version > 1 else ""),
+                "total_cents": totals[g],
+                "currency": currency,
+                "billing_run_id": run.pk,
+            }
+        )
+    return rows
+
+
+def _bill_batch(
     *,
     batch: list[int],
     start: dt.date,
@@ -329,88 +515,32 @@ def _bill_batch(  # noqa: C901 - to split (known debt, docs/architecture.md)
         # Serialise concurrent runs (PostgreSQL row lock; SQLite writes are already serialised).
         PaymentSettings.current()
         list(PaymentSettings.objects.select_for_update().filter(pk=1))
-        batch_accounts = [accounts[g] for g in batch]
-        existing = {
-            row["account_id"]: row
-            for row in Invoice.objects.filter(account_id__in=batch_accounts, period=start)
-            .values("account_id")
-            .annotate(
-                version=Max("version"),
-                active=Count("id", filter=~Q(status=Invoice.Status.CANCELLED)),
-            )
-        }
-        to_bill = set()
-        for g in batch:
-            row = existing.get(accounts[g])
-            if row and row["active"]:
-                stats["skipped_existing"] += 1
-            else:
-                to_bill.add(g)
+        existing, to_bill = _payers_to_bill(batch, accounts, start, stats)
         if not to_bill:
             return 0, 0, 0
         child_ids = sorted({c for g in to_bill for c in payer_children[g]})
         meals = sources.billable_meals(start=start, end=end, child_ids=child_ids)
         meals += sources.billable_activities(start=start, end=end, child_ids=child_ids)
-
-        # line tuples without the invoice id: (child, day, kind, cents, percent, text, source, source_id)
-        lines_by_payer: dict[int, list[tuple]] = defaultdict(list)
-        totals: dict[int, int] = defaultdict(int)
-        single_payer = {c: p[0][0] for c, p in child_payers.items() if len(p) == 1}
-        for meal in meals:
-            child_id, day = meal.child_id, meal.day
-            if not (start <= day <= end) or child_id not in child_payers:
-                continue
-            if meal.currency != currency:
-                stats["other_currency"] += 1
-                continue
-            if meal.kind not in LINE_KINDS:
-                stats["unknown_kind"] += 1
-                continue
-            stats["meals"] += 1
-            text = _line_text(meal)
-            only = single_payer.get(child_id)
-            if only is not None:  # the common case: one payer, the whole price
-                if only in to_bill:
-                    cents = int(meal.amount_cents)
-                    lines_by_payer[only].append(
-                        (child_id, day, meal.kind, cents, 100, text, meal.source, meal.source_id)
-                    )
-                    totals[only] += cents
-                continue
-            present = payers_for_day(child_payers[child_id], day)
-            if len(present) == 1:
-                parts, percents = [int(meal.amount_cents)], [100]
-            else:
-                shares = [s for _g, s in present]
-                parts = split_amount(int(meal.amount_cents), shares)
-                total_share = sum(shares)
-                percents = [round(100 * s / total_share) for s in shares]
-            for (guardian_id, _share), cents, percent in zip(present, parts, percents, strict=True):
-                if guardian_id not in to_bill:
-                    continue
-                lines_by_payer[guardian_id].append(
-                    (child_id, day, meal.kind, cents, percent, text, meal.source, meal.source_id)
-                )
-                totals[guardian_id] += cents
-
+        lines_by_payer, totals = _lines_by_payer(
+            meals,
+            start=start,
+            end=end,
+            to_bill=to_bill,
+            child_payers=child_payers,
+            currency=currency,
+            stats=stats,
+        )
         payers_billed = sorted(lines_by_payer)
-        rows: list[dict[str, Any]] = []
-        for g in payers_billed:
-            account_id = accounts[g]
-            version = (existing[account_id]["version"] + 1) if account_id in existing else 1
-            rows.append(
-                {
-                    "account_id": account_id,
-                    "household_id": payer_household[g],
-                    "period": start,
-                    "version": version,
-                    "number": f"{start:%Y%m}-{account_id:06d}"
-                    + (f"-{version}" if version > 1 else ""),
-                    "total_cents": totals[g],
-                    "currency": currency,
-                    "billing_run_id": run.pk,
-                }
-            )
+        rows = _invoice_rows(
+            payers_billed,
+            start=start,
+            run=run,
+            accounts=accounts,
+            payer_household=payer_household,
+            existing=existing,
+            totals=totals,
+            currency=currency,
+        )
         if not rows:
             return 0, 0, 0
         invoice_ids = _insert_invoices(rows)

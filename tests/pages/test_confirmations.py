@@ -78,6 +78,8 @@ def test_roll_and_withdrawal_ask_for_confirmation_and_saturday_is_refused(
 
 @pytest.mark.django_db
 def test_issuing_invoices_shows_the_count_and_that_families_are_emailed_first():
+    from django.contrib.auth.models import Permission
+
     from payments.models import Invoice
     from tests.factories import StaffFactory
     from tests.payments.factories import billed_family
@@ -86,6 +88,14 @@ def test_issuing_invoices_shows_the_count_and_that_families_are_emailed_first():
     staff = StaffFactory()
     kids[0].school.staff.add(staff)
     client = Client()
+    client.force_login(staff)
+    # issuing is finance work (payments.manage_finance): school staff are refused before any
+    # confirmation, confirmed or not, and nothing is issued
+    for data in ({"period": "2026-10"}, {"period": "2026-10", "confirmed": "1"}):
+        assert client.post("/paiements/gestion/emettre/", data).status_code == 403
+    invoice.refresh_from_db()
+    assert invoice.status == Invoice.Status.DRAFT
+    staff.user_permissions.add(Permission.objects.get(codename="manage_finance"))
     client.force_login(staff)
     page = client.post("/paiements/gestion/emettre/", {"period": "2026-10"}).content.decode()
     assert "1 factures en brouillon" in page

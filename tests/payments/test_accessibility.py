@@ -28,6 +28,22 @@ def test_payment_pages_are_accessible(browser, localstripe_webhook):
     payment = payment_record_counter(
         actor=admin, account=invoice.account, method="cash", amount_cents=300, invoices=[invoice]
     )
+    # money at the provider the books do not know: the reconciliation shows its mismatch table
+    import datetime as dt
+
+    import stripe
+
+    from payments.providers import stripe_configure
+
+    stripe_configure()
+    stripe.PaymentIntent.create(
+        amount=777,
+        currency="eur",
+        payment_method="pm_card_visa",
+        confirm=True,
+        payment_method_types=["card"],
+    )
+    this_month = f"{dt.date.today():%Y-%m}"  # localstripe stamps objects with the real clock
     pages = {
         "a11y@example.test": [
             "/paiements/",
@@ -41,6 +57,7 @@ def test_payment_pages_are_accessible(browser, localstripe_webhook):
             "/paiements/gestion/",
             f"/paiements/gestion/familles/{household.pk}/",
             "/paiements/gestion/rapprochement/?period=2026-10",
+            f"/paiements/gestion/rapprochement/?period={this_month}",
         ],
     }
     problems = {}

@@ -1,6 +1,7 @@
 """Real Chromium against the live server and localstripe: the demo's two promises."""
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -85,6 +86,7 @@ def test_staff_runs_billing_records_cash_refunds_and_exports(
     # billing runs and exports are finance work: this agent holds the finance permission
     staff.user_permissions.add(Permission.objects.get(codename="manage_finance"))
     page = browser.new_page()
+    page.set_default_timeout(90_000)
     browser_login(page, live, "agent@example.test")
     page.goto(f"{live.url}/paiements/gestion/")
     page.fill("input[name=period]", "2026-10")
@@ -108,6 +110,11 @@ def test_staff_runs_billing_records_cash_refunds_and_exports(
     payment.refresh_from_db()
     assert payment.refunded_cents == 245
     page.goto(f"{live.url}/paiements/gestion/")
+    # the default period is last month as YYYY-MM (it was a full date the field's pattern refused)
+    assert re.fullmatch(
+        r"\d{4}-\d{2}",
+        page.input_value("#export-button >> xpath=ancestor::form >> input[name=period]"),
+    )
     with page.expect_download() as download:
         page.click("#export-button")
     with open(download.value.path(), encoding="utf-8-sig") as fh:

@@ -282,3 +282,28 @@ def timezone_period():
     from django.utils import timezone
 
     return timezone.localdate().strftime("%Y-%m")
+
+
+# --- default months in the staff forms -----------------------------------------------------------
+
+
+def test_staff_forms_default_to_a_month_the_period_field_accepts(client, admin_user, time_machine):
+    """Observed: the export form's default period was ``2026-10-31`` in a field whose pattern is
+    ``YYYY-MM`` (maxlength 7), so the browser refused to submit it and no CSV came (a type-ignore
+    comment had swallowed the ``strftime``). Defaults are ``YYYY-MM``, across a year end too."""
+    import zoneinfo
+
+    paris = zoneinfo.ZoneInfo("Europe/Paris")
+    time_machine.move_to(dt.datetime(2027, 1, 15, 10, 0, tzinfo=paris), tick=False)
+    household, _user, _kids, _invoice = billed_family(email="mois@example.test")
+    client.force_login(admin_user)
+    page = client.get(reverse("payments:staff")).content.decode()
+    assert page.count('name="period" value="2026-12"') == 2  # billing run and export
+    page = client.get(reverse("payments:staff-household", args=[household.pk])).content.decode()
+    assert 'name="effective_from" value="2027-02"' in page
+    page = client.get(reverse("payments:staff-reconciliation")).content.decode()
+    assert "2026-12-31" not in page
+    # the default export is downloadable as it stands
+    response = client.get(reverse("payments:staff-export"), {"period": "2026-12", "service": "all"})
+    assert response.status_code == 200
+    assert response["Content-Disposition"].endswith('"tresorerie-2026-12-all.csv"')

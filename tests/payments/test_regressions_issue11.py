@@ -640,9 +640,8 @@ def test_9_certificate_per_payer_childcare_only_refunds_deducted(staff_user):
 
 
 @pytest.mark.django_db
-def test_10_exports_neutralise_formulas_and_services_add_up(staff_user):
+def test_10_exports_neutralise_formulas_and_services_add_up(client, staff_user, admin_user):
     from payments.services.accounting import SERVICES, treasury_export_csv
-    from payments.services.ledger import ledger_adjustment_add
 
     household, user, _k, invoice = billed_family()
     household.name = '=HYPERLINK("http://evil.example","x")'
@@ -658,7 +657,18 @@ def test_10_exports_neutralise_formulas_and_services_add_up(staff_user):
         invoices=[invoice],
     )
     invoice_cancel(invoice=invoice, actor=staff_user, reason="-1+1")
-    ledger_adjustment_add(account=account, amount_cents=-120, reason="=1+2", actor=staff_user)
+    # a finance adjustment through its page (debit of 1,20 €, a formula as its reason)
+    client.force_login(admin_user)
+    response = client.post(
+        reverse("payments:staff-adjustment", args=[account.pk]),
+        {
+            f"adj{account.pk}-direction": "debit",
+            f"adj{account.pk}-amount": "1,20",
+            f"adj{account.pk}-reason": "=1+2",
+        },
+    )
+    assert response.status_code == 302
+    assert LedgerEntry.objects.get(kind=LedgerEntry.Kind.ADJUSTMENT).amount_cents == -120
     period = dt.date.today().replace(day=1)
     text = treasury_export_csv(period=period, service="all").decode("utf-8-sig")
     assert "=HYPERLINK" not in text.replace("'=HYPERLINK", "")
@@ -699,6 +709,91 @@ def test_11_reconciliation_runs_against_localstripe(localstripe, client, admin_u
     )
     assert page.status_code == 200
     assert b"Unexpected" not in page.content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_11_reconciliation_from_balance_transactions_lists_every_mismatch_side_by_side(
+    localstripe, client, admin_user
+):
+    """Against localstripe with the real ``stripe`` library: the balance history (charges and
+    refunds traced back to their PaymentIntents) is compared with the books; a payment unknown
+    to the books, an amount that differs and a refund made only in the provider's dashboard are
+    each listed with both sides. (Today's period: localstripe stamps objects with the real
+    clock, so the window cannot be a frozen one.)"""
+    from payments.providers import stripe_configure
+    from payments.services.accounting import reconcile_stripe_period
+
+    _h, user, _k, invoice = billed_family()
+    other = extra_invoice(user=user, period=dt.date(2026, 9, 1))
+    fine = payment_start_online(actor=user, invoices=[invoice], payment_method="pm_card_visa")
+    drifted = payment_start_online(actor=user, invoices=[other], payment_method="pm_card_visa")
+    assert fine.status == drifted.status == Payment.Status.SUCCEEDED
+    refund_create(actor=admin_user, payment=fine, amount_cents=100, reason="Repas non servi")
+    # the books say something else than the provider for ``drifted`` (amount)
+    Payment.objects.filter(pk=drifted.pk).update(amount_cents=drifted.amount_cents + 1)
+    stripe_configure()
+    # money taken at the provider that the books never heard of, and a dashboard-only refund
+    stranger = stripe.PaymentIntent.create(
+        amount=777,
+        currency="eur",
+        payment_method="pm_card_visa",
+        confirm=True,
+        payment_method_types=["card"],
+    )
+    stripe.Refund.create(payment_intent=fine.provider_reference, amount=50)
+
+    report = reconcile_stripe_period(period=dt.date.today().replace(day=1))
+    assert report.provider_error == ""
+    assert report.source == "balance_transactions"
+    by_ref = {row["reference"]: row for row in report.mismatches}
+    assert by_ref[stranger.id]["problem"] == "missing_in_ledger"
+    assert (by_ref[stranger.id]["provider_charged"], by_ref[stranger.id]["ledger_charged"]) == (
+        777,
+        0,
+    )
+    row = by_ref[drifted.provider_reference]
+    assert row["problem"] == "amount_mismatch"
+    assert row["ledger_charged"] == row["provider_charged"] + 1
+    row = by_ref[fine.provider_reference]
+    assert row["problem"] == "refund_mismatch"
+    assert (row["provider_refunded"], row["ledger_refunded"]) == (150, 100)
+    # localstripe lives for the whole session: payments of earlier tests (whose rows are gone)
+    # can only show up as money the books do not know
+    ours = {stranger.id, drifted.provider_reference, fine.provider_reference}
+    others = [row for row in report.mismatches if row["reference"] not in ours]
+    assert {row["problem"] for row in others} <= {"missing_in_ledger"}
+    assert len(report.mismatches) == len(others) + 3
+    assert not report.ok
+
+    client.force_login(admin_user)
+    page = client.get(
+        reverse("payments:staff-reconciliation"), {"period": f"{dt.date.today():%Y-%m}"}
+    ).content.decode()
+    assert "Écarts, côte à côte" in page
+    for ref in (stranger.id, drifted.provider_reference, fine.provider_reference):
+        assert ref in page
+    assert "1,50\xa0€" in page  # refunded at the provider
+    assert "Unexpected" not in page
+
+
+def test_reconcile_balance_matches_a_refund_made_in_the_period_for_an_older_payment():
+    """A refund in this period of a payment of an earlier period is compared with the refunds
+    recorded in the period, not reported as money missing from the books."""
+    from payments.services.accounting import reconcile_balance
+
+    report = reconcile_balance(
+        balance={"pi_old": {"charged": 0, "refunded": 300, "fee": 0}},
+        payments=[],
+        refunded_here={"pi_old": (7, 300)},
+    )
+    assert report.ok
+    assert [row["payment"] for row in report.matched] == [7]
+    report = reconcile_balance(
+        balance={"pi_old": {"charged": 0, "refunded": 300, "fee": 0}},
+        payments=[],
+        refunded_here={},
+    )
+    assert [row["problem"] for row in report.mismatches] == ["refund_mismatch"]
 
 
 # --- 12. webhook edges -----------------------------------------------------------------------
@@ -777,6 +872,13 @@ def test_13_school_staff_cannot_run_issue_export_or_reconcile(client, staff_user
         == 403
     )
     assert client.post(reverse("payments:staff-issue"), {"period": "2026-10"}).status_code == 403
+    # the permission is checked before the confirmation step: a confirmed post is refused too
+    assert (
+        client.post(
+            reverse("payments:staff-issue"), {"period": "2026-10", "confirmed": "1"}
+        ).status_code
+        == 403
+    )
     assert Invoice.objects.filter(status=Invoice.Status.DRAFT).count() == 1
     assert (
         client.get(
@@ -809,5 +911,109 @@ def test_13_school_staff_cannot_run_issue_export_or_reconcile(client, staff_user
         == 200
     )
     client.force_login(admin_user)
-    assert client.post(reverse("payments:staff-issue"), {"period": "2026-10"}).status_code == 302
+    # issuing is irreversible: finance first sees the confirmation page (nothing issued yet)...
+    assert client.post(reverse("payments:staff-issue"), {"period": "2026-10"}).status_code == 200
+    assert Invoice.objects.filter(status=Invoice.Status.DRAFT).count() == 1
+    # ...then confirms
+    assert (
+        client.post(
+            reverse("payments:staff-issue"), {"period": "2026-10", "confirmed": "1"}
+        ).status_code
+        == 302
+    )
     assert not Invoice.objects.filter(status=Invoice.Status.DRAFT).exists()
+
+
+@pytest.mark.django_db
+def test_13_adjustments_are_finance_only_and_out_of_reach_accounts_answer_404(
+    client, staff_user, admin_user
+):
+    """A school staff member of the family's school is refused (403, nothing written); an
+    account out of reach answers 404; finance records a credit with its reason, audited."""
+    from backend.core.models import AuditEvent
+    from tests.factories import StaffFactory
+
+    household, user, kids, _invoice = billed_family()
+    kids[0].school.staff.add(staff_user)
+    account = Account.objects.get(guardian__user=user)
+    url = reverse("payments:staff-adjustment", args=[account.pk])
+    data = {
+        f"adj{account.pk}-direction": "credit",
+        f"adj{account.pk}-amount": "5,00",
+        f"adj{account.pk}-reason": "Litige gagné",
+    }
+    client.force_login(staff_user)
+    assert client.post(url, data).status_code == 403
+    stranger = StaffFactory()
+    client.force_login(stranger)
+    assert client.post(url, data).status_code == 404
+    assert not LedgerEntry.objects.filter(kind=LedgerEntry.Kind.ADJUSTMENT).exists()
+    client.force_login(admin_user)
+    page = client.get(reverse("payments:staff-household", args=[household.pk])).content.decode()
+    assert "Enregistrer la régularisation" in page
+    assert client.post(url, data).status_code == 302
+    entry = LedgerEntry.objects.get(kind=LedgerEntry.Kind.ADJUSTMENT)
+    assert (entry.amount_cents, entry.reason) == (500, "Litige gagné")
+    assert AuditEvent.objects.filter(action="payments.adjustment").count() == 1
+    # an empty reason is refused with nothing written
+    client.post(url, {**data, f"adj{account.pk}-reason": " "})
+    assert LedgerEntry.objects.filter(kind=LedgerEntry.Kind.ADJUSTMENT).count() == 1
+
+
+# --- 14. lunch supervision apart from food (CGI art. 200 quater B) ---------------------------
+
+
+@pytest.mark.django_db
+def test_14_lunch_supervision_has_its_own_line_and_only_it_reaches_the_certificate(
+    staff_user, time_machine
+):
+    """A canteen tariff whose meal price carries a lunch-supervision part bills it on its own
+    line (kind ``supervision``, code ``SURV-MIDI``); the yearly certificate of a child under 6 on
+    1 January counts that part, never the food; an older child's supervision is not counted."""
+    from canteen.models import Tariff
+    from payments.models import InvoiceLine
+    from payments.receipts import childcare_costs
+    from tests.factories import household_with_parent
+
+    time_machine.move_to(dt.datetime(2026, 11, 10, 9, tzinfo=dt.UTC), tick=False)
+    Tariff.objects.create(
+        name="Cantine 2026-2027",
+        valid_from=dt.date(2026, 9, 1),
+        valid_until=dt.date(2027, 7, 31),
+        supervision_cents=80,
+    )
+    _household, user, (small, big) = household_with_parent(children=2)
+    small.birth_date = dt.date(2021, 3, 1)  # 5 on 1 January 2026: eligible
+    small.save()
+    big.birth_date = dt.date(2019, 6, 1)  # 6 on 1 January 2026: not eligible
+    big.save()
+    days = school_days(2026, 10, 3)
+    meals = meals_for([small, big], days, 245)
+    meals += meals_for([small], days[:1], 500, kind="packed_lunch")  # not a meal: never split
+    with use_meal_source(MealSource(meals)):
+        billing_run_for_period(period=PERIOD, issue=True)
+    invoice = Invoice.objects.get(account__guardian__user=user, period=PERIOD)
+    assert invoice.total_cents == 6 * 245 + 500  # the price is unchanged, only split
+    supervision = invoice.lines.filter(kind=InvoiceLine.Kind.SUPERVISION)
+    assert supervision.count() == 6
+    assert {line.amount_cents for line in supervision} == {80}
+    assert all(line.description.startswith("[SURV-MIDI]") for line in supervision)
+    food = invoice.lines.filter(kind=InvoiceLine.Kind.MEAL)
+    assert {line.amount_cents for line in food} == {165}
+    assert invoice.lines.get(kind=InvoiceLine.Kind.PACKED_LUNCH).amount_cents == 500
+    payment_record_counter(
+        actor=staff_user,
+        account=invoice.account,
+        method=Payment.Provider.CASH,
+        amount_cents=invoice.total_cents,
+        invoices=[invoice],
+    )
+    rows = childcare_costs(account=invoice.account, year=2026)
+    assert [(child.pk, cents) for child, cents, _shared in rows] == [(small.pk, 3 * 80)]
+    # the invoice page shows the supervision line apart
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    page = client.get(reverse("payments:invoice", args=[invoice.pk])).content.decode()
+    assert "Surveillance de la pause méridienne" in page
