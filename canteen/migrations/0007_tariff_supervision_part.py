@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('canteen', '0005_services_required'),
+        ('canteen', '0006_booking_promotion_notice'),
     ]
 
     operations = [
