@@ -41,13 +41,22 @@ def decline_code(*, code: str = "", decline_code: str = "", message: str = "") -
     return decline_code or code or message
 
 
-def decline_reason(stored: str) -> str:
-    """The French (or English interface) sentence for a stored failure code or provider text."""
+def decline_reason_key(stored: str) -> str:
+    """The French source of :func:`decline_reason` (a translation key, for stored notices)."""
+    from backend.core.text import source_text
+
     key = (stored or "").strip()
     if key in DECLINE_MESSAGES:
-        return str(DECLINE_MESSAGES[key])
+        return source_text(DECLINE_MESSAGES[key])
     text = key.lower().rstrip(". ")
     for english, code in ENGLISH_TEXTS.items():
         if text.startswith(english):
-            return str(DECLINE_MESSAGES[code])
-    return str(GENERIC)
+            return source_text(DECLINE_MESSAGES[code])
+    return source_text(GENERIC)
+
+
+def decline_reason(stored: str) -> str:
+    """The French (or English interface) sentence for a stored failure code or provider text."""
+    from django.utils.translation import gettext
+
+    return gettext(decline_reason_key(stored))

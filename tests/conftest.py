@@ -10,6 +10,18 @@ def _media_root(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts in the default language (French): a request through the test client
+    with an English cookie leaves English active on the thread for the next test."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     """Every test starts with an empty cache: rate-limit counters, and the shared canteen data
     (the test database rolls back without signals, so cached rows must not leak across tests)."""

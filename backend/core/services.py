@@ -61,7 +61,7 @@ def audit_record(
 def notification_send(
     *,
     user: User,
-    subject: str,
+    subject: str = "",
     body: str = "",
     url: str = "",
     email: bool = True,
@@ -75,6 +75,10 @@ def notification_send(
     ``subject_key``/``body_key`` + ``params`` (French source strings marked ``gettext_noop``) are
     rendered in the reader's language; the person's preferences for ``category`` decide the
     channels (a category switched off in the app is stored already read)."""
+    if not subject and subject_key:
+        from .text import render_text
+
+        subject = render_text(subject_key, params)
     in_app, by_email = notification_channels(user=user, category=category)
     notification = Notification.objects.create(
         user=user,

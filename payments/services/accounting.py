@@ -11,7 +11,7 @@ import stripe
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from backend.core.exports import csv_bytes
 from backend.core.money import plain_amount
@@ -409,16 +409,17 @@ def dunning_send_reminders(*, today: dt.date | None = None) -> int:
                 DunningReminder.objects.create(invoice=invoice, level=level)
                 notification_send(
                     user=invoice.account.guardian.user,
-                    subject=_("Rappel : facture %(number)s impayée") % {"number": invoice.number},
-                    body=_(
+                    subject_key=gettext_noop("Rappel : facture %(number)s impayée"),
+                    body_key=gettext_noop(
                         "La facture %(number)s (%(amount)s restant dû) était à régler avant le %(due)s. "
                         "Vous pouvez la payer en ligne ou au guichet de la mairie."
-                    )
-                    % {
+                    ),
+                    params={
                         "number": invoice.number,
                         "amount": format_cents(invoice.outstanding_cents, invoice.currency),
                         "due": invoice.due_date.strftime("%d/%m/%Y"),
                     },
+                    category="payments",
                     url=f"/paiements/factures/{invoice.pk}/",
                 )
         except IntegrityError:

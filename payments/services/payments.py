@@ -18,7 +18,7 @@ from backend.core.models import ActorKind, AuditEvent
 from backend.core.money import format_money
 from backend.core.services import audit_record, notification_send
 
-from ..declines import decline_reason
+from ..declines import decline_reason_key
 from ..models import Account, Invoice, LedgerEntry, Payment, PaymentAllocation, Refund
 from ..providers import ProviderError, ProviderResult, ProviderUnknown, provider_for
 from .ledger import ledger_entry_add
@@ -317,22 +317,28 @@ def payment_apply_status(*, payment_id: int, status: str, failure_message: str =
                 params=params,
             )
         elif status == Payment.Status.FAILED:
-            body = _(
-                "Votre paiement de %(amount)s n'a pas abouti : %(reason)s. Vos factures restent à régler."
-            ) % {
+            # The reason is a key too (the provider's code mapped to our sentence), so an
+            # English reader gets it in English.
+            failed_params = {
                 "amount": _fmt(payment.amount_cents, payment.currency),
-                "reason": decline_reason(payment.failure_message).rstrip("."),
+                "reason_key": decline_reason_key(payment.failure_message),
             }
+            failed_body = gettext_noop(
+                "Votre paiement de %(amount)s n'a pas abouti. %(reason)s Vos factures restent à "
+                "régler."
+            )
             if payment.provider == Payment.Provider.SEPA:
-                body = _(
-                    "Le prélèvement de %(amount)s a été rejeté : %(reason)s. La facture est de nouveau à "
-                    "régler ; vous pouvez la payer en ligne ou au guichet."
-                ) % {
-                    "amount": _fmt(payment.amount_cents, payment.currency),
-                    "reason": decline_reason(payment.failure_message).rstrip("."),
-                }
+                failed_body = gettext_noop(
+                    "Le prélèvement de %(amount)s a été rejeté. %(reason)s La facture est de nouveau "
+                    "à régler ; vous pouvez la payer en ligne ou au guichet."
+                )
             notification_send(
-                user=user, subject=_("Paiement non abouti"), body=body, url="/paiements/"
+                user=user,
+                subject_key=gettext_noop("Paiement non abouti"),
+                body_key=failed_body,
+                params=failed_params,
+                url="/paiements/",
+                category="payments",
             )
         audit_record(
             action=f"payments.payment_{status}",
@@ -462,16 +468,17 @@ def payment_reverse(*, payment_id: int, reason: str, source: str) -> bool:
         user = payment.account.guardian.user
         notification_send(
             user=user,
-            subject=_("Paiement rejeté par la banque"),
-            body=_(
+            subject_key=gettext_noop("Paiement rejeté par la banque"),
+            body_key=gettext_noop(
                 "Le paiement %(number)s de %(amount)s a été rejeté par votre banque (%(reason)s). "
                 "Les factures concernées sont de nouveau à régler."
-            )
-            % {
+            ),
+            params={
                 "number": payment.receipt_number,
                 "amount": _fmt(kept, payment.currency),
                 "reason": reason,
             },
+            category="payments",
             url="/paiements/",
         )
         audit_record(

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from backend.core.services import notification_send
 from family.models import ChildGuardian
@@ -132,11 +133,12 @@ def prepaid_check_alerts(*, account_ids: Iterable[int]) -> int:
             ):
                 notification_send(
                     user=account.guardian.user,
-                    subject=_("Solde de cantine bas : %(balance)s")
-                    % {"balance": format_cents(balance)},
-                    body=_(
+                    subject_key=gettext_noop("Solde de cantine bas : %(balance)s"),
+                    body_key=gettext_noop(
                         "Pensez à recharger votre compte. Les repas de vos enfants restent servis."
                     ),
+                    params={"balance": format_cents(balance)},
+                    category="payments",
                     url="/paiements/",
                 )
                 sent += 1
@@ -148,12 +150,13 @@ def prepaid_check_alerts(*, account_ids: Iterable[int]) -> int:
             ):
                 notification_send(
                     user=account.guardian.user,
-                    subject=_("Compte de cantine débiteur : %(balance)s")
-                    % {"balance": format_cents(balance)},
-                    body=_(
+                    subject_key=gettext_noop("Compte de cantine débiteur : %(balance)s"),
+                    body_key=gettext_noop(
                         "Votre solde est passé sous le plancher autorisé. Merci de le régulariser ; "
                         "les repas de vos enfants restent servis."
                     ),
+                    params={"balance": format_cents(balance)},
+                    category="payments",
                     url="/paiements/",
                 )
                 sent += 1

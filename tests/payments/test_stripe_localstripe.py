@@ -51,6 +51,20 @@ def test_declined_card_leaves_invoice_open_with_a_clear_message(localstripe):
     assert invoice.status == Invoice.Status.ISSUED
     assert invoice.paid_cents == 0
     assert not LedgerEntry.objects.filter(kind="payment").exists()
+    # The family is told, each reader in their own language (the provider's English text is
+    # mapped to our sentence, stored as a key).
+    from django.utils.translation import override
+
+    from backend.core.models import Notification
+
+    notice = Notification.objects.get(user=user, subject_key="Paiement non abouti")
+    with override("fr"):
+        assert "n'a pas abouti" in notice.body_text
+        assert "declined" not in notice.body_text
+    with override("en"):
+        assert notice.subject_text == "Payment unsuccessful"
+        assert notice.body_text.startswith("Your payment of")
+        assert "abouti" not in notice.body_text
     # a second attempt with a good card gets a new idempotency key and succeeds
     retry = payment_start_online(actor=user, invoices=[invoice], payment_method="pm_card_visa")
     assert retry.status == Payment.Status.SUCCEEDED
