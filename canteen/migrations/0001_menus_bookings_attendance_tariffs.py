@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('family', '0002_menus_bookings_attendance_tariffs'),
+        ('family', '0002_documents_invitations_applications_activities'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('family', '0002_menus_bookings_attendance_tariffs'),
+        ('family', '0002_documents_invitations_applications_activities'),
     ]
 
     operations = [

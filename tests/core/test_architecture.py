@@ -72,3 +72,15 @@ def test_roles_are_defined_once():
         if re.search(r"(user|actor)\.role\s*[=!]=", line)
     ]
     assert offenders == []
+
+
+def test_the_renamed_family_migration_is_taken_as_applied_where_the_old_name_was():
+    """family 0002 was named after canteen models it does not create; renamed, it replaces the
+    old name so that a database migrated before the rename is not migrated twice."""
+    from django.db.migrations.loader import MigrationLoader
+
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    new = ("family", "0002_documents_invitations_applications_activities")
+    assert loader.replacements[new].replaces == [
+        ("family", "0002_menus_bookings_attendance_tariffs")
+    ]

@@ -8,6 +8,9 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+    # Was "0002_menus_bookings_attendance_tariffs" (named after canteen models it does not
+    # create): databases that applied it under that name take this one as applied.
+    replaces = [("family", "0002_menus_bookings_attendance_tariffs")]
 
     dependencies = [
         ('family', '0001_initial'),
