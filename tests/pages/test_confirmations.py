@@ -77,6 +77,7 @@ def test_roll_and_withdrawal_ask_for_confirmation_and_saturday_is_refused(
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("frozen_clock")  # the 2026-10 period, whatever the day the suite runs
 def test_issuing_invoices_shows_the_count_and_that_families_are_emailed_first():
     from django.contrib.auth.models import Permission
 

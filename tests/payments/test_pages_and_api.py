@@ -192,6 +192,7 @@ def test_api_bad_input_is_4xx_never_500(two_families):
 # --- pages ---------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("frozen_clock")  # billing periods of 2026: never today's date
 def test_parent_pages_render(client):
     _h, user, _k, invoice = billed_family()
     extra_invoice(user=user, period=dt.date(2026, 9, 1))
@@ -258,6 +259,7 @@ def test_staff_counter_refund_cancel_and_export_pages(client, admin_user):
     assert client.get(reverse("payments:staff")).status_code == 200
 
 
+@pytest.mark.usefixtures("frozen_clock")  # billing periods of 2026: never today's date
 def test_staff_billing_run_page_starts_the_run(
     client, admin_user, django_capture_on_commit_callbacks
 ):
