@@ -10,7 +10,6 @@ import datetime as dt
 import uuid
 
 import pytest
-import time_machine
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
@@ -22,16 +21,11 @@ from family.message_models import AppointmentRequest, Message, MessageThread, Of
 from family.services import messages as services
 from tests.factories import StaffFactory
 from tests.family.factories import PDF_BYTES, pdf
+from tests.world import FROZEN_NOW
 
 pytestmark = pytest.mark.django_db
 
-NOW = dt.datetime(2026, 11, 16, 9, 0, tzinfo=dt.UTC)  # a Monday
-
-
-@pytest.fixture(autouse=True)
-def _clock():
-    with time_machine.travel(NOW, tick=True):
-        yield
+NOW = FROZEN_NOW  # the shared world's frozen clock (a Monday)
 
 
 def login(user):

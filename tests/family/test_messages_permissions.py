@@ -8,7 +8,6 @@ import datetime as dt
 import uuid
 
 import pytest
-import time_machine
 from django.test import Client
 from django.urls import reverse
 
@@ -18,16 +17,11 @@ from family.services import messages as services
 from tests.conftest import api_client_for
 from tests.factories import AdminFactory
 from tests.family.factories import PDF_BYTES, pdf
+from tests.world import FROZEN_NOW
 
 pytestmark = pytest.mark.django_db
 
-NOW = dt.datetime(2026, 11, 16, 9, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture(autouse=True)
-def _clock():
-    with time_machine.travel(NOW, tick=True):
-        yield
+NOW = FROZEN_NOW  # the shared world's frozen clock (a Monday)
 
 
 @pytest.fixture

@@ -94,5 +94,5 @@ def test_an_email_failing_for_hours_is_given_up_and_reported_to_admins(
     assert email.status == "failed"
     report = Notification.objects.get(user=admin)
     assert "Facture" in report.subject
-    assert "b@example.test" in report.body
+    assert "b@example.test" in report.body_text
     assert report.send_email is False

@@ -263,6 +263,27 @@ ROUTES: dict[str, str] = {
     "oidc/confirmer/": "public",
     "paiements/gestion/anomalies/": "signed-in",
     "paiements/gestion/familles/<int:household_id>/mode/": "object",
+    # messages between families and schools, office appointments
+    "famille/messages/": "signed-in",  # family:messages
+    "famille/messages/ecrire/": "signed-in",  # family:message-new
+    "famille/messages/<int:thread_id>/": "object",  # family:message-thread
+    "famille/messages/<int:thread_id>/etat/": "object",  # family:message-thread-status
+    "famille/messages/<int:thread_id>/rendez-vous/": "object",  # family:message-appointment
+    "famille/messages/<int:thread_id>/suivi/": "object",  # family:message-thread-assign
+    "famille/messages/pieces-jointes/<int:message_id>/": "object",  # family:message-attachment
+    "famille/rendez-vous/<int:appointment_id>/": "object",  # family:appointment-decide
+    "famille/rendez-vous/creneaux/": "signed-in",  # family:office-slots
+    "api/v1/messages/threads/": "signed-in",
+    "api/v1/messages/threads/<int:thread_id>/": "object",
+    "api/v1/messages/threads/<int:thread_id>/messages/": "object",
+    "api/v1/messages/threads/<int:thread_id>/assign/": "object",
+    "api/v1/messages/threads/<int:thread_id>/status/": "object",
+    "api/v1/messages/threads/<int:thread_id>/appointments/": "object",
+    "api/v1/messages/<int:message_id>/attachment/": "object",
+    "api/v1/messages/slots/": "signed-in",
+    "api/v1/messages/appointments/<int:appointment_id>/": "object",
+    # finance: an adjustment on a payer's account
+    "paiements/gestion/comptes/<int:account_id>/regularisation/": "object",  # payments:staff-adjustment
 }
 
 ROLES = ["parent", "other_parent", "staff", "staff_other_school", "technician", "admin"]
@@ -392,6 +413,10 @@ def side_url(route: str, objects: dict[str, int]) -> str | None:
 
     if route.startswith(("parc/", "api/v1/fleet/")):
         return None
+    if route.startswith("cantine/personnel/services/reglages/"):
+        # A service's set-up is city data, not a family's: staff of every school it is open to
+        # read it (tests/canteen/test_setup_pages.py covers who may change it).
+        return None
     params = re.findall(r"<(?:\w+:)?(\w+)>", route)
     if not params or all(p in CALENDAR for p in params):
         return None
@@ -417,13 +442,17 @@ def side_objects(*, school, service) -> dict:
     from family import services
     from family.models import ChildGuardian
     from tests.factories import StaffFactory, household_with_parent
-    from tests.family.factories import ActivityFactory, next_year, pdf_io
+    from tests.family.factories import ActivityFactory, pdf_io
+    from tests.world import school_year_of
 
     household, parent, (child,) = household_with_parent(children=1, school=school)
     staff = StaffFactory()
     staff.staff_schools.add(school)
     application = services.application_create(
-        actor=parent, child=child, school_year=next_year(), school=school
+        actor=parent,
+        child=child,
+        school_year=school_year_of(timezone.localdate(), offset=1),
+        school=school,
     )
     services.application_submit(actor=parent, application=application)
     document = services.document_upload(
