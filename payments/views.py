@@ -328,6 +328,21 @@ def staff_home(request):
         perms.require_finance(request.user)  # the billing run is city-wide: finance only
     form = BillingRunForm(request.POST or None, initial={"period": previous_month()})
     if request.method == "POST" and form.is_valid():
+        if form.cleaned_data["issue"] and needs_confirmation(request):
+            # Billing and issuing at once emails every family: irreversible, so confirmed first.
+            month = form.cleaned_data["period"].strftime("%m/%Y")
+            return confirmation_page(
+                request,
+                title=_("Facturer et émettre %(period)s") % {"period": month},
+                summary=[
+                    _("Les factures de %(period)s sont calculées pour toutes les familles.")
+                    % {"period": month},
+                    _("Chaque payeur reçoit sa facture par e-mail et dans son espace."),
+                ],
+                warning=_("Une facture émise ne se modifie plus : seul un avoir peut la corriger."),
+                confirm_label=_("Facturer, émettre et prévenir les familles"),
+                cancel_url=reverse("payments:staff"),
+            )
         try:
             period = billing_run_request(
                 actor=request.user,

@@ -271,8 +271,16 @@ def test_staff_billing_run_page_starts_the_run(
     _h, _u, kids = household_with_parent(children=1)
     client.force_login(admin_user)
     with use_meal_source(MealSource(meals_for(kids, school_days(2026, 10, 3)))):
+        # billing and issuing at once emails every family: a confirmation page first, nothing run
         with django_capture_on_commit_callbacks(execute=True):
-            response = client.post(reverse("payments:staff"), {"period": "2026-10", "issue": "on"})
+            page = client.post(reverse("payments:staff"), {"period": "2026-10", "issue": "on"})
+        assert page.status_code == 200
+        assert "Facturer, émettre et prévenir les familles" in page.content.decode()
+        assert not Invoice.objects.exists()
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(
+                reverse("payments:staff"), {"period": "2026-10", "issue": "on", "confirmed": "1"}
+            )
     assert response.status_code == 302
     assert Invoice.objects.get().status == Invoice.Status.ISSUED
     bad = client.post(reverse("payments:staff"), {"period": "2999-01"})
