@@ -41,6 +41,11 @@ def mock_provider(settings, mock_issuer):
 
 @pytest.fixture
 def fake_provider(settings):
+    from backend.citizen import providers
+
+    # Each fake provider has its own keys on a free port; a port reused from an earlier test
+    # would otherwise find that test's JWKS in the process's client cache (same issuer URL).
+    providers._clients.clear()
     with FakeProvider() as fake:
         configure(settings, fake.issuer)
         yield fake

@@ -92,6 +92,10 @@ def test_staff_runs_billing_records_cash_refunds_and_exports(
     page.fill("input[name=period]", "2026-10")
     page.click("#run-billing")
     page.wait_for_load_state()
+    # "issue" is ticked by default: billing and emailing every family is confirmed first
+    assert "Facturer et émettre 10/2026" in page.locator("h1").inner_text()
+    page.click("button:has-text('Facturer, émettre et prévenir les familles')")
+    page.wait_for_load_state()
     assert "lancée" in page.locator(".messages").inner_text()
     # counter payment (cash) for the family
     page.goto(f"{live.url}/paiements/gestion/familles/{household.pk}/")
