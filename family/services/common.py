@@ -65,10 +65,7 @@ def notify_guardians(
     """Notify the household's guardians; for a child, only those who receive its notifications.
 
     Prefer ``subject_key``/``body_key`` + ``params`` (French source marked ``gettext_noop``): each
-    reader gets their own language; ``subject`` then defaults to the key rendered now."""
-    from backend.core.text import render_text
-
-    subject = subject or render_text(subject_key, params)
+    reader gets their own language; ``notification_send`` fills ``subject`` from the key."""
     if child is not None:
         guardians = Guardian.objects.filter(
             guardianships__child=child, guardianships__receives_notifications=True
