@@ -40,9 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     django.setup()
     from django.db import connection
     from django.test import Client
-    from rest_framework.authtoken.models import Token
 
-    from backend.accounts.models import Role, User
+    from backend.accounts.models import ApiToken, Role, User
     from family.models import Child
 
     parent = (
@@ -51,8 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         .order_by("pk")
         .first()
     )
-    token, _ = Token.objects.get_or_create(user=parent)
-    client = Client(HTTP_AUTHORIZATION=f"Token {token.key}", HTTP_ACCEPT_LANGUAGE="fr")
+    _, token = ApiToken.objects.create(user=parent)
+    client = Client(HTTP_AUTHORIZATION=f"Token {token}", HTTP_ACCEPT_LANGUAGE="fr")
     children = client.get("/api/v1/children/").json()["results"]
     child = children[0]["id"]
     school = next(c["school"]["id"] for c in children if c.get("school"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -14,7 +15,7 @@ from rest_framework.views import APIView
 
 from backend.core.access import IsFamilyMember, IsStaff
 from backend.core.allergens import Allergen
-from backend.core.api import Pagination, paginated
+from backend.core.api import ModelSerializer, Pagination, paginated
 from backend.core.exceptions import ApplicationError
 
 from . import forecasts, selectors, services
@@ -191,7 +192,7 @@ class MenuCopyWeekApi(APIView):
 
 
 # --- bookings ------------------------------------------------------------------------------------
-class BookingOutput(serializers.ModelSerializer):
+class BookingOutput(ModelSerializer):
     price = serializers.SerializerMethodField()
 
     class Meta:
@@ -417,6 +418,51 @@ class ChildCalendarOutput(serializers.Serializer):
     days = CalendarDayOutput(many=True)
 
 
+def calendar_day_data(day: selectors.CalendarDay) -> dict[str, Any]:
+    """What :class:`CalendarDayOutput` answers for one day, written out by hand.
+
+    The month calendar is the families' most read page; DRF's field machinery cost ≈ 2 ms of
+    its ≈ 13 for 30 days. The serializer stays the contract (OpenAPI schema) and a property
+    test (tests/canteen/test_calendar_output.py) checks both give the same answer."""
+    price, safety = day.price, day.safety
+    return {
+        "day": day.day.isoformat(),
+        "state": day.state,
+        "label": str(day.label),
+        "closed_reason": None if day.closed_reason is None else str(day.closed_reason),
+        "deadline": _iso_datetime(day.deadline),
+        "deadline_text": str(day.deadline_text),
+        "can_book": bool(day.can_book),
+        "can_cancel": bool(day.can_cancel),
+        "locked": bool(day.locked),
+        "attendance": None if day.attendance is None else str(day.attendance),
+        "variant": day.variant if day.state != "closed" else None,
+        "price": None
+        if price is None
+        else {
+            "amount_cents": int(price.amount_cents),
+            "currency": str(price.currency),
+            "explanation": str(price.explanation),
+        },
+        "notes": [str(note) for note in day.notes],
+        "allergen_check": None
+        if safety is None
+        else {
+            "level": str(safety.level),
+            "warning": bool(safety.warn),
+            "message": str(safety.message),
+        },
+    }
+
+
+def _iso_datetime(value: dt.datetime | None) -> str | None:
+    """As DRF's DateTimeField: in the current time zone, ISO 8601, ``Z`` for UTC."""
+    if value is None:
+        return None
+    text = timezone.localtime(value).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
 class ChildCalendarApi(APIView):
     """The month calendar of one child: state, deadline, price explanation and allergen check."""
 
@@ -434,7 +480,9 @@ class ChildCalendarApi(APIView):
             household_id=child.household_id,
             data={"month": month},
         )
-        return Response(ChildCalendarOutput({"child": child.id, "month": month, "days": days}).data)
+        return Response(
+            {"child": child.id, "month": month, "days": [calendar_day_data(d) for d in days]}
+        )
 
 
 class PriceApi(APIView):

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from django.db.models import Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from backend.core.exceptions import ApplicationError
@@ -24,6 +25,7 @@ from .models import Tariff, TariffLine
 MEAL = "meal"
 PACKED_LUNCH = "packed_lunch"
 UNBOOKED_MEAL = "unbooked_meal"
+MEMO_ENTRIES = 4096  # quotes kept per tariff book (facts × languages: a few dozen in practice)
 
 
 class NoPrice(ApplicationError):
@@ -164,9 +166,24 @@ class TariffBook:
     ) -> PriceQuote:
         """The price of one unit-day. ``unit_id``: the unit's own line first, else the service's
         line for every unit. ``label`` (a unit's name) heads the explanation."""
-        quote = self._quote(
-            day=day, bracket=bracket, rank=rank, resident=resident, kind=kind, unit_id=unit_id
-        )
+        tariff = self.tariff_for(day)
+        # The same facts give the same quote whatever the day (a month repeats a handful):
+        # kept per language, the explanation is translated and formatted once.
+        # (Not set in __init__: a book cached by an earlier version has no memo yet.)
+        memo: dict[tuple, PriceQuote] = self.__dict__.setdefault("_memo", {})
+        memo_key = (tariff.id, bracket, rank, resident, kind, unit_id, get_language())
+        quote = memo.get(memo_key)
+        if quote is None:
+            quote = self._quote(
+                tariff=tariff,
+                bracket=bracket,
+                rank=rank,
+                resident=resident,
+                kind=kind,
+                unit_id=unit_id,
+            )
+            if len(memo) < MEMO_ENTRIES:
+                memo[memo_key] = quote
         if label:
             quote = replace(quote, explanation=f"{label} · {quote.explanation}")
         return quote
@@ -174,14 +191,13 @@ class TariffBook:
     def _quote(
         self,
         *,
-        day: dt.date,
+        tariff: Tariff,
         bracket: int | None,
         rank: int,
         resident: bool,
         kind: str,
         unit_id: int | None,
     ) -> PriceQuote:
-        tariff = self.tariff_for(day)
         grid = self._lines[tariff.id]
         rank_used = min(rank, self._max_rank[tariff.id])
         residence = _("résident") if resident else _("non-résident")

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.core.access import IsFamilyMember, IsStaff
+from backend.core.api import ModelSerializer
 from backend.core.exceptions import ApplicationError
 
 from . import calendar as services_calendar
@@ -45,13 +46,13 @@ def units_or_404(unit_ids) -> list[Unit]:
 
 
 # --- output serializers -----------------------------------------------------------------------
-class ServiceUnitOutput(serializers.ModelSerializer):
+class ServiceUnitOutput(ModelSerializer):
     class Meta:
         model = Unit
         fields = ["id", "code", "name", "kind", "includes_meal", "capacity"]
 
 
-class ServiceOutput(serializers.ModelSerializer):
+class ServiceOutput(ModelSerializer):
     units = ServiceUnitOutput(many=True, read_only=True)
     site = serializers.IntegerField(source="site_id", allow_null=True)
 

@@ -7,10 +7,21 @@ generation is bumped at the write and again once the transaction commits.
 Lifetime: :data:`LIFETIME` seconds, the bound on staleness when the cache is per-process
 (locmem); with a shared cache (``CACHE_URL=rediscache://…``, production) invalidation is
 immediate for every worker. See docs/performance.md, "What is cached".
+
+Each process also keeps the values it read (:data:`LOCAL_ENTRIES` at most, same lifetime)
+under the same key: a request then asks the shared cache only for the generation, not for the
+value (unpickling a week of menus cost more than loading the rest of a calendar). The key holds
+the generation, so a write still invalidates every process at once; a generation starts at a
+random number, so a flushed or restarted shared cache never gives back an old key.
+Values are shared between the threads of a process: callers only read them.
 """
 
 from __future__ import annotations
 
+import secrets
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -21,6 +32,9 @@ from django.db.models.signals import post_delete, post_save
 T = TypeVar("T")
 LIFETIME = 300
 TOPICS = ("rules", "tariffs", "calendar", "menus")
+LOCAL_ENTRIES = 512
+_local: OrderedDict[str, tuple[float, Any]] = OrderedDict()
+_local_lock = threading.Lock()
 
 
 def _generation_key(topic: str) -> str:
@@ -34,7 +48,7 @@ def bump(topic: str) -> None:
 
     def _bump() -> None:
         key = _generation_key(topic)
-        cache.add(key, 0, None)
+        cache.add(key, _first_generation(), None)
         try:
             cache.incr(key)
         except ValueError:  # evicted between add and incr
@@ -44,14 +58,29 @@ def bump(topic: str) -> None:
     transaction.on_commit(_bump)
 
 
+def _first_generation() -> int:
+    return secrets.randbits(48)
+
+
 def cached(topic: str, args: tuple, load: Callable[[], T]) -> T:
     """``load()`` once per ``LIFETIME`` for ``args`` unless ``topic`` changed meanwhile."""
-    generation = cache.get_or_set(_generation_key(topic), 0, None)
+    generation = cache.get_or_set(_generation_key(topic), _first_generation, None)
     key = f"canteen:{topic}:{generation}:" + ":".join(str(a) for a in args)
+    now = time.monotonic()
+    with _local_lock:
+        hit = _local.get(key)
+        if hit is not None and hit[0] > now:
+            _local.move_to_end(key)
+            return hit[1]
     value = cache.get(key)
     if value is None:
         value = load()
         cache.set(key, value, LIFETIME)
+    with _local_lock:
+        _local[key] = (now + LIFETIME, value)
+        _local.move_to_end(key)
+        while len(_local) > LOCAL_ENTRIES:
+            _local.popitem(last=False)
     return value
 
 

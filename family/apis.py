@@ -6,6 +6,7 @@ through ``family.services`` (business errors answer 400 with ``{"message", "extr
 
 from __future__ import annotations
 
+from django.db.models import Prefetch
 from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -16,7 +17,7 @@ from rest_framework.views import APIView
 
 from backend.core.access import FAMILY_ROLES, PARENT_ROLES, STAFF_ROLES, is_parent, require_role
 from backend.core.allergens import Allergen
-from backend.core.api import Pagination, paginated
+from backend.core.api import ModelSerializer, Pagination, paginated
 from backend.core.exceptions import ApplicationError
 
 from . import permissions as perms
@@ -44,7 +45,7 @@ from .models import (
 # --- shared output shapes ------------------------------------------------------------------
 
 
-class SchoolOut(serializers.ModelSerializer):
+class SchoolOut(ModelSerializer):
     class Meta:
         model = School
         fields = [
@@ -60,7 +61,7 @@ class SchoolOut(serializers.ModelSerializer):
         ]
 
 
-class GuardianshipOut(serializers.ModelSerializer):
+class GuardianshipOut(ModelSerializer):
     guardian_id = serializers.IntegerField()
     guardian_email = serializers.EmailField(source="guardian.user.email")
 
@@ -79,7 +80,7 @@ class GuardianshipOut(serializers.ModelSerializer):
         ]
 
 
-class ChildOut(serializers.ModelSerializer):
+class ChildOut(ModelSerializer):
     school = SchoolOut(allow_null=True)
     allergy_labels = serializers.ListField(source="allergen_labels", child=serializers.CharField())
     pending_change_requests = serializers.SerializerMethodField()
@@ -123,7 +124,7 @@ class ChildDetailOut(ChildOut):
         fields = [*ChildOut.Meta.fields, "guardianships", "care_plans"]
 
 
-class GuardianOut(serializers.ModelSerializer):
+class GuardianOut(ModelSerializer):
     email = serializers.EmailField(source="user.email")
     first_name = serializers.CharField(source="user.first_name")
     last_name = serializers.CharField(source="user.last_name")
@@ -133,13 +134,13 @@ class GuardianOut(serializers.ModelSerializer):
         fields = ["id", "email", "first_name", "last_name", "relationship"]
 
 
-class ContactOut(serializers.ModelSerializer):
+class ContactOut(ModelSerializer):
     class Meta:
         model = EmergencyContact
         fields = ["id", "name", "relationship", "phone", "may_pick_up", "call_in_emergency"]
 
 
-class InvitationOut(serializers.ModelSerializer):
+class InvitationOut(ModelSerializer):
     class Meta:
         model = GuardianInvitation
         fields = [
@@ -156,7 +157,7 @@ class InvitationOut(serializers.ModelSerializer):
         ]
 
 
-class IncomeOut(serializers.ModelSerializer):
+class IncomeOut(ModelSerializer):
     class Meta:
         model = IncomeAssessment
         fields = [
@@ -174,7 +175,7 @@ class IncomeOut(serializers.ModelSerializer):
         ]
 
 
-class HouseholdOut(serializers.ModelSerializer):
+class HouseholdOut(ModelSerializer):
     guardians = GuardianOut(many=True)
     children = ChildOut(many=True)
 
@@ -210,7 +211,7 @@ class HouseholdDetailOut(HouseholdOut):
         return InvitationOut(qs, many=True).data  # type: ignore[return-value]  # many=True: a ReturnList
 
 
-class DocumentOut(serializers.ModelSerializer):
+class DocumentOut(ModelSerializer):
     url = serializers.SerializerMethodField()
 
     class Meta:
@@ -236,7 +237,7 @@ class DocumentOut(serializers.ModelSerializer):
         return reverse("family-api:document-download", args=[document.pk])
 
 
-class EventOut(serializers.ModelSerializer):
+class EventOut(ModelSerializer):
     to_state_label = serializers.CharField()
 
     class Meta:
@@ -253,7 +254,7 @@ class EventOut(serializers.ModelSerializer):
         ]
 
 
-class ApplicationOut(serializers.ModelSerializer):
+class ApplicationOut(ModelSerializer):
     child = serializers.SerializerMethodField()
     school = SchoolOut()
     catchment_school = SchoolOut(allow_null=True)
@@ -333,7 +334,7 @@ class ApplicationDetailOut(ApplicationOut):
         ]
 
 
-class ActivityOut(serializers.ModelSerializer):
+class ActivityOut(ModelSerializer):
     school = SchoolOut()
     seats = serializers.SerializerMethodField()
 
@@ -359,7 +360,7 @@ class ActivityOut(serializers.ModelSerializer):
         return selectors.activity_seats(activity=activity)
 
 
-class ActivityRegistrationOut(serializers.ModelSerializer):
+class ActivityRegistrationOut(ModelSerializer):
     waiting_position = serializers.SerializerMethodField()
     child = serializers.SerializerMethodField()
 
@@ -383,7 +384,7 @@ class ActivityRegistrationOut(serializers.ModelSerializer):
         return {"id": registration.child_id, "first_name": registration.child.first_name}
 
 
-class ChangeRequestOut(serializers.ModelSerializer):
+class ChangeRequestOut(ModelSerializer):
     class Meta:
         model = ChangeRequest
         fields = [
@@ -422,7 +423,9 @@ class HouseholdListApi(APIView):
     @extend_schema(responses={200: HouseholdOut(many=True)})
     def get(self, request):
         qs = perms.households_for_user(request.user).prefetch_related(
-            "guardians__user", "children__school", "children__change_requests"
+            Prefetch("guardians", Guardian.objects.select_related("user")),
+            Prefetch("children", Child.objects.select_related("school")),
+            "children__change_requests",
         )
         require_role(request.user, *FAMILY_ROLES)
         return paginated(request, self, qs.order_by("name", "id"), HouseholdOut)

@@ -22,7 +22,7 @@ from backend.core.access import (
     get_or_404,
     is_parent,
 )
-from backend.core.api import Pagination, paginated
+from backend.core.api import ModelSerializer, Pagination, paginated
 from backend.core.exceptions import ApplicationError
 from backend.core.parsers import LimitedJSONParser
 
@@ -42,7 +42,7 @@ from .services import messages as services
 # --- output shapes -------------------------------------------------------------------------------
 
 
-class MessageOut(serializers.ModelSerializer):
+class MessageOut(ModelSerializer):
     author_name = serializers.SerializerMethodField()
     has_attachment = serializers.SerializerMethodField()
 
@@ -66,7 +66,7 @@ class MessageOut(serializers.ModelSerializer):
         return bool(obj.attachment)
 
 
-class OfficeSlotOut(serializers.ModelSerializer):
+class OfficeSlotOut(ModelSerializer):
     end_time = serializers.TimeField(read_only=True)
 
     class Meta:
@@ -74,7 +74,7 @@ class OfficeSlotOut(serializers.ModelSerializer):
         fields = ["id", "school", "date", "start_time", "end_time", "duration_minutes", "capacity"]
 
 
-class AppointmentOut(serializers.ModelSerializer):
+class AppointmentOut(ModelSerializer):
     slot = OfficeSlotOut()
 
     class Meta:
@@ -82,7 +82,7 @@ class AppointmentOut(serializers.ModelSerializer):
         fields = ["id", "thread", "slot", "state", "reason", "created_at", "decided_at"]
 
 
-class ThreadOut(serializers.ModelSerializer):
+class ThreadOut(ModelSerializer):
     school_name = serializers.CharField(source="school.name")
     household_name = serializers.CharField(source="household.name")
     unread = serializers.SerializerMethodField()

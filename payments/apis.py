@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.core.access import IsFamilyMember, IsStaff, is_parent
-from backend.core.api import MessageOutput, MonthField, Pagination, paginated
+from backend.core.api import MessageOutput, ModelSerializer, MonthField, Pagination, paginated
 from backend.core.exceptions import ApplicationError
 
 from . import permissions as perms
@@ -17,7 +17,7 @@ from .models import Invoice, Payment
 from .services.billing import billing_run_request, parse_period
 
 
-class InvoiceOutput(serializers.ModelSerializer):
+class InvoiceOutput(ModelSerializer):
     outstanding_cents = serializers.IntegerField(read_only=True)
     period = MonthField()
 
@@ -48,7 +48,7 @@ class InvoiceLineOutput(serializers.Serializer):
     description = serializers.CharField()
 
 
-class PaymentOutput(serializers.ModelSerializer):
+class PaymentOutput(ModelSerializer):
     receipt_number = serializers.CharField(read_only=True)
     invoices = serializers.SerializerMethodField()
 

@@ -25,7 +25,10 @@ def outbox_purge_task() -> int:
 
 @shared_task(ignore_result=True)
 def retention_task() -> None:
-    """Nightly: delete or anonymise personal data past its retention date."""
+    """Nightly: delete or anonymise personal data past its retention date, and expired API
+    tokens (a request only checks the token it presents)."""
+    from .account.services import api_tokens_purge_expired
     from .retention import retention_apply
 
     retention_apply()
+    api_tokens_purge_expired()

@@ -112,6 +112,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+    if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+        # Server-side parameters, and a query run 5 times on a connection is prepared: PostgreSQL
+        # plans the portal's joins once per connection instead of on every request (planning a
+        # family's applications with their schools took longer than running it). Off behind a
+        # pooler in transaction mode (PgBouncer < 1.21): DATABASE_PREPARED_STATEMENTS=False.
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            {"server_side_binding": True, "prepare_threshold": 5}
+        )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Accounts -------------------------------------------------------------------------------
@@ -216,6 +224,8 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
 
 # --- Cache --------------------------------------------------------------------------------
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://minot")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "backend.core.cache.RedisCache"  # one client per pool
 
 # --- Celery -------------------------------------------------------------------------------
 # Embedded default: kombu's SQLAlchemy transport on an SQLite file, so a newcomer needs no

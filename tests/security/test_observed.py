@@ -182,6 +182,35 @@ def test_api_tokens_are_hashed_at_rest_and_expire(api_client, settings):
         assert api_client.get("/api/v1/me/").status_code == 401
 
 
+def test_an_api_request_reads_only_the_token_it_presents(api_client, django_assert_max_num_queries):
+    """knox read every token of the person on every request to delete the expired ones: the
+    presented token is checked alone; the others go at the next sign-in and every night."""
+    from backend.accounts.models import ApiToken
+    from backend.core.tasks import retention_task
+
+    ParentFactory(email="camille@example.test")
+    ParentFactory(email="other@example.test")
+    first = token_for(api_client, "camille@example.test")
+    second = token_for(api_client, "camille@example.test")
+    token_for(api_client, "other@example.test")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {second}")
+    api_client.get("/api/v1/me/")  # first use: records when (then at most every 5 minutes)
+    with django_assert_max_num_queries(1):  # the token with its user, nothing else
+        assert api_client.get("/api/v1/me/").status_code == 200
+    expiry = ApiToken.objects.filter(user__email="camille@example.test").first().expiry
+    with time_machine.travel(expiry + dt.timedelta(minutes=1)):
+        api_client.credentials(HTTP_AUTHORIZATION=f"Token {first}")
+        assert api_client.get("/api/v1/me/").status_code == 401
+        assert ApiToken.objects.filter(user__email="camille@example.test").count() == 1
+        api_client.credentials()
+        token_for(api_client, "camille@example.test")  # signing in again drops the expired
+        assert ApiToken.objects.filter(user__email="camille@example.test").count() == 1
+        assert ApiToken.objects.filter(user__email="other@example.test").count() == 1
+        retention_task()
+        assert ApiToken.objects.filter(user__email="other@example.test").count() == 0
+        assert ApiToken.objects.filter(user__email="camille@example.test").count() == 1
+
+
 def test_api_tokens_are_revoked_by_a_password_reset(api_client):
     user = ParentFactory(email="camille@example.test")
     token = token_for(api_client, "camille@example.test")

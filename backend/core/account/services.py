@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.core.exceptions import ApplicationError
@@ -24,6 +25,7 @@ def api_token_create(*, user: User, name: str = "") -> tuple[ApiToken, str]:
 
     ttl = dt.timedelta(days=settings.API_TOKEN_TTL_DAYS)
     with transaction.atomic():
+        ApiToken.objects.filter(user=user, expiry__lt=timezone.now()).delete()
         token, secret = ApiToken.objects.create(user=user, expiry=ttl, name=(name or "")[:100])
         stale = ApiToken.objects.filter(user=user).order_by("-created", "-pk")[
             settings.API_TOKEN_LIMIT_PER_USER :
@@ -39,6 +41,14 @@ def api_token_create(*, user: User, name: str = "") -> tuple[ApiToken, str]:
             data={"name": token.name},
         )
     return token, secret
+
+
+def api_tokens_purge_expired() -> int:
+    """Delete every expired token (nightly): a request only checks the token it presents."""
+    from backend.accounts.models import ApiToken
+
+    deleted, _rows = ApiToken.objects.filter(expiry__lt=timezone.now()).delete()
+    return deleted
 
 
 def api_token_revoke(*, user: User, token_key: str) -> None:
