@@ -18,7 +18,7 @@ from backend.core.allergens import Allergen
 from backend.core.api import ModelSerializer, Pagination, paginated
 from backend.core.exceptions import ApplicationError
 
-from . import forecasts, selectors, services
+from . import forecasts, selectors, services, shared
 from .api_fields import MAX_RANGE_DAYS, BoundedDateField, MonthFilter, _range, month_from_query  # noqa: F401
 from .models import AllergenPresence, AttendanceRecord, Booking, Dish, Variant
 from .permissions import child_for_user, school_for_staff, staff_schools, visible_children
@@ -111,8 +111,19 @@ class MenuListApi(APIView):
             ).first()
             if school is None:
                 raise ApplicationError(_("École inconnue."), status_code=404)
+        return paginated(request, self, _menus_output(school, start, end), None)
+
+
+def _menus_output(school, start: dt.date, end: dt.date) -> list[dict]:
+    """The rows of the menus API for a school and period, serialized once for every family
+    (menus, dish names and allergen codes do not depend on the reader's language) and kept in
+    the shared cache beside the menus themselves (same topic: a menu write drops both)."""
+
+    def load() -> list[dict]:
         menus = selectors.menus_for_school(school=school, start=start, end=end)
-        return paginated(request, self, [menus[d] for d in sorted(menus)], MenuOutput)
+        return list(MenuOutput([menus[d] for d in sorted(menus)], many=True).data)
+
+    return shared.cached("menus", ("api", school.pk if school else "city", start, end), load)
 
 
 class MenuSaveApi(APIView):
@@ -660,12 +671,10 @@ class ForecastApi(APIView):
             school_ids = [school_for_staff(request.user, v["school"]).id]
         else:
             school_ids = list(staff_schools(request.user).values_list("id", flat=True))
-        frame = forecasts.meal_forecast(
+        rows = forecasts.forecast_rows(
             start=start, end=start + dt.timedelta(days=v["days"] - 1), school_ids=school_ids
         )
-        return Response(
-            KitchenForecastOutput({"start": start, "rows": forecasts.frame_records(frame)}).data
-        )
+        return Response(KitchenForecastOutput({"start": start, "rows": rows}).data)
 
 
 class KitchenListApi(APIView):

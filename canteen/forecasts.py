@@ -21,12 +21,14 @@ FORECAST_COLUMNS = ["school_id", "school_code", "school", "day", "variant", "mea
 VARIANT_LABELS = {v.value: str(v.label) for v in Variant}
 
 
-def meal_forecast(
+def forecast_rows(
     *, start: dt.date, end: dt.date, school_ids: list[int] | None = None
-) -> pd.DataFrame:
+) -> list[dict]:
     """Booked meals per site, day and variant in [start, end]: canteen meals at the child's school
     and the meals included in other units (a holiday-centre day with lunch) at the service's site.
-    Two grouped queries."""
+    Two grouped queries and the schools' names; rows sorted by day, school and variant. Plain
+    rows: the forecast API answers from them (a DataFrame costs more than the counting for a
+    few schools); :func:`meal_forecast` makes the frame the exports pivot."""
     qs = Booking.objects.filter(
         day__gte=start, day__lte=end, status=Booking.Status.BOOKED, unit__includes_meal=True
     )
@@ -41,18 +43,33 @@ def meal_forecast(
             part.values_list(site_field, "day", "variant").annotate(meals=Count("id")).order_by()
         ):
             counts[(site, day, variant)] = counts.get((site, day, variant), 0) + n
-    rows = [(*key, n) for key, n in counts.items()]
-    frame = pd.DataFrame(rows, columns=["school_id", "day", "variant", "meals"])
-    schools = dict(
-        (sid, (code, name))
-        for sid, code, name in School.objects.filter(id__in=set(frame["school_id"])).values_list(
-            "id", "code", "name"
-        )
-    )
-    frame["school_code"] = frame["school_id"].map(lambda s: schools.get(s, ("", ""))[0])
-    frame["school"] = frame["school_id"].map(lambda s: schools.get(s, ("", ""))[1])
-    frame["meals"] = frame["meals"].astype(int)
-    return frame[FORECAST_COLUMNS].sort_values(["day", "school", "variant"]).reset_index(drop=True)
+    schools = {
+        sid: (code, name)
+        for sid, code, name in School.objects.filter(
+            id__in={site for site, _day, _variant in counts}
+        ).values_list("id", "code", "name")
+    }
+    rows = [
+        {
+            "school_id": site,
+            "school_code": schools.get(site, ("", ""))[0],
+            "school": schools.get(site, ("", ""))[1],
+            "day": day,
+            "variant": variant,
+            "meals": int(n),
+        }
+        for (site, day, variant), n in counts.items()
+    ]
+    rows.sort(key=lambda r: (r["day"], r["school"], r["variant"]))
+    return rows
+
+
+def meal_forecast(
+    *, start: dt.date, end: dt.date, school_ids: list[int] | None = None
+) -> pd.DataFrame:
+    """:func:`forecast_rows` as a DataFrame (columns :data:`FORECAST_COLUMNS`)."""
+    rows = forecast_rows(start=start, end=end, school_ids=school_ids)
+    return pd.DataFrame(rows, columns=FORECAST_COLUMNS)
 
 
 def forecast_pivot(frame: pd.DataFrame) -> pd.DataFrame:
@@ -73,22 +90,6 @@ def forecast_pivot(frame: pd.DataFrame) -> pd.DataFrame:
     return pivot.reset_index().rename(
         columns={"day": _("Jour"), "school_code": _("Code"), "school": _("École")}
     )
-
-
-def frame_records(frame: pd.DataFrame) -> list[dict]:
-    out = []
-    for row in frame.to_dict(orient="records"):
-        out.append(
-            {
-                k: (
-                    v.isoformat()
-                    if isinstance(v, dt.date)
-                    else (int(v) if hasattr(v, "item") else v)
-                )
-                for k, v in row.items()
-            }
-        )
-    return out
 
 
 def attendance_report(

@@ -396,9 +396,9 @@ def work_queue(
             | Q(child__last_name__icontains=term)
             | Q(child__first_name__icontains=term)
         )
-    return qs.select_related(
-        "child", "school", "school_year", "household", "catchment_school"
-    ).order_by(F("submitted_at").asc(nulls_last=True), "id")
+    return qs.select_related("child", "school", "school_year", "catchment_school").order_by(
+        F("submitted_at").asc(nulls_last=True), "id"
+    )
 
 
 def application_timeline(*, application: SchoolApplication) -> QuerySet[ApplicationEvent]:

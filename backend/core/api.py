@@ -20,11 +20,12 @@ class ShortListPaginator(Paginator):
     the ``COUNT`` query cost as much as the rows). Any other page counts as Django does."""
 
     def page(self, number):
-        if str(number) == "1" and "count" not in self.__dict__:
+        if str(number) == "1" and "count" not in self.__dict__ and not self.orphans:
             rows = list(self.object_list[: self.per_page])
             if len(rows) < self.per_page:
                 self.__dict__["count"] = len(rows)  # the cached_property, known exactly
-                return self._get_page(rows, 1, self)  # type: ignore[attr-defined]
+            # else a full first page: ``count`` will query, but the rows are not read again
+            return self._get_page(rows, 1, self)  # type: ignore[attr-defined]
         return super().page(number)
 
 
@@ -38,17 +39,20 @@ def paginated(
     request: Any,
     view: Any,
     rows: Any,
-    serializer_class: type[BaseSerializer],
+    serializer_class: type[BaseSerializer] | None,
     *,
     context: dict[str, Any] | Callable[[Sequence[Any]], dict[str, Any]] | None = None,
 ) -> Response:
     """One page of ``rows`` (a queryset or a list) through its output serializer.
 
     ``context`` is a dict, or a function of the page's rows (to load per-page data in one query,
-    e.g. the prices of the bookings shown) — never one query per row.
+    e.g. the prices of the bookings shown) — never one query per row. Without a serializer the
+    rows are already the output (e.g. read from a cache).
     """
     paginator = Pagination()
     page: list[Any] = paginator.paginate_queryset(rows, request, view=view) or []
+    if serializer_class is None:
+        return paginator.get_paginated_response(page)
     ctx = context(page) if callable(context) else (context or {})
     return paginator.get_paginated_response(serializer_class(page, many=True, context=ctx).data)
 

@@ -62,6 +62,31 @@ def test_public_menus_without_login_show_all_14_allergens(world, api_client):
     assert allergens["milk"] == "unknown"
 
 
+def test_the_menus_every_family_reads_change_as_soon_as_staff_write(world, api_client):
+    """The menus API's rows are kept once for everybody (shared cache, per process too): a
+    publication, an edit and a new school menu are each seen by the very next read."""
+    from canteen import services
+
+    city = make_menu(dt.date(2026, 11, 5), published=False)
+    week = {"start": "2026-11-02", "end": "2026-11-08", "school": world["school_a"].id}
+
+    def days():
+        response = api_client.get(reverse("canteen-api:menus"), week)
+        assert response.status_code == 200
+        return {r["day"]: [d["name"] for d in r["dishes"]] for r in response.json()["results"]}
+
+    assert days() == {}
+    services.menu_publish(menu=city)
+    assert list(days()) == ["2026-11-05"]
+    services.menu_save(
+        school=world["school_a"],
+        day=dt.date(2026, 11, 5),
+        dishes=[{"course": "main", "variant": "standard", "name": "Lasagnes", "allergens": {}}],
+        publish=True,
+    )
+    assert days() == {"2026-11-05": ["Lasagnes"]}
+
+
 def test_menus_bad_input_is_400(api_client, db):
     assert api_client.get(reverse("canteen-api:menus"), {"start": "garbage"}).status_code == 400
     r = api_client.get(reverse("canteen-api:menus"), {"start": "2026-01-10", "end": "2026-01-01"})
