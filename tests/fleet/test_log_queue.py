@@ -2,6 +2,7 @@
 ingests in bulk; nothing is lost or stored twice."""
 
 import json
+import os
 
 import pytest
 from django.core.management import call_command
@@ -12,7 +13,8 @@ from fleet.services.log_queue import log_queue_clear, log_queue_drain, log_queue
 
 from .factories import enroll_body, result_line, school_with_secret
 
-QUEUE_URL = "redis://127.0.0.1:6379/4"
+# a Redis database of the test run's own (FLEET_TEST_QUEUE_URL) when several suites share Redis
+QUEUE_URL = os.environ.get("FLEET_TEST_QUEUE_URL", "redis://127.0.0.1:6379/4")
 
 
 @pytest.fixture
