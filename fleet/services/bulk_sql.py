@@ -14,21 +14,19 @@ the driver by the field (``get_db_prep_save``), the others are sent as they are.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, TypeVar
 
 from django.db import connection, models
+from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 
-ROWS_PER_STATEMENT = 1000
+_M = TypeVar("_M", bound=models.Model)
+ROWS_PER_STATEMENT = 1000  # the ORM's batches (other databases)
 
 
 def _postgresql() -> bool:
     return connection.vendor == "postgresql"
-
-
-def _slices(rows: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
 
 
 def _fields(model: type[models.Model], names: Sequence[str]) -> list[models.Field]:
@@ -53,6 +51,38 @@ def _prepared(preparers: list[Any], values: Sequence[Any]) -> Iterator[Any]:
         yield value if field is None else field.get_db_prep_save(value, connection)
 
 
+def pk_in(queryset: QuerySet[_M], ids: Iterable[int]) -> QuerySet[_M]:
+    """``queryset.filter(pk__in=ids)``; on PostgreSQL with the ids as one array parameter, as
+    ``pk__in`` prepares and quotes each of a chunk's hundreds of ids (milliseconds per query)."""
+    if not _postgresql():
+        return queryset.filter(pk__in=ids)
+    array = "{" + ",".join(str(int(pk)) for pk in ids) + "}"
+    return queryset.filter(pk__in=RawSQL("SELECT unnest(%s::bigint[])", [array]))
+
+
+def _copy(
+    cursor: Any, table: str, fields: list[models.Field], rows: Iterable[Sequence[Any]]
+) -> None:
+    columns = ", ".join(_quoted(field.column) for field in fields)
+    preparers = _preparers(fields)
+    with cursor.copy(f"COPY {_quoted(table)} ({columns}) FROM STDIN") as copy:
+        for values in rows:
+            copy.write_row(tuple(_prepared(preparers, values)))
+
+
+def _stage(cursor: Any, model: type[models.Model]) -> str:
+    """A temporary table shaped like the model's table (no constraints), emptied at each commit:
+    rows are COPYed into it, then moved with one set-based statement. COPY costs a fraction of
+    a multi-row VALUES statement, whose thousands of placeholders the driver parses each time."""
+    table = model._meta.db_table
+    stage = f"_fleet_stage_{table}"
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {_quoted(stage)} ON COMMIT DELETE ROWS "
+        f"AS SELECT * FROM {_quoted(table)} WITH NO DATA"
+    )
+    return stage
+
+
 def rows_update(
     model: type[models.Model], names: Sequence[str], rows: Sequence[tuple[int, Sequence[Any]]]
 ) -> None:
@@ -60,31 +90,22 @@ def rows_update(
     The caller locks the rows first (in id order) and gives each pk once."""
     if not rows:
         return
-    fields = _fields(model, names)
     if not _postgresql():
         objects = [model(pk=pk, **dict(zip(names, values, strict=True))) for pk, values in rows]
         model._default_manager.bulk_update(objects, list(names), batch_size=500)
         return
-    pk_column = _quoted(model._meta.pk.column)
-    aliases = ", ".join(["pk", *(f"v{i}" for i in range(len(fields)))])
-    assignments = ", ".join(
-        f"{_quoted(field.column)} = v.v{i}::{field.cast_db_type(connection)}"
-        for i, field in enumerate(fields)
-    )
-    row_sql = "(" + ", ".join(["%s"] * (len(fields) + 1)) + ")"
-    preparers = _preparers(fields)
+    pk = model._meta.pk
+    assert pk is not None
+    fields = _fields(model, names)
+    assignments = ", ".join(f"{_quoted(f.column)} = s.{_quoted(f.column)}" for f in fields)
     with connection.cursor() as cursor:
-        for part in _slices(rows, ROWS_PER_STATEMENT):
-            params: list[Any] = []
-            for pk, values in part:
-                params.append(pk)
-                params.extend(_prepared(preparers, values))
-            cursor.execute(
-                f"UPDATE {_quoted(model._meta.db_table)} AS t SET {assignments} "
-                f"FROM (VALUES {', '.join([row_sql] * len(part))}) AS v({aliases}) "
-                f"WHERE t.{pk_column} = v.pk",
-                params,
-            )
+        stage = _stage(cursor, model)
+        _copy(cursor, stage, [pk, *fields], ((key, *values) for key, values in rows))
+        cursor.execute(
+            f"UPDATE {_quoted(model._meta.db_table)} AS t SET {assignments} "
+            f"FROM {_quoted(stage)} AS s WHERE t.{_quoted(pk.column)} = s.{_quoted(pk.column)}"
+        )
+        cursor.execute(f"DELETE FROM {_quoted(stage)}")  # the next call in this transaction
 
 
 def rows_insert(
@@ -106,34 +127,15 @@ def rows_insert(
         )
         return
     fields = _fields(model, names)
-    columns = ", ".join(_quoted(field.column) for field in fields)
-    row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
-    preparers = _preparers(fields)
     with connection.cursor() as cursor:
-        for part in _slices(rows, ROWS_PER_STATEMENT):
-            params = [value for values in part for value in _prepared(preparers, values)]
-            cursor.execute(
-                f"INSERT INTO {_quoted(model._meta.db_table)} ({columns}) "
-                f"VALUES {', '.join([row_sql] * len(part))}{conflict}",
-                params,
-            )
-
-
-def rows_copy(
-    model: type[models.Model], names: Sequence[str], rows: Sequence[Sequence[Any]]
-) -> None:
-    """Append ``rows`` with COPY (PostgreSQL; an INSERT elsewhere): for tables without unique
-    constraints to honour, such as status lines."""
-    if not rows:
-        return
-    if not _postgresql():
-        rows_insert(model, names, rows)
-        return
-    fields = _fields(model, names)
-    columns = ", ".join(_quoted(field.column) for field in fields)
-    preparers = _preparers(fields)
-    with connection.cursor() as cursor:
-        with cursor.copy(f"COPY {_quoted(model._meta.db_table)} ({columns}) FROM STDIN") as copy:
-            for values in rows:
-                copy.write_row(tuple(_prepared(preparers, values)))
+        if not ignore_conflicts:
+            _copy(cursor, model._meta.db_table, fields, rows)
+            return
+        stage = _stage(cursor, model)
+        _copy(cursor, stage, fields, rows)
+        columns = ", ".join(_quoted(field.column) for field in fields)
+        cursor.execute(
+            f"INSERT INTO {_quoted(model._meta.db_table)} ({columns}) "
+            f"SELECT {columns} FROM {_quoted(stage)} ON CONFLICT DO NOTHING"
+        )
+        cursor.execute(f"DELETE FROM {_quoted(stage)}")  # the next call in this transaction

@@ -13,7 +13,7 @@ from django.utils import timezone
 from .. import conf
 from ..models import Alert, AlertKind, BatterySample, Device, InventoryReport, StatusLog
 from ..protocol import ResultRow, StatusLine, usable_id
-from .bulk_sql import rows_copy, rows_insert, rows_update
+from .bulk_sql import pk_in, rows_insert, rows_update
 
 CATEGORIES = {
     "minot_disk_posix": "disk",
@@ -162,6 +162,9 @@ def _snapshot_part(apps: set, pending: dict, at: float, keys: set) -> tuple[set,
 
 
 def _conflict(serial: str, results: list[ResultRow], known: list[ResultRow]) -> str:
+    """The smallest usable serial reported (decorations, system rows) other than ``serial``."""
+    if not serial:
+        return ""
     reported = {
         r.decorations.get("serial_number", "").strip()
         for r in results
@@ -170,8 +173,8 @@ def _conflict(serial: str, results: list[ResultRow], known: list[ResultRow]) -> 
     for r in known:
         if CATEGORIES[r.name] == "system":
             reported.update(row.get("hardware_serial", "").strip() for row in r.rows)
-    reported = {s for s in reported if usable_id(s)}
-    return next((s for s in sorted(reported) if serial and s != serial), "")
+    reported.discard(serial)  # the usual case: nothing else, and no usable_id() lookups
+    return min((s for s in reported if usable_id(s)), default="")
 
 
 def _needs_current(results: list[ResultRow]) -> bool:
@@ -327,14 +330,14 @@ def _currents(
     order too: no deadlock cycle), then read the stored apps/conflict of those that need them."""
     locked = sorted(set(device_ids) | set(lock_ids))
     list(
-        Device.objects.filter(pk__in=locked)
+        pk_in(Device.objects.all(), locked)
         .order_by("pk")
         .select_for_update(no_key=True)
         .values_list("pk", flat=True)
     )
     if not device_ids:
         return {}
-    rows = Device.objects.filter(pk__in=device_ids).values(
+    rows = pk_in(Device.objects.all(), device_ids).values(
         "pk", "apps", "apps_pending", "conflict_serial"
     )
     return {
@@ -439,8 +442,8 @@ STATUS_COLUMNS = ("device_id", "logged_at", "severity", "filename", "line", "mes
 
 
 def status_bulk(pairs: list[tuple[int, StatusLine]]) -> None:
-    """Status lines have no unique constraint to honour: COPY on PostgreSQL."""
-    rows_copy(
+    """Status lines have no unique constraint to honour: straight COPY on PostgreSQL."""
+    rows_insert(
         StatusLog,
         STATUS_COLUMNS,
         [

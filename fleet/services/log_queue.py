@@ -34,6 +34,7 @@ from django.db import DatabaseError, transaction
 
 from .. import conf
 from ..protocol import ResultRow, StatusLine
+from .bulk_sql import pk_in
 from .inventory import results_ingest_many, status_bulk
 
 if TYPE_CHECKING:
@@ -144,7 +145,7 @@ def _ingest(entries: list[tuple[bytes, dict]]) -> None:
         from ..models import Device
 
         existing = set(
-            Device.objects.filter(pk__in={*status_by_device, *(r[0] for r in results)}).values_list(
+            pk_in(Device.objects.all(), {*status_by_device, *(r[0] for r in results)}).values_list(
                 "pk", flat=True
             )
         )
