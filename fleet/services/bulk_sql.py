@@ -1,54 +1,36 @@
-"""Multi-row writes for the log drainer: one statement per table and chunk, from plain tuples.
+"""Multi-row writes for the log drainer: a few statements per table and chunk, from plain tuples.
 
 Why not the ORM: ``QuerySet.bulk_update`` builds a ``CASE WHEN id = … THEN …`` expression per
 field and row, and ``bulk_create`` a model instance per row; for the hundreds of device rows and
 reports of one drainer chunk that was most of the drainer's CPU (docs/fleet.md, "Durable
-ingestion"). On PostgreSQL these helpers send ``UPDATE … FROM (VALUES …)``, a multi-row
-``INSERT … ON CONFLICT DO NOTHING`` and ``COPY``; on other databases (the SQLite demo) they call
-the ORM with the same rows, so the result is the same everywhere.
+ingestion"). A multi-row ``VALUES`` statement is no cure either: the driver parses its thousands
+of placeholders on every call. So on PostgreSQL the rows are COPYed (the driver's fast path),
+straight into the table when nothing can conflict, else into a temporary table from which one
+statement moves them (``INSERT … SELECT … ON CONFLICT DO NOTHING``, ``UPDATE … FROM``). On other
+databases (the SQLite demo) the same rows go through the ORM, with the same result.
 
 Callers pass values of each column's Python type (they built them); JSON values are wrapped for
-the driver by the field (``get_db_prep_save``), the others are sent as they are. No signals, no
-``auto_now``, no Python-side defaults (as with ``bulk_update``; give every column the row needs).
+the driver by their field (``get_db_prep_save``), the others are sent as they are. No signals, no
+``auto_now``, no Python-side defaults (as with ``bulk_update``): give every column the row needs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
 from typing import Any, TypeVar
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
 _M = TypeVar("_M", bound=models.Model)
-ROWS_PER_STATEMENT = 1000  # the ORM's batches (other databases)
+ORM_BATCH = 1000  # rows per statement on other databases
 
 
 def _postgresql() -> bool:
-    return connection.vendor == "postgresql"
-
-
-def _fields(model: type[models.Model], names: Sequence[str]) -> list[models.Field]:
-    fields = [model._meta.get_field(name) for name in names]
-    for name, field in zip(names, fields, strict=True):
-        if not isinstance(field, models.Field) or not field.column:
-            raise ValueError(f"{model.__name__}.{name} is not a column")
-    return fields  # type: ignore[return-value]  # every one checked above
-
-
-def _quoted(name: str | None) -> str:
-    return connection.ops.quote_name(name or "")
-
-
-def _preparers(fields: list[models.Field]) -> list[Any]:
-    """Per column, the field when its values need the field's preparation (JSON), else None."""
-    return [field if isinstance(field, models.JSONField) else None for field in fields]
-
-
-def _prepared(preparers: list[Any], values: Sequence[Any]) -> Iterator[Any]:
-    for field, value in zip(preparers, values, strict=True):
-        yield value if field is None else field.get_db_prep_save(value, connection)
+    return connections[DEFAULT_DB_ALIAS].vendor == "postgresql"
 
 
 def pk_in(queryset: QuerySet[_M], ids: Iterable[int]) -> QuerySet[_M]:
@@ -60,27 +42,62 @@ def pk_in(queryset: QuerySet[_M], ids: Iterable[int]) -> QuerySet[_M]:
     return queryset.filter(pk__in=RawSQL("SELECT unnest(%s::bigint[])", [array]))
 
 
-def _copy(
-    cursor: Any, table: str, fields: list[models.Field], rows: Iterable[Sequence[Any]]
-) -> None:
-    columns = ", ".join(_quoted(field.column) for field in fields)
-    preparers = _preparers(fields)
-    with cursor.copy(f"COPY {_quoted(table)} ({columns}) FROM STDIN") as copy:
-        for values in rows:
-            copy.write_row(tuple(_prepared(preparers, values)))
+@dataclass(frozen=True)
+class _Table:
+    """The SQL for writing the columns ``names`` of one model, built once per process."""
+
+    fields: tuple[models.Field, ...]
+    json: tuple[int, ...]  # positions of the JSON columns (wrapped for the driver)
+    copy: str  # COPY straight into the table
+    create_stage: str
+    copy_stage: str  # COPY into the temporary table
+    insert_from_stage: str  # moves the staged rows (and empties the stage)
+    update_from_stage: str  # the same as an UPDATE; the first staged column is the pk
 
 
-def _stage(cursor: Any, model: type[models.Model]) -> str:
-    """A temporary table shaped like the model's table (no constraints), emptied at each commit:
-    rows are COPYed into it, then moved with one set-based statement. COPY costs a fraction of
-    a multi-row VALUES statement, whose thousands of placeholders the driver parses each time."""
-    table = model._meta.db_table
-    stage = f"_fleet_stage_{table}"
-    cursor.execute(
-        f"CREATE TEMPORARY TABLE IF NOT EXISTS {_quoted(stage)} ON COMMIT DELETE ROWS "
-        f"AS SELECT * FROM {_quoted(table)} WITH NO DATA"
+def _field(model: type[models.Model], name: str) -> models.Field:
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field) or not field.column:
+        raise ValueError(f"{model.__name__}.{name} is not a column")
+    return field
+
+
+@cache
+def _table(model: type[models.Model], names: tuple[str, ...], with_pk: bool) -> _Table:
+    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
+    pk = model._meta.pk
+    assert pk is not None
+    fields = ((pk,) if with_pk else ()) + tuple(_field(model, name) for name in names)
+    columns = [quote(field.column or "") for field in fields]
+    listed = ", ".join(columns)
+    table, stage = quote(model._meta.db_table), quote(f"_fleet_stage_{model._meta.db_table}")
+    moved = f"WITH s AS (DELETE FROM {stage} RETURNING {listed}) "
+    return _Table(
+        fields=fields,
+        json=tuple(i for i, f in enumerate(fields) if isinstance(f, models.JSONField)),
+        copy=f"COPY {table} ({listed}) FROM STDIN",
+        # no constraints, emptied at each commit (DELETE … RETURNING empties it sooner, for a
+        # second call in the same transaction)
+        create_stage=f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS "
+        f"AS SELECT * FROM {table} WITH NO DATA",
+        copy_stage=f"COPY {stage} ({listed}) FROM STDIN",
+        insert_from_stage=f"{moved}INSERT INTO {table} ({listed}) SELECT {listed} FROM s "
+        "ON CONFLICT DO NOTHING",
+        update_from_stage=f"{moved}UPDATE {table} AS t SET "
+        + ", ".join(f"{c} = s.{c}" for c in columns[1:])
+        + f" FROM s WHERE t.{columns[0]} = s.{columns[0]}",
     )
-    return stage
+
+
+def _copy(cursor: Any, sql: str, table: _Table, rows: Iterable[Sequence[Any]]) -> None:
+    connection = connections[DEFAULT_DB_ALIAS]
+    with cursor.copy(sql) as copy:
+        for values in rows:
+            if table.json:
+                values = list(values)
+                for i in table.json:
+                    values[i] = table.fields[i].get_db_prep_save(values[i], connection)
+            copy.write_row(values)
 
 
 def rows_update(
@@ -94,18 +111,11 @@ def rows_update(
         objects = [model(pk=pk, **dict(zip(names, values, strict=True))) for pk, values in rows]
         model._default_manager.bulk_update(objects, list(names), batch_size=500)
         return
-    pk = model._meta.pk
-    assert pk is not None
-    fields = _fields(model, names)
-    assignments = ", ".join(f"{_quoted(f.column)} = s.{_quoted(f.column)}" for f in fields)
-    with connection.cursor() as cursor:
-        stage = _stage(cursor, model)
-        _copy(cursor, stage, [pk, *fields], ((key, *values) for key, values in rows))
-        cursor.execute(
-            f"UPDATE {_quoted(model._meta.db_table)} AS t SET {assignments} "
-            f"FROM {_quoted(stage)} AS s WHERE t.{_quoted(pk.column)} = s.{_quoted(pk.column)}"
-        )
-        cursor.execute(f"DELETE FROM {_quoted(stage)}")  # the next call in this transaction
+    table = _table(model, tuple(names), True)
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(table.create_stage)
+        _copy(cursor, table.copy_stage, table, ((pk, *values) for pk, values in rows))
+        cursor.execute(table.update_from_stage)
 
 
 def rows_insert(
@@ -122,20 +132,15 @@ def rows_insert(
     if not _postgresql():
         model._default_manager.bulk_create(
             [model(**dict(zip(names, values, strict=True))) for values in rows],
-            batch_size=ROWS_PER_STATEMENT,
+            batch_size=ORM_BATCH,
             ignore_conflicts=ignore_conflicts,
         )
         return
-    fields = _fields(model, names)
-    with connection.cursor() as cursor:
+    table = _table(model, tuple(names), False)
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         if not ignore_conflicts:
-            _copy(cursor, model._meta.db_table, fields, rows)
+            _copy(cursor, table.copy, table, rows)
             return
-        stage = _stage(cursor, model)
-        _copy(cursor, stage, fields, rows)
-        columns = ", ".join(_quoted(field.column) for field in fields)
-        cursor.execute(
-            f"INSERT INTO {_quoted(model._meta.db_table)} ({columns}) "
-            f"SELECT {columns} FROM {_quoted(stage)} ON CONFLICT DO NOTHING"
-        )
-        cursor.execute(f"DELETE FROM {_quoted(stage)}")  # the next call in this transaction
+        cursor.execute(table.create_stage)
+        _copy(cursor, table.copy_stage, table, rows)
+        cursor.execute(table.insert_from_stage)
