@@ -130,9 +130,14 @@ def reset(device_ids: list[int]) -> None:
 
 
 def queue_batches(
-    devices: list[tuple[SimDevice, int, str]], count: int, seed: int, clock: SimClock
+    devices: list[tuple[SimDevice, int, str]],
+    count: int,
+    seed: int,
+    clock: SimClock,
+    rate: float = 0.0,
 ) -> dict[str, int]:
-    """Queue ``count`` log batches as the log endpoint does; answers what they hold."""
+    """Queue ``count`` log batches as the log endpoint does (``rate`` per second, else at once);
+    answers what they hold."""
     from django.utils import timezone
 
     from fleet.protocol import parse_log
@@ -141,8 +146,11 @@ def queue_batches(
     rng = random.Random(seed)
     held = {"status_batches": 0, "result_batches": 0, "status_lines": 0}
     samples: set[tuple[int, Any]] = set()  # (device, time): a sample replayed is stored once
+    started = time.perf_counter()
     with simulated_time(clock):
-        for _ in range(count):
+        for index in range(count):
+            if rate:
+                time.sleep(max(0.0, started + index / rate - time.perf_counter()))
             device, device_id, serial = devices[rng.randrange(len(devices))]
             _path, body, _gzip = build_request(device, rng, LOG_ONLY_MIX)
             clock.tick()
@@ -222,6 +230,67 @@ def one_run(devices, args, seed: int, clock: SimClock, profiler=None) -> dict[st
     }
 
 
+def _queue_in_child(devices, args, seed: int, clock: SimClock) -> tuple[int, int]:
+    """Fork a process that queues the batches at ``--rate``: (its pid, a pipe it reports on)."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid:
+        os.close(write_end)
+        return pid, read_end
+    # the child never touches the parent's database connection, and has a Redis client of its own
+    from fleet.services import log_queue
+
+    log_queue._client.cache_clear()
+    try:
+        held = queue_batches(devices, int(args.rate * args.seconds), seed, clock, args.rate)
+        os.write(write_end, json.dumps(held).encode())
+    finally:
+        os._exit(0)
+
+
+def steady_run(devices, args, seed: int, clock: SimClock) -> dict[str, Any]:
+    """``--rate``: batches arrive at a steady rate (from a forked process) while the real worker
+    loop (``fleet_log_worker --seconds --idle --batch``) drains them, so chunks are only as big as
+    the arrivals between two passes make them, as in the load test when the drainers keep up."""
+    import io
+
+    from django.core.management import call_command
+
+    device_ids = [device_id for _d, device_id, _s in devices]
+    reset(device_ids)
+    pid = backend_pid()
+    pg_before, cpu_before = cpu_seconds([pid]), time.process_time()
+    child, report = _queue_in_child(devices, args, seed, clock)
+    out = io.StringIO()
+    call_command(
+        "fleet_log_worker",
+        seconds=args.seconds,
+        idle=args.idle,
+        batch=args.chunk,
+        min_batch=args.min_batch,
+        stdout=out,
+    )
+    os.waitpid(child, 0)
+    entries = int(out.getvalue().split()[0]) + drain(args.chunk)[0]  # arrivals after the end
+    cpu = time.process_time() - cpu_before
+    pg = cpu_seconds([pid]) - pg_before
+    with os.fdopen(report) as pipe:
+        held = json.loads(pipe.read())
+    found = stored(device_ids)
+    return {
+        "rate": args.rate,
+        "batches": entries,
+        "cpu_ms_per_batch": round(cpu * 1000 / max(entries, 1), 4),
+        "pg_cpu_ms_per_batch": round(pg * 1000 / max(entries, 1), 4),
+        "drainer_cpu_share": round(cpu / args.seconds, 3),
+        "held": held,
+        "stored": found,
+        "complete": found["status_lines"] == held["status_lines"]
+        and found["battery_samples"] == held["battery_samples"],
+        "load_average": os.getloadavg()[0],
+    }
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -233,6 +302,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--log-rate", type=float, default=350.0, help="simulated log batches per second"
     )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="steady mode: batches queued per second while the worker loop runs (0: off)",
+    )
+    parser.add_argument("--seconds", type=float, default=10.0, help="steady mode: duration")
+    parser.add_argument("--idle", type=float, default=0.2, help="steady mode: worker --idle")
+    parser.add_argument("--min-batch", type=int, default=50, help="steady mode: worker --min-batch")
     parser.add_argument("--secret", default="demo-enroll-secret")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--profile", default="", help="pyinstrument report (.html or .txt)")
@@ -243,6 +321,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     one_run(devices, args, args.seed, clock)  # warm-up
     results = []
     for run in range(max(args.runs, 1)):
+        if args.rate:
+            result = steady_run(devices, args, args.seed + 1 + run, clock)
+            print(json.dumps(result), flush=True)
+            results.append(result)
+            continue
         profiler = None
         if args.profile and run == 0:
             from pyinstrument import Profiler
@@ -260,6 +343,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "devices": len(devices),
             "batches": args.batches,
             "chunk": args.chunk,
+            "rate": args.rate or None,
             "runs": len(results),
             "all_complete": all(r["complete"] for r in results),
             **{
@@ -269,7 +353,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     "pg_cpu_ms_per_batch",
                     "wall_ms_per_batch",
                     "wall_minus_cpu_ms_per_batch",
+                    "drainer_cpu_share",
                 )
+                if key in results[0]
             },
         }
     }

@@ -16,7 +16,7 @@ the driver by their field (``get_db_prep_save``), the others are sent as they ar
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, TypeVar
@@ -27,19 +27,52 @@ from django.db.models.expressions import RawSQL
 
 _M = TypeVar("_M", bound=models.Model)
 ORM_BATCH = 1000  # rows per statement on other databases
+STAGE_FROM_ROWS = 100  # fewer rows go in one VALUES statement (bench/fleet_drain_bench.py)
 
 
 def _postgresql() -> bool:
     return connections[DEFAULT_DB_ALIAS].vendor == "postgresql"
 
 
+def _id_array(ids: Iterable[int]) -> str:
+    """A bigint[] literal: one query parameter however many ids (``pk__in`` prepares and quotes
+    each of a chunk's hundreds of ids, milliseconds per query)."""
+    return "{" + ",".join(str(int(pk)) for pk in ids) + "}"
+
+
 def pk_in(queryset: QuerySet[_M], ids: Iterable[int]) -> QuerySet[_M]:
-    """``queryset.filter(pk__in=ids)``; on PostgreSQL with the ids as one array parameter, as
-    ``pk__in`` prepares and quotes each of a chunk's hundreds of ids (milliseconds per query)."""
+    """``queryset.filter(pk__in=ids)``, with the ids as one array parameter on PostgreSQL."""
     if not _postgresql():
         return queryset.filter(pk__in=ids)
-    array = "{" + ",".join(str(int(pk)) for pk in ids) + "}"
-    return queryset.filter(pk__in=RawSQL("SELECT unnest(%s::bigint[])", [array]))
+    return queryset.filter(pk__in=RawSQL("SELECT unnest(%s::bigint[])", [_id_array(ids)]))
+
+
+def pks_existing(model: type[models.Model], ids: Iterable[int], *, lock: bool = False) -> list[int]:
+    """Those of ``ids`` that have a row, ascending; with ``lock``, each row is locked (FOR NO KEY
+    UPDATE) in that order, so that writers who all lock in id order never deadlock. One short
+    statement on PostgreSQL (the ORM compiles a query each time: it adds up at one per chunk)."""
+    ids = set(ids)
+    if not ids:
+        return []
+    if not _postgresql():
+        queryset = model._default_manager.filter(pk__in=ids).order_by("pk")
+        if lock:
+            queryset = queryset.select_for_update(no_key=True)
+        return list(queryset.values_list("pk", flat=True))
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(_pks_sql(model, lock), [_id_array(ids)])
+        return [row[0] for row in cursor.fetchall()]
+
+
+@cache
+def _pks_sql(model: type[models.Model], lock: bool) -> str:
+    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
+    assert model._meta.pk is not None
+    pk = quote(model._meta.pk.column or "")
+    return (
+        f"SELECT {pk} FROM {quote(model._meta.db_table)} WHERE {pk} = ANY(%s::bigint[]) "
+        f"ORDER BY {pk}" + (" FOR NO KEY UPDATE" if lock else "")
+    )
 
 
 @dataclass(frozen=True)
@@ -53,6 +86,9 @@ class _Table:
     copy_stage: str  # COPY into the temporary table
     insert_from_stage: str  # moves the staged rows (and empties the stage)
     update_from_stage: str  # the same as an UPDATE; the first staged column is the pk
+    insert_values: str  # for a few rows: a multi-row VALUES statement, {} the rows
+    update_values: str
+    row: str  # one row of placeholders
 
 
 def _field(model: type[models.Model], name: str) -> models.Field:
@@ -72,6 +108,9 @@ def _table(model: type[models.Model], names: tuple[str, ...], with_pk: bool) -> 
     listed = ", ".join(columns)
     table, stage = quote(model._meta.db_table), quote(f"_fleet_stage_{model._meta.db_table}")
     moved = f"WITH s AS (DELETE FROM {stage} RETURNING {listed}) "
+    connection = connections[DEFAULT_DB_ALIAS]
+    # VALUES columns take their type from the data: cast each to its column's type
+    cast = [f"v.{c}::{f.cast_db_type(connection)}" for c, f in zip(columns, fields, strict=True)]
     return _Table(
         fields=fields,
         json=tuple(i for i, f in enumerate(fields) if isinstance(f, models.JSONField)),
@@ -86,18 +125,34 @@ def _table(model: type[models.Model], names: tuple[str, ...], with_pk: bool) -> 
         update_from_stage=f"{moved}UPDATE {table} AS t SET "
         + ", ".join(f"{c} = s.{c}" for c in columns[1:])
         + f" FROM s WHERE t.{columns[0]} = s.{columns[0]}",
+        insert_values=f"INSERT INTO {table} ({listed}) VALUES {{}} ON CONFLICT DO NOTHING",
+        update_values=f"UPDATE {table} AS t SET "
+        + ", ".join(f"{c} = {v}" for c, v in zip(columns[1:], cast[1:], strict=True))
+        + f" FROM (VALUES {{}}) AS v({listed}) WHERE t.{columns[0]} = v.{columns[0]}",
+        row="(" + ", ".join(["%s"] * len(fields)) + ")",
     )
 
 
-def _copy(cursor: Any, sql: str, table: _Table, rows: Iterable[Sequence[Any]]) -> None:
+def _for_driver(table: _Table, rows: Iterable[Sequence[Any]]) -> Iterator[Sequence[Any]]:
     connection = connections[DEFAULT_DB_ALIAS]
+    for values in rows:
+        if table.json:
+            values = list(values)
+            for i in table.json:
+                values[i] = table.fields[i].get_db_prep_save(values[i], connection)
+        yield values
+
+
+def _copy(cursor: Any, sql: str, table: _Table, rows: Iterable[Sequence[Any]]) -> None:
     with cursor.copy(sql) as copy:
-        for values in rows:
-            if table.json:
-                values = list(values)
-                for i in table.json:
-                    values[i] = table.fields[i].get_db_prep_save(values[i], connection)
+        for values in _for_driver(table, rows):
             copy.write_row(values)
+
+
+def _values(cursor: Any, sql: str, table: _Table, rows: Sequence[Sequence[Any]]) -> None:
+    """A few rows: one multi-row VALUES statement costs less than the stage's three."""
+    params = [value for values in _for_driver(table, rows) for value in values]
+    cursor.execute(sql.format(", ".join([table.row] * len(rows))), params)
 
 
 def rows_update(
@@ -113,6 +168,9 @@ def rows_update(
         return
     table = _table(model, tuple(names), True)
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        if len(rows) < STAGE_FROM_ROWS:
+            _values(cursor, table.update_values, table, [(pk, *values) for pk, values in rows])
+            return
         cursor.execute(table.create_stage)
         _copy(cursor, table.copy_stage, table, ((pk, *values) for pk, values in rows))
         cursor.execute(table.update_from_stage)
@@ -140,6 +198,9 @@ def rows_insert(
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         if not ignore_conflicts:
             _copy(cursor, table.copy, table, rows)
+            return
+        if len(rows) < STAGE_FROM_ROWS:
+            _values(cursor, table.insert_values, table, rows)
             return
         cursor.execute(table.create_stage)
         _copy(cursor, table.copy_stage, table, rows)

@@ -13,7 +13,7 @@ from django.utils import timezone
 from .. import conf
 from ..models import Alert, AlertKind, BatterySample, Device, InventoryReport, StatusLog
 from ..protocol import ResultRow, StatusLine, usable_id
-from .bulk_sql import pk_in, rows_insert, rows_update
+from .bulk_sql import pk_in, pks_existing, rows_insert, rows_update
 
 CATEGORIES = {
     "minot_disk_posix": "disk",
@@ -328,13 +328,7 @@ def _currents(
 ) -> dict[int, dict[str, Any]]:
     """Lock every device row the chunk will update, in id order (the last-seen flush locks in id
     order too: no deadlock cycle), then read the stored apps/conflict of those that need them."""
-    locked = sorted(set(device_ids) | set(lock_ids))
-    list(
-        pk_in(Device.objects.all(), locked)
-        .order_by("pk")
-        .select_for_update(no_key=True)
-        .values_list("pk", flat=True)
-    )
+    pks_existing(Device, {*device_ids, *lock_ids}, lock=True)
     if not device_ids:
         return {}
     rows = pk_in(Device.objects.all(), device_ids).values(

@@ -34,7 +34,7 @@ from django.db import DatabaseError, transaction
 
 from .. import conf
 from ..protocol import ResultRow, StatusLine
-from .bulk_sql import pk_in
+from .bulk_sql import pks_existing
 from .inventory import results_ingest_many, status_bulk
 
 if TYPE_CHECKING:
@@ -151,11 +151,7 @@ def _ingest(entries: list[tuple[bytes, dict]]) -> None:
     with transaction.atomic():
         from ..models import Device
 
-        existing = set(
-            pk_in(Device.objects.all(), {*status_by_device, *(r[0] for r in results)}).values_list(
-                "pk", flat=True
-            )
-        )
+        existing = set(pks_existing(Device, {*status_by_device, *(r[0] for r in results)}))
         status_bulk(
             [
                 (device_id, line)
