@@ -262,13 +262,16 @@ def steady_run(devices, args, seed: int, clock: SimClock) -> dict[str, Any]:
     pg_before, cpu_before = cpu_seconds([pid]), time.process_time()
     child, report = _queue_in_child(devices, args, seed, clock)
     out = io.StringIO()
+    # --min-batch 1 is the worker's behaviour before the option existed: not passed, so that the
+    # same command measures an older worker too
+    pacing = {"min_batch": args.min_batch} if args.min_batch != 1 else {}
     call_command(
         "fleet_log_worker",
         seconds=args.seconds,
         idle=args.idle,
         batch=args.chunk,
-        min_batch=args.min_batch,
         stdout=out,
+        **pacing,
     )
     os.waitpid(child, 0)
     entries = int(out.getvalue().split()[0]) + drain(args.chunk)[0]  # arrivals after the end
