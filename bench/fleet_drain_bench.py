@@ -262,9 +262,8 @@ def steady_run(devices, args, seed: int, clock: SimClock) -> dict[str, Any]:
     pg_before, cpu_before = cpu_seconds([pid]), time.process_time()
     child, report = _queue_in_child(devices, args, seed, clock)
     out = io.StringIO()
-    # --min-batch 1 is the worker's behaviour before the option existed: not passed, so that the
-    # same command measures an older worker too
-    pacing = {"min_batch": args.min_batch} if args.min_batch != 1 else {}
+    # without --min-batch the worker's default (and an older worker, without the option, works)
+    pacing = {"min_batch": args.min_batch} if args.min_batch is not None else {}
     call_command(
         "fleet_log_worker",
         seconds=args.seconds,
@@ -313,7 +312,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     parser.add_argument("--seconds", type=float, default=10.0, help="steady mode: duration")
     parser.add_argument("--idle", type=float, default=0.2, help="steady mode: worker --idle")
-    parser.add_argument("--min-batch", type=int, default=50, help="steady mode: worker --min-batch")
+    parser.add_argument(
+        "--min-batch",
+        type=int,
+        default=None,
+        help="steady mode: worker --min-batch (1: no pause while entries come); default: its own",
+    )
     parser.add_argument("--secret", default="demo-enroll-secret")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--profile", default="", help="pyinstrument report (.html or .txt)")
