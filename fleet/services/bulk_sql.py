@@ -12,6 +12,8 @@ databases (the SQLite demo) the same rows go through the ORM, with the same resu
 Callers pass values of each column's Python type (they built them); JSON values are wrapped for
 the driver by their field (``get_db_prep_save``), the others are sent as they are. No signals, no
 ``auto_now``, no Python-side defaults (as with ``bulk_update``): give every column the row needs.
+The SQL text is built from the models' table and column names only (quoted); values always go as
+parameters or through COPY, and id arrays are formatted from ``int()`` values.
 """
 
 from __future__ import annotations
