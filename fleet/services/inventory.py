@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import transaction
 from django.utils import timezone
@@ -13,6 +13,7 @@ from django.utils import timezone
 from .. import conf
 from ..models import Alert, AlertKind, BatterySample, Device, InventoryReport, StatusLog
 from ..protocol import ResultRow, StatusLine, usable_id
+from .bulk_sql import pk_in, pks_existing, rows_insert, rows_update
 
 CATEGORIES = {
     "minot_disk_posix": "disk",
@@ -114,14 +115,34 @@ def _net(row: dict[str, str]) -> dict[str, str]:
     }
 
 
+class Report(NamedTuple):
+    """An InventoryReport row (fields in column order): tuples, not model instances, because
+    the drainer writes thousands per chunk (fleet/services/bulk_sql.py)."""
+
+    device_id: int
+    kind: str
+    collected_at: dt.datetime
+    data: Any
+
+
+class Sample(NamedTuple):
+    """A BatterySample row."""
+
+    device_id: int
+    measured_at: dt.datetime
+    percent: int | None
+    cycle_count: int | None
+    health_percent: float | None
+
+
 @dataclass
 class Plan:
     """What one log batch changes: computed first, applied with other batches in bulk."""
 
     device_id: int
     fields: dict[str, Any]
-    reports: list[InventoryReport]
-    samples: list[BatterySample]
+    reports: list[Report]
+    samples: list[Sample]
     conflict: str
     dropped: int
 
@@ -141,6 +162,9 @@ def _snapshot_part(apps: set, pending: dict, at: float, keys: set) -> tuple[set,
 
 
 def _conflict(serial: str, results: list[ResultRow], known: list[ResultRow]) -> str:
+    """The smallest usable serial reported (decorations, system rows) other than ``serial``."""
+    if not serial:
+        return ""
     reported = {
         r.decorations.get("serial_number", "").strip()
         for r in results
@@ -149,8 +173,8 @@ def _conflict(serial: str, results: list[ResultRow], known: list[ResultRow]) -> 
     for r in known:
         if CATEGORIES[r.name] == "system":
             reported.update(row.get("hardware_serial", "").strip() for row in r.rows)
-    reported = {s for s in reported if usable_id(s)}
-    return next((s for s in sorted(reported) if serial and s != serial), "")
+    reported.discard(serial)  # the usual case: nothing else, and no usable_id() lookups
+    return min((s for s in reported if usable_id(s)), default="")
 
 
 def _needs_current(results: list[ResultRow]) -> bool:
@@ -200,8 +224,8 @@ def _picked(row: dict[str, str], keys: tuple[str, ...]) -> dict[str, str]:
     return {k: row.get(k, "") for k in keys}
 
 
-def _battery_sample(device_id: int, at: dt.datetime, battery: dict[str, Any]) -> BatterySample:
-    return BatterySample(
+def _battery_sample(device_id: int, at: dt.datetime, battery: dict[str, Any]) -> Sample:
+    return Sample(
         device_id=device_id,
         measured_at=at,
         percent=battery["battery_percent"],
@@ -211,7 +235,7 @@ def _battery_sample(device_id: int, at: dt.datetime, battery: dict[str, Any]) ->
 
 
 def _snapshot(
-    device_id: int, kind: str, r: ResultRow, fields: dict[str, Any], samples: list[BatterySample]
+    device_id: int, kind: str, r: ResultRow, fields: dict[str, Any], samples: list[Sample]
 ) -> Any:
     """Apply the last row of one non-apps result to ``fields`` (and ``samples``); answer the
     data kept in its InventoryReport."""
@@ -239,14 +263,14 @@ def _snapshot(
 
 def _apps_fields(
     device_id: int, apps: _Apps, latest_at: dt.datetime | None, fields: dict[str, Any]
-) -> list[InventoryReport]:
+) -> list[Report]:
     """The apps list and pending parts into ``fields``; the apps report when the list changed."""
     reports = []
     if apps.apps_changed:
         app_list = [{"name": n, "version": v} for n, v in sorted(apps.apps)][:MAX_APPS]
         fields["apps"] = app_list
         reports.append(
-            InventoryReport(
+            Report(
                 device_id=device_id,
                 kind="apps",
                 collected_at=latest_at or timezone.now(),
@@ -277,8 +301,8 @@ def _plan(
     if not known and not conflict:
         return None
     fields: dict[str, Any] = {}
-    reports: list[InventoryReport] = []
-    samples: list[BatterySample] = []
+    reports: list[Report] = []
+    samples: list[Sample] = []
     apps = _Apps.of(current)
     latest_at: dt.datetime | None = None
     for r in sorted(known, key=lambda r: r.at):
@@ -288,9 +312,7 @@ def _plan(
             apps.apply(r)
         elif r.action != "removed" and r.rows:
             data = _snapshot(device_id, kind, r, fields, samples)
-            reports.append(
-                InventoryReport(device_id=device_id, kind=kind, collected_at=r.at, data=data)
-            )
+            reports.append(Report(device_id=device_id, kind=kind, collected_at=r.at, data=data))
     reports.extend(_apps_fields(device_id, apps, latest_at, fields))
     if latest_at is not None:
         fields["inventory_at"] = latest_at
@@ -306,16 +328,10 @@ def _currents(
 ) -> dict[int, dict[str, Any]]:
     """Lock every device row the chunk will update, in id order (the last-seen flush locks in id
     order too: no deadlock cycle), then read the stored apps/conflict of those that need them."""
-    locked = sorted(set(device_ids) | set(lock_ids))
-    list(
-        Device.objects.filter(pk__in=locked)
-        .order_by("pk")
-        .select_for_update(no_key=True)
-        .values_list("pk", flat=True)
-    )
+    pks_existing(Device, {*device_ids, *lock_ids}, lock=True)
     if not device_ids:
         return {}
-    rows = Device.objects.filter(pk__in=device_ids).values(
+    rows = pk_in(Device.objects.all(), device_ids).values(
         "pk", "apps", "apps_pending", "conflict_serial"
     )
     return {
@@ -327,24 +343,24 @@ def _apply(plans: list[Plan]) -> None:
     merged: dict[int, dict[str, Any]] = {}
     for plan in plans:
         merged.setdefault(plan.device_id, {}).update(plan.fields)
-    groups: dict[tuple[str, ...], list[Device]] = {}
+    # one UPDATE per set of changed fields (usually one set: the same queries on every device)
+    groups: dict[tuple[str, ...], list[tuple[int, list[Any]]]] = {}
     for device_id in sorted(merged):
         fields = merged[device_id]
         if fields:
-            groups.setdefault(tuple(sorted(fields)), []).append(Device(pk=device_id, **fields))
-    for names, devices in groups.items():
-        if len(devices) == 1:
-            Device.objects.filter(pk=devices[0].pk).update(
-                **{n: getattr(devices[0], n) for n in names}
-            )
-        else:
-            Device.objects.bulk_update(devices, list(names), batch_size=500)
+            names = tuple(sorted(fields))
+            groups.setdefault(names, []).append((device_id, [fields[n] for n in names]))
+    for names, rows in groups.items():
+        rows_update(Device, names, rows)
     # ignore_conflicts: a replayed batch (an agent that never saw our answer) adds nothing.
-    InventoryReport.objects.bulk_create(
-        [r for p in plans for r in p.reports], batch_size=1000, ignore_conflicts=True
+    rows_insert(
+        InventoryReport,
+        Report._fields,
+        [r for p in plans for r in p.reports],
+        ignore_conflicts=True,
     )
-    BatterySample.objects.bulk_create(
-        [x for p in plans for x in p.samples], batch_size=1000, ignore_conflicts=True
+    rows_insert(
+        BatterySample, Sample._fields, [x for p in plans for x in p.samples], ignore_conflicts=True
     )
     alerts = [
         Alert(
@@ -416,21 +432,18 @@ def status_logs_ingest(*, device_id: int, lines: list[StatusLine]) -> int:
     return len(lines)
 
 
+STATUS_COLUMNS = ("device_id", "logged_at", "severity", "filename", "line", "message", "version")
+
+
 def status_bulk(pairs: list[tuple[int, StatusLine]]) -> None:
-    StatusLog.objects.bulk_create(
+    """Status lines have no unique constraint to honour: straight COPY on PostgreSQL."""
+    rows_insert(
+        StatusLog,
+        STATUS_COLUMNS,
         [
-            StatusLog(
-                device_id=device_id,
-                logged_at=line.at,
-                severity=line.severity,
-                filename=line.filename,
-                line=line.line,
-                message=line.message,
-                version=line.version,
-            )
-            for device_id, line in pairs
+            (device_id, x.at, x.severity, x.filename, x.line, x.message, x.version)
+            for device_id, x in pairs
         ],
-        batch_size=1000,
     )
 
 

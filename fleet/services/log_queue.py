@@ -34,6 +34,7 @@ from django.db import DatabaseError, transaction
 
 from .. import conf
 from ..protocol import ResultRow, StatusLine
+from .bulk_sql import pks_existing
 from .inventory import results_ingest_many, status_bulk
 
 if TYPE_CHECKING:
@@ -109,17 +110,24 @@ def _ensure_group(redis_client: redis.Redis, key: str) -> None:
     except redis.exceptions.ResponseError as exc:
         if "BUSYGROUP" not in str(exc):
             raise
+
+
+def _warn_without_aof(redis_client: redis.Redis) -> None:
+    """Once per process and Redis: queued batches survive a Redis restart only with AOF."""
+    import redis
+
     url = conf.get("FLEET_LOG_QUEUE_URL")
-    if url not in _checked_persistence:
-        _checked_persistence.add(url)
-        try:
-            if redis_client.config_get("appendonly").get("appendonly") != "yes":
-                logger.warning(
-                    "fleet: Redis runs without AOF (appendonly no): queued log batches do not "
-                    "survive a Redis restart; see docs/fleet.md, Durable ingestion"
-                )
-        except redis.exceptions.RedisError:
-            pass  # CONFIG may be disabled (managed Redis)
+    if url in _checked_persistence:
+        return
+    _checked_persistence.add(url)
+    try:
+        if redis_client.config_get("appendonly").get("appendonly") != "yes":
+            logger.warning(
+                "fleet: Redis runs without AOF (appendonly no): queued log batches do not "
+                "survive a Redis restart; see docs/fleet.md, Durable ingestion"
+            )
+    except redis.exceptions.RedisError:
+        pass  # CONFIG may be disabled (managed Redis)
 
 
 def _consumer() -> str:
@@ -143,11 +151,7 @@ def _ingest(entries: list[tuple[bytes, dict]]) -> None:
     with transaction.atomic():
         from ..models import Device
 
-        existing = set(
-            Device.objects.filter(pk__in={*status_by_device, *(r[0] for r in results)}).values_list(
-                "pk", flat=True
-            )
-        )
+        existing = set(pks_existing(Device, {*status_by_device, *(r[0] for r in results)}))
         status_bulk(
             [
                 (device_id, line)
@@ -161,16 +165,45 @@ def _ingest(entries: list[tuple[bytes, dict]]) -> None:
         results_ingest_many([r for r in results if r[0] in existing])
 
 
-def _read_new(redis_client: redis.Redis, key: str, me: str, count: int) -> Any:
+def _claim_and_read(redis_client: redis.Redis, key: str, me: str, max_items: int) -> list:
+    """Up to ``max_items`` entries: first the pending ones (XAUTOCLAIM: we hold the partition, so
+    every pending entry belongs to a drainer that is gone, or to our own failed pass), then new
+    ones (XREADGROUP), in stream order. Both commands go in one round trip; new entries read
+    beyond ``max_items`` stay pending to us and are claimed first by the next pass."""
     import redis
 
-    try:
-        return redis_client.xreadgroup(GROUP, me, {key: ">"}, count=count)
-    except redis.exceptions.ResponseError as exc:
-        if "NOGROUP" not in str(exc):
-            raise
-        _ensure_group(redis_client, key)  # the stream was deleted meanwhile: nothing to read
-        return []
+    for _attempt in range(2):
+        pipe = redis_client.pipeline(transaction=False)
+        pipe.xautoclaim(key, GROUP, me, min_idle_time=0, start_id="0-0", count=max_items)
+        pipe.xreadgroup(GROUP, me, {key: ">"}, count=max_items)
+        claim_reply, fresh = pipe.execute(raise_on_error=False)
+        errors = [r for r in (claim_reply, fresh) if isinstance(r, redis.exceptions.ResponseError)]
+        if not errors:
+            _next, claimed, *_rest = claim_reply
+            entries = [(entry_id, fields) for entry_id, fields in claimed if fields]
+            for _stream, items in fresh or []:
+                entries.extend(items)
+            return entries[:max_items]
+        if "NOGROUP" not in str(errors[0]):
+            raise errors[0]
+        _ensure_group(redis_client, key)  # a new (or deleted and re-created) stream
+    return []
+
+
+_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
+
+
+def _release(redis_client: redis.Redis, lock: str, me: str) -> None:
+    """Delete the partition lock if it is still ours (compare and delete in one round trip)."""
+    redis_client.eval(_RELEASE, 1, lock, me)
+
+
+def _acknowledge(redis_client: redis.Redis, key: str, ids: list[bytes]) -> None:
+    """After the commit only: the entries leave the pending list and the stream."""
+    pipe = redis_client.pipeline(transaction=True)
+    pipe.xack(key, GROUP, *ids)
+    pipe.xdel(key, *ids)
+    pipe.execute()
 
 
 def log_queue_drain_partition(partition: int, *, max_items: int = 1000) -> int:
@@ -183,16 +216,8 @@ def log_queue_drain_partition(partition: int, *, max_items: int = 1000) -> int:
     if not redis_client.set(lock, me, nx=True, ex=LOCK_SECONDS):
         return 0
     try:
-        _ensure_group(redis_client, key)
-        # we hold the partition: every pending entry belongs to a drainer that is gone
-        _next, claimed, *_rest = redis_client.xautoclaim(
-            key, GROUP, me, min_idle_time=0, start_id="0-0", count=max_items
-        )
-        entries = [(entry_id, fields) for entry_id, fields in claimed if fields]
-        if len(entries) < max_items:
-            fresh = _read_new(redis_client, key, me, max_items - len(entries))
-            for _stream, items in fresh or []:
-                entries.extend(items)
+        _warn_without_aof(redis_client)
+        entries = _claim_and_read(redis_client, key, me, max_items)
         if not entries:
             return 0
         try:
@@ -200,15 +225,10 @@ def log_queue_drain_partition(partition: int, *, max_items: int = 1000) -> int:
         except DatabaseError:
             logger.exception("fleet: log drain failed, entries stay pending")
             raise
-        ids = [entry_id for entry_id, _fields in entries]
-        pipe = redis_client.pipeline(transaction=True)
-        pipe.xack(key, GROUP, *ids)
-        pipe.xdel(key, *ids)
-        pipe.execute()
+        _acknowledge(redis_client, key, [entry_id for entry_id, _fields in entries])
         return len(entries)
     finally:
-        if redis_client.get(lock) == me.encode():
-            redis_client.delete(lock)
+        _release(redis_client, lock, me)
 
 
 def log_queue_drain(*, max_items: int = 1000, only: list[int] | None = None) -> int:

@@ -8,26 +8,9 @@ from django.core.management import call_command
 from django.test import Client
 
 from fleet.models import BatterySample, Device, StatusLog
-from fleet.services.log_queue import log_queue_clear, log_queue_drain, log_queue_length
+from fleet.services.log_queue import log_queue_drain, log_queue_length
 
 from .factories import enroll_body, result_line, school_with_secret
-
-QUEUE_URL = "redis://127.0.0.1:6379/4"
-
-
-@pytest.fixture
-def queue(settings):
-    import redis
-
-    try:
-        redis.Redis.from_url(QUEUE_URL, socket_timeout=1).ping()
-    except redis.exceptions.RedisError:
-        pytest.skip("Redis not reachable at 127.0.0.1:6379")
-    settings.FLEET_LOG_QUEUE_URL = QUEUE_URL
-    settings.FLEET_LAST_SEEN_FLUSH_SECONDS = 0
-    log_queue_clear()
-    yield
-    log_queue_clear()
 
 
 @pytest.mark.django_db
