@@ -396,8 +396,12 @@ def work_queue(
             | Q(child__last_name__icontains=term)
             | Q(child__first_name__icontains=term)
         )
-    return qs.select_related("child", "school", "school_year", "catchment_school").order_by(
-        F("submitted_at").asc(nulls_last=True), "id"
+    # Children by a second query on the page's ids: joined, PostgreSQL scanned every child of
+    # the city to sort a school's queue (the sort cannot run before the join).
+    return (
+        qs.select_related("school", "school_year", "catchment_school")
+        .prefetch_related("child")
+        .order_by(F("submitted_at").asc(nulls_last=True), "id")
     )
 
 
