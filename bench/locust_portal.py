@@ -1,7 +1,11 @@
 """Locust users for the portal load benchmark (run by bench/portal_load.py, never imported by
 Django). Each simulated person signs in once through the public token API, then loops over a
-mix of what that person really does. ``MINOT_BENCH_RATE`` is the requests per second each user
-offers (constant throughput), so offered load = users × rate.
+mix of what that person really does. ``MINOT_BENCH_RATE`` is the tasks per second each user
+offers, so offered load ≈ users × rate. Each person's tasks arrive as a Poisson process of that
+rate (exponential gaps, planned whatever the answers take): with locust's
+``constant_throughput`` every person spawned in the same second fired in the same instant, so
+the server met bursts of tens of simultaneous requests that families never send, and the
+latency measured was mostly the wait in those bursts.
 
 Parent mix: home page data (children, invoices, household, registrations), the month calendar of
 a child, the week's menus, and now and then booking a week of meals.
@@ -16,8 +20,9 @@ import itertools
 import json
 import os
 import random
+import time
 
-from locust import HttpUser, constant_throughput, task
+from locust import HttpUser, task
 
 RATE = float(os.environ.get("MINOT_BENCH_RATE", "1"))
 # Tokens obtained once through the public token API before the run (signing in costs a
@@ -28,12 +33,27 @@ _parent_cycle = itertools.cycle(PARENT_TOKENS or [""])
 _staff_cycle = itertools.cycle(STAFF_TOKENS or [""])
 
 
+def poisson_throughput(rate: float):
+    """A locust ``wait_time``: open-loop arrivals at ``rate`` per second, exponential gaps,
+    independent between users. The arrivals are planned whatever the answers take: a person
+    behind their plan sends the next request at once (as ``constant_throughput`` does), so an
+    overloaded server is offered the same load."""
+
+    def wait_time(user: HttpUser) -> float:
+        now = time.monotonic()
+        planned = getattr(user, "_next_task_at", now) + random.expovariate(rate)
+        user._next_task_at = planned  # type: ignore[attr-defined]
+        return max(0.0, planned - now)
+
+    return wait_time
+
+
 def _login(user: HttpUser, token: str) -> None:
     user.client.headers["Authorization"] = f"Token {token}"
 
 
 class Baseline(HttpUser):
-    wait_time = constant_throughput(RATE)
+    wait_time = poisson_throughput(RATE)
 
     @task
     def healthz(self) -> None:
@@ -41,7 +61,7 @@ class Baseline(HttpUser):
 
 
 class Parent(HttpUser):
-    wait_time = constant_throughput(RATE)
+    wait_time = poisson_throughput(RATE)
     weight = int(os.environ.get("MINOT_BENCH_PARENT_WEIGHT", "4"))
 
     def on_start(self) -> None:
@@ -90,7 +110,7 @@ class Parent(HttpUser):
 
 
 class Staff(HttpUser):
-    wait_time = constant_throughput(RATE)
+    wait_time = poisson_throughput(RATE)
     weight = int(os.environ.get("MINOT_BENCH_STAFF_WEIGHT", "1"))
 
     def on_start(self) -> None:

@@ -119,12 +119,15 @@ def start_server(env: dict[str, str], port: int) -> subprocess.Popen:
         GUNICORN_ACCESSLOG="/dev/null",
         GUNICORN_TIMEOUT=env.get("GUNICORN_TIMEOUT", "120"),  # a slow boot on a busy machine
     )
+    # The server's log goes to a file: a pipe nobody reads fills up (64 KiB of "Bad Request"
+    # warnings for the weeks already booked) and then blocks every worker that logs.
+    log = tempfile.NamedTemporaryFile(prefix="portal-bench-gunicorn-", suffix=".log", delete=False)
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "backend.wsgi", "-c", "infra/gunicorn.conf.py"],
         cwd=ROOT,
         env=server_env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
     )
     for _ in range(600):
         try:
@@ -133,7 +136,7 @@ def start_server(env: dict[str, str], port: int) -> subprocess.Popen:
         except OSError:
             time.sleep(0.5)
     proc.kill()
-    raise SystemExit("gunicorn did not start: " + proc.stderr.read().decode()[-2000:])
+    raise SystemExit("gunicorn did not start: " + Path(log.name).read_text()[-2000:])
 
 
 def sign_in(port: int, emails: list[str]) -> tuple[list[str], float]:
