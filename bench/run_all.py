@@ -50,6 +50,7 @@ BENCHES = [
         "mix at offered rates, baseline GET /healthz in the same run",
         [PY, "bench/portal_load.py"],
         [PY, "bench/portal_load.py", "--quick"],
+        env_full=(("DATABASE_URL", PG + "minot_portal_bench"),),
     ),
     Bench(
         "family_portal",
@@ -94,6 +95,7 @@ BENCHES = [
         "osquery endpoints over HTTP with every report stored (bench/fleet_bench.sh)",
         ["bash", "bench/fleet_bench.sh"],
         ["bash", "bench/fleet_bench.sh"],
+        env_full=(("DATABASE_URL", PG + "minot_fleet"),),
         env_quick=(("DURATION", "8"), ("DEVICES", "200"), ("CONCURRENCY", "16")),
     ),
     Bench(
@@ -134,6 +136,19 @@ def machine() -> dict:
     }
 
 
+def _ensure_database(name: str) -> None:
+    """Create the benchmark's database on the local PostgreSQL if it is missing (each
+    benchmark migrates it itself)."""
+    found = subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc", "SELECT datname FROM pg_database"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    if name not in found:
+        subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True)
+
+
 def run(bench: Bench, *, quick: bool) -> dict:
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H%M%SZ")
     out = RESULTS / f"{stamp}-{bench.name}.raw.json"
@@ -141,7 +156,12 @@ def run(bench: Bench, *, quick: bool) -> dict:
         a.format(python=sys.executable, out=str(out))
         for a in (bench.quick if quick else bench.full)
     ]
-    env = dict(os.environ, **dict(bench.env_quick if quick else bench.env_full))
+    # Each benchmark in its own database at both sizes (env_full names it), never the
+    # caller's DATABASE_URL: in CI that is the test suite's database, and two benchmarks that
+    # share one meet each other's rows.
+    env = {**os.environ, **dict(bench.env_full), **dict(bench.env_quick if quick else ())}
+    if env.get("DATABASE_URL", "").startswith(PG):
+        _ensure_database(env["DATABASE_URL"].rsplit("/", 1)[-1])
     info = {
         "name": bench.name,
         "what": bench.what,
