@@ -441,7 +441,9 @@ def calendar_day_data(day: selectors.CalendarDay) -> dict[str, Any]:
         "state": day.state,
         "label": str(day.label),
         "closed_reason": None if day.closed_reason is None else str(day.closed_reason),
-        "deadline": _iso_datetime(day.deadline),
+        "deadline": None
+        if day.deadline is None
+        else _DATETIME_OUTPUT.to_representation(day.deadline),
         "deadline_text": str(day.deadline_text),
         "can_book": bool(day.can_book),
         "can_cancel": bool(day.can_cancel),
@@ -466,12 +468,8 @@ def calendar_day_data(day: selectors.CalendarDay) -> dict[str, Any]:
     }
 
 
-def _iso_datetime(value: dt.datetime | None) -> str | None:
-    """As DRF's DateTimeField: in the current time zone, ISO 8601, ``Z`` for UTC."""
-    if value is None:
-        return None
-    text = timezone.localtime(value).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
+# DRF's own datetime output (current time zone, ISO 8601, "Z" for UTC), without a serializer.
+_DATETIME_OUTPUT = serializers.DateTimeField()
 
 
 class ChildCalendarApi(APIView):
